@@ -1,0 +1,1 @@
+"""The connect-pipeline Dagster code location: assets, checks, jobs, schedules and sensors."""

@@ -1,0 +1,33 @@
+"""The code location `workspace.yaml` loads."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions
+
+from assets.checks import TENANT_CHECKS
+from assets.jobs import profile_features_job, tenant_job
+from assets.schedules import tenant_cadence_schedule
+from assets.sensors import tenant_registry_sensor
+from assets.tenant_assets import TENANT_ASSETS, profile_features
+from connect_pipeline.storage import DATA_ROOT_ENV, data_root
+from resources.connect import ConnectResource, default_profiles_glob
+
+
+def build_definitions(data_dir: str | None = None, profiles_glob: str | None = None) -> Definitions:
+    connect = ConnectResource(
+        data_dir=str(data_root(data_dir or os.environ.get(DATA_ROOT_ENV))),
+        profiles_glob=profiles_glob or default_profiles_glob(),
+    )
+    return Definitions(
+        assets=[profile_features, *TENANT_ASSETS],
+        asset_checks=TENANT_CHECKS,
+        jobs=[tenant_job, profile_features_job],
+        schedules=[tenant_cadence_schedule],
+        sensors=[tenant_registry_sensor],
+        resources={"connect": connect},
+    )
+
+
+defs = build_definitions()

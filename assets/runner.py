@@ -1,0 +1,70 @@
+"""Run the tenant graph through Dagster from the command line (`connect-pipeline run`).
+
+Runs execute in this process against the persistent Dagster instance ($DAGSTER_HOME), so they
+show up in the Dagster UI with their metadata and check results, like scheduled runs do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from assets.definitions import build_definitions
+from assets.partitions import TENANTS_PARTITION
+from connect_pipeline.storage import data_root
+
+
+@dataclass(frozen=True)
+class TenantRun:
+    tenant_id: str
+    run_id: str
+    success: bool
+    failed_steps: list[str]
+    metadata: dict[str, dict]
+    checks: dict[str, bool]
+    error: str | None
+
+
+def default_dagster_home(root: Path) -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or root / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_tenant(
+    tenant_id: str,
+    *,
+    data_dir: str | None = None,
+    profiles_glob: str | None = None,
+    instance: DagsterInstance | None = None,
+) -> TenantRun:
+    root = data_root(data_dir)
+    defs = build_definitions(str(root), profiles_glob)
+    if instance is None:
+        default_dagster_home(root)
+        instance = DagsterInstance.get()
+    if not instance.has_dynamic_partition(TENANTS_PARTITION, tenant_id):
+        instance.add_dynamic_partitions(TENANTS_PARTITION, [tenant_id])
+    defs.resolve_job_def("profile_features_job").execute_in_process(instance=instance)
+    result = defs.resolve_job_def("tenant_job").execute_in_process(
+        partition_key=tenant_id, instance=instance, tags={"tenant": tenant_id}, raise_on_error=False
+    )
+    metadata: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.asset_materialization
+        metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.is_asset_check_evaluation
+    }
+    failed = [e.step_key for e in result.all_events if e.is_step_failure]
+    error = None
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error:
+            error = event.step_failure_data.error.message.strip().splitlines()[-1]
+    return TenantRun(tenant_id, result.run_id, result.success, failed, metadata, checks, error)

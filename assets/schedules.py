@@ -1,0 +1,34 @@
+"""Daily and weekly cadences: the tenant's own setting decides, no code change needed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+
+from assets.jobs import tenant_job
+from resources.connect import ConnectResource
+
+WEEKLY_DAY = 0  # Monday: weekly tenants run, and every tenant gets its weekly full reconciliation
+
+
+def tenants_due(cadences: dict[str, str], when: datetime) -> list[str]:
+    """Daily tenants every day; weekly tenants on the weekly day."""
+    return sorted(
+        t for t, cadence in cadences.items() if cadence == "daily" or when.weekday() == WEEKLY_DAY
+    )
+
+
+@schedule(job=tenant_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+          description="02:00 UTC: a run per tenant whose cadence is due today.")
+def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: ConnectResource):
+    when = context.scheduled_execution_time
+    cadences = {t.tenant_id: t.cadence for t in connect.registry().list()}
+    due = tenants_due(cadences, when)
+    if not due:
+        return SkipReason("no tenant is due today")
+    stamp = when.strftime("%Y-%m-%d")
+    return [
+        RunRequest(partition_key=t, run_key=f"{t}-{stamp}", tags={"tenant": t, "cadence": cadences[t]})
+        for t in due
+    ]

@@ -1,0 +1,40 @@
+"""Keep the tenant partitions in step with the tenant registry, and start new tenants' first run."""
+
+from __future__ import annotations
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from assets.jobs import tenant_job
+from assets.partitions import TENANTS_PARTITION
+from resources.connect import ConnectResource
+
+
+def registry_sync(registered: set[str], known: set[str]) -> tuple[list[str], list[str]]:
+    """Which partitions to add and which to delete so Dagster matches the registry."""
+    return sorted(registered - known), sorted(known - registered)
+
+
+@sensor(job=tenant_job, minimum_interval_seconds=30, description="Adds a partition for each newly "
+        "connected tenant (and requests its first run); removes partitions of removed tenants.")
+def tenant_registry_sensor(context: SensorEvaluationContext, connect: ConnectResource) -> SensorResult:
+    registered = {t.tenant_id for t in connect.registry().list()}
+    known = set(context.instance.get_dynamic_partitions(TENANTS_PARTITION))
+    added, removed = registry_sync(registered, known)
+    requests = []
+    if added:
+        requests.append(AddDynamicPartitionsRequest(TENANTS_PARTITION, added))
+    if removed:
+        requests.append(DeleteDynamicPartitionsRequest(TENANTS_PARTITION, removed))
+    return SensorResult(
+        run_requests=[
+            RunRequest(partition_key=t, run_key=f"first-run-{t}", tags={"tenant": t}) for t in added
+        ],
+        dynamic_partitions_requests=requests,
+    )

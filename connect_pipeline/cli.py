@@ -1,0 +1,82 @@
+"""The `connect-pipeline` command: tenant connections, runs, lookups and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from connect_pipeline.errors import ConnectError
+
+
+def _run(args: argparse.Namespace) -> int:
+    from assets.runner import run_tenant  # Dagster is imported only by the commands that run it
+
+    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=args.profiles)
+    for asset_key, meta in outcome.metadata.items():
+        shown = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k != "score_histogram"}
+        print(f"{asset_key}: {shown}")
+    for check, passed in outcome.checks.items():
+        print(f"check {check}: {'passed' if passed else 'FAILED'}")
+    if not outcome.success:
+        print(f"run {outcome.run_id} failed at {', '.join(outcome.failed_steps)}: {outcome.error}",
+              file=sys.stderr)
+        return 1
+    print(f"run {outcome.run_id} succeeded for tenant {args.tenant_id}")
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from connect_pipeline.lookup import format_lookup, lookup_profiles
+
+    rows = lookup_profiles(args.tenant_id, args.profile_ids, data_dir=args.data_dir)
+    print(format_lookup(args.profile_ids, rows))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from connect_pipeline.demo import run_demo, serve_ui
+
+    return serve_ui(args.data_dir) if args.ui else run_demo(args.data_dir, small=args.small)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from connect_pipeline.cli_tenants import add_tenant_commands
+
+    parser = argparse.ArgumentParser(
+        prog="connect-pipeline",
+        description="Match a tenant's Greenhouse candidates to a profile index and publish enrichment.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_tenant_commands(sub)
+
+    run = sub.add_parser("run", help="materialise the whole asset graph for one tenant")
+    run.add_argument("tenant_id")
+    run.add_argument("--data-dir", default=None, help="storage root (default $CONNECT_PIPELINE_HOME or ./.data)")
+    run.add_argument("--profiles", default=None, help="profile index Parquet glob (default $CONNECT_PIPELINE_PROFILES)")
+    run.set_defaults(func=_run)
+
+    lookup = sub.add_parser("lookup", help="what a recruiter sees for these profiles")
+    lookup.add_argument("tenant_id")
+    lookup.add_argument("profile_ids", nargs="+")
+    lookup.add_argument("--data-dir", default=None)
+    lookup.set_defaults(func=_lookup)
+
+    demo = sub.add_parser("demo", help="generate a demo world, run both tenants, print the summary")
+    demo.add_argument("--data-dir", default=None)
+    demo.add_argument("--small", action="store_true", help="a smaller world (for quick checks)")
+    demo.add_argument("--ui", action="store_true", help="serve the demo's Greenhouse and open the Dagster UI")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConnectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

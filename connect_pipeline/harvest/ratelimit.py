@@ -1,0 +1,152 @@
+"""One request budget per credential, fed by Harvest's rate-limit headers.
+
+Harvest counts requests per credential in a fixed window and announces the window on every
+response (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``). Every thread of every client using
+the credential shares one ``RateBudget``, so the process slows down *before* Greenhouse answers
+429, instead of many threads discovering the limit at once and hammering it with retries.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Mapping
+
+_RESET_SLACK_S = 0.05  # clocks and integer epochs round; wait a hair past the reset
+_MAX_WAIT_S = 120.0  # no header may park a thread longer than this per wait
+
+
+class RateBudget:
+    """Thread-safe; ``acquire()`` before each request, ``update()`` with each response."""
+
+    def __init__(self, *, clock=time.time, sleep=time.sleep) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+        self.limit: int | None = None
+        self.remaining: int | None = None  # what we may still send in this window
+        self.reset_at: float | None = None  # epoch seconds
+        self.paused_until: float = 0.0  # set by a 429's Retry-After; applies to every thread
+        self.waited_s: float = 0.0
+
+    def __repr__(self) -> str:
+        return f"RateBudget(limit={self.limit}, remaining={self.remaining}, reset_at={self.reset_at})"
+
+    def acquire(self) -> float:
+        """Block until a request may go out; returns the seconds spent waiting."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_needed(now)
+                if wait <= 0:
+                    if self.remaining is not None:
+                        self.remaining -= 1
+                    self.waited_s += waited
+                    return waited
+            wait = min(wait, _MAX_WAIT_S)
+            self._sleep(wait)
+            waited += wait
+
+    def _wait_needed(self, now: float) -> float:
+        if now < self.paused_until:
+            return self.paused_until - now
+        if self.reset_at is not None and now >= self.reset_at + _RESET_SLACK_S:
+            # The window rolled over: assume a full budget until a response says otherwise.
+            self.remaining = self.limit
+            self.reset_at = None
+        if self.remaining is not None and self.remaining <= 0:
+            if self.reset_at is None:
+                return 0.0  # no idea when it resets: let one request find out
+            return self.reset_at + _RESET_SLACK_S - now
+        return 0.0
+
+    def update(self, headers: Mapping[str, str]) -> None:
+        """Fold one response's rate-limit headers into the shared view."""
+        limit = _int_header(headers, "x-ratelimit-limit")
+        remaining = _int_header(headers, "x-ratelimit-remaining")
+        reset = _reset_header(headers, self._clock())
+        with self._lock:
+            if limit is not None:
+                self.limit = limit
+            if remaining is None:
+                return
+            if reset is not None and (self.reset_at is None or reset > self.reset_at + 0.5):
+                # A new window: the server's count replaces ours.
+                self.reset_at = reset
+                self.remaining = remaining
+            elif self.remaining is None:
+                self.remaining = remaining
+                if reset is not None:
+                    self.reset_at = reset
+            else:
+                # Same window: requests still in flight already took their share locally.
+                self.remaining = min(self.remaining, remaining)
+
+    def throttled(self, headers: Mapping[str, str], *, default_wait_s: float) -> float:
+        """A 429: pause every thread for Retry-After; returns the pause in seconds."""
+        now = self._clock()
+        wait = retry_after_seconds(headers, now)
+        if wait is None:
+            reset = _reset_header(headers, now)
+            wait = (reset - now) if reset is not None and reset > now else default_wait_s
+        wait = min(max(wait, 0.0), _MAX_WAIT_S) + _RESET_SLACK_S
+        with self._lock:
+            self.paused_until = max(self.paused_until, now + wait)
+            self.remaining = 0
+        return wait
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value.strip()))
+    except ValueError:
+        return None
+
+
+def _reset_header(headers: Mapping[str, str], now: float) -> float | None:
+    value = headers.get("x-ratelimit-reset")
+    if value is None:
+        return None
+    try:
+        reset = float(value.strip())
+    except ValueError:
+        return None
+    if reset < 1e9:  # some servers send seconds-until-reset rather than an epoch
+        reset = now + reset
+    return reset
+
+
+_BUDGETS: dict[tuple[str, str], RateBudget] = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+def shared_budget(api_base_url: str, client_id: str) -> RateBudget:
+    """The one budget of a credential against one API, shared process-wide."""
+    key = (api_base_url, client_id)
+    with _BUDGETS_LOCK:
+        budget = _BUDGETS.get(key)
+        if budget is None:
+            budget = _BUDGETS[key] = RateBudget()
+        return budget

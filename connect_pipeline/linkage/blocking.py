@@ -1,0 +1,166 @@
+"""Blocking keys: which pairs are worth scoring, their cost, and the profile subset they imply.
+
+Each key is defined once (``BlockingKey``) and yields three things that must agree:
+
+* the Splink blocking rule used for prediction;
+* a pre-filter pair count computed with a group-by on each side (sum over key values of
+  left count x right count). Splink 5's ``count_comparisons_from_blocking_rules`` counts by
+  materialising the blocked pairs (on a sample), which is exactly what must never happen for an
+  exploding rule, so the decision to drop a rule uses this group-by count; Splink's
+  ``n_largest_blocks`` names the culprit values in the warning;
+* a semi-join that keeps only the profiles sharing at least one kept key with the ATS side, so
+  Splink never sees the millions of profiles no candidate could be compared with.
+
+The full profile features stay in Parquet and are only scanned by DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import duckdb
+from splink import block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+
+@dataclass(frozen=True)
+class BlockingKey:
+    """A conjunction of equalities on SQL expressions; ``explode`` lists array columns to unnest."""
+
+    name: str
+    exprs: tuple[str, ...]
+    explode: tuple[str, ...] = ()
+
+    def splink_rule(self) -> BlockingRuleCreator:
+        return block_on(*self.exprs, arrays_to_explode=list(self.explode) or None)
+
+    def keys_sql(self, relation: str) -> str:
+        """``unique_id, k0, k1, ...`` rows of a relation for this key (nulls never block)."""
+        if self.explode:
+            unnested = ", ".join(f"unnest({c}) AS {c}" for c in self.explode)
+            others = [c for c in _RELATION_COLUMNS if c not in self.explode]
+            source = f"(SELECT {', '.join(others)}, {unnested} FROM {relation})"
+        else:
+            source = relation
+        cols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(self.exprs))
+        not_null = " AND ".join(f"({e}) IS NOT NULL" for e in self.exprs)
+        return f"SELECT DISTINCT unique_id, {cols} FROM {source} WHERE {not_null}"
+
+    @property
+    def key_columns(self) -> str:
+        return ", ".join(f"k{i}" for i in range(len(self.exprs)))
+
+
+# Columns a keys_sql may reference (the model columns of both sides).
+_RELATION_COLUMNS = (
+    "unique_id",
+    "first_name",
+    "first_name_canonical",
+    "last_name",
+    "company",
+    "companies",
+    "linkedin_slug",
+    "emails",
+    "phones",
+)
+
+# Ordered strongest first: Splink attributes a pair to the first rule that produced it.
+DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
+    BlockingKey("linkedin_slug", ("linkedin_slug",)),
+    BlockingKey("email", ("emails",), ("emails",)),
+    BlockingKey("phone", ("phones",), ("phones",)),
+    BlockingKey("first_name+last_name", ("first_name_canonical", "last_name")),
+    # catches last-name typos past the third letter and unresolved nicknames sharing an initial
+    BlockingKey("first_name+last_name_prefix", ("first_name_canonical", "substr(last_name, 1, 3)")),
+    BlockingKey("last_name+company", ("last_name", "companies"), ("companies",)),
+    # a married-name change: same person, new last name, known company
+    BlockingKey("first_name+company", ("first_name_canonical", "companies"), ("companies",)),
+)
+
+
+@dataclass
+class BlockingPlan:
+    kept: list[BlockingKey]
+    dropped: dict[str, int]
+    pre_filter_counts: dict[str, int]
+
+
+def count_pairs(con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str) -> int:
+    """Upper bound on the pairs a key generates: sum of left x right counts per key value."""
+    sql = f"""
+        WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL),
+             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right)}) GROUP BY ALL)
+        SELECT coalesce(sum(l.n * r.n), 0)::HUGEINT FROM l JOIN r USING ({key.key_columns})
+    """
+    return int(con.execute(sql).fetchone()[0])
+
+
+def largest_blocks(
+    con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str, n: int = 3
+) -> list[tuple]:
+    """The key values responsible for the most pairs (for the drop warning)."""
+    sql = f"""
+        WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL),
+             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right)}) GROUP BY ALL)
+        SELECT {key.key_columns}, l.n * r.n AS pairs FROM l JOIN r USING ({key.key_columns})
+        ORDER BY pairs DESC LIMIT {int(n)}
+    """
+    return con.execute(sql).fetchall()
+
+
+def plan_blocking(
+    con: duckdb.DuckDBPyConnection,
+    keys: tuple[BlockingKey, ...] | list[BlockingKey],
+    left: str,
+    right: str,
+    max_pairs_per_rule: int,
+    log: Callable[[str], None],
+) -> BlockingPlan:
+    """Count every key on the full inputs and drop the ones that would explode.
+
+    A dropped rule is logged with the values that made it explode; it is never run.
+    """
+    kept: list[BlockingKey] = []
+    dropped: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for key in keys:
+        pairs = count_pairs(con, key, left, right)
+        counts[key.name] = pairs
+        if pairs > max_pairs_per_rule:
+            culprits = largest_blocks(con, key, left, right)
+            log(
+                f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "
+                f"(limit {max_pairs_per_rule:,}); dropped. Largest blocks: {culprits}"
+            )
+            dropped[key.name] = pairs
+        else:
+            kept.append(key)
+    return BlockingPlan(kept=kept, dropped=dropped, pre_filter_counts=counts)
+
+
+def reduce_profiles(
+    con: duckdb.DuckDBPyConnection,
+    keys: list[BlockingKey],
+    left: str,
+    right: str,
+    out_table: str,
+) -> int:
+    """Create ``out_table`` with the right-side rows sharing at least one key with the left.
+
+    Blocking on the subset yields exactly the pairs blocking on the full right side would,
+    because a pair exists only if its two rows share a key value.
+    """
+    if not keys:
+        con.execute(f"CREATE OR REPLACE TABLE {out_table} AS SELECT * FROM {right} LIMIT 0")
+        return 0
+    hits = " UNION ".join(
+        f"SELECT r.unique_id FROM ({k.keys_sql(right)}) r "
+        f"SEMI JOIN ({k.keys_sql(left)}) l USING ({k.key_columns})"
+        for k in keys
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out_table} AS "
+        f"SELECT * FROM {right} WHERE unique_id IN ({hits})"
+    )
+    return int(con.execute(f"SELECT count(*) FROM {out_table}").fetchone()[0])

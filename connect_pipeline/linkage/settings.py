@@ -1,0 +1,314 @@
+"""The linkage model, defined once, and the Splink settings built from it per backend.
+
+The model (which columns are compared, at which levels, what each level means to a recruiter,
+and which m value to fall back on when a tenant's data cannot estimate one) is plain data in
+``MODEL``. ``build_settings`` turns it into a Splink ``SettingsCreator`` for a given backend. Splink
+translates the level creators into the backend's SQL dialect, so a Spark backend only has to add
+its name to ``SUPPORTED_BACKENDS`` and hand a Spark database API to the linker: the model itself
+does not change. Custom SQL is written in DuckDB's dialect and marked as such so Splink can
+translate it.
+
+Why these comparisons:
+
+* Names carry most of the evidence but are shared by namesakes, so exact name levels use term
+  frequency adjustments (a rare surname agreeing says more than "smith" agreeing).
+* A last name that differs is only mildly negative (married names change), but a *first* name
+  that differs entirely is strongly negative: that is what lets a conflicting name veto an e-mail
+  or LinkedIn agreement instead of those identifiers overriding everything.
+* LinkedIn slug, e-mail and phone are near-unique identifiers: strong positive evidence when they
+  agree, but ordinary Fellegi-Sunter evidence all the same (no deterministic shortcut).
+* Company: the ATS usually knows a candidate's company at application time, the profile knows the
+  career, so "the ATS company is in the profile's company history" is its own level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+SUPPORTED_BACKENDS = ("duckdb",)
+_BASE_DIALECT = "duckdb"  # dialect of the custom SQL below
+
+# Columns both sides hand to Splink, in this order (Splink's link_only needs identical columns).
+MODEL_COLUMNS: tuple[str, ...] = (
+    "unique_id",
+    "first_name",
+    "first_name_canonical",
+    "last_name",
+    "full_name",
+    "company",
+    "companies",
+    "title",
+    "linkedin_slug",
+    "emails",
+    "phones",
+    "city",
+    "country",
+)
+LIST_COLUMNS = ("companies", "emails", "phones")
+
+# Columns whose term frequencies adjust the exact-match levels.
+TF_COLUMNS: tuple[str, ...] = ("first_name", "first_name_canonical", "last_name")
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: how it is tested, what it means, and its fallback m value.
+
+    ``default_m`` is used only when expectation maximisation could not estimate the level for a
+    tenant (typically a tiny tenant whose training blocks hold no pair at that level). The
+    values are deliberately generic and rounded: the share of true matches expected at that
+    level for ATS-versus-public-profile data, not a fit to any tenant.
+    """
+
+    key: str
+    words: str  # recruiter-facing phrase, e.g. "first name agrees as a nickname"
+    make: Callable[[], ComparisonLevelCreator]
+    default_m: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str  # output column name in Splink (gamma_<name>, mw_<name>, ...)
+    description: str
+    null_sql: str  # when the comparison has nothing to say
+    levels: tuple[Level, ...]  # non-null levels, most specific first; last is the else level
+    identifier: bool = False  # agreement is near-unique (u is rarely observed by sampling)
+
+
+def _custom(sql: str, label: str) -> Callable[[], ComparisonLevelCreator]:
+    return lambda: cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
+
+
+def _exact(col: str, label: str, tf: bool = False) -> Callable[[], ComparisonLevelCreator]:
+    def make() -> ComparisonLevelCreator:
+        level = cll.ExactMatchLevel(col, term_frequency_adjustments=tf)
+        return level.configure(label_for_charts=label)
+
+    return make
+
+
+def _jw(col: str, threshold: float, label: str) -> Callable[[], ComparisonLevelCreator]:
+    return lambda: cll.JaroWinklerLevel(col, threshold).configure(label_for_charts=label)
+
+
+def _intersect(col: str, label: str) -> Callable[[], ComparisonLevelCreator]:
+    return lambda: cll.ArrayIntersectLevel(col, 1).configure(label_for_charts=label)
+
+
+def _else(label: str) -> Callable[[], ComparisonLevelCreator]:
+    return lambda: cll.ElseLevel().configure(label_for_charts=label)
+
+
+_SWAPPED = "first_name_l = last_name_r AND last_name_l = first_name_r"
+
+MODEL: tuple[Comparison, ...] = (
+    Comparison(
+        "first_name",
+        "First name: exact, nickname, swapped with last name, typo, loosely similar",
+        "first_name_l IS NULL OR first_name_r IS NULL",
+        (
+            Level("exact", "first name agrees", _exact("first_name", "exact", tf=True), 0.72),
+            Level(
+                "nickname",
+                "first name agrees as a nickname",
+                _exact("first_name_canonical", "canonical (nickname) match", tf=True),
+                0.12,
+            ),
+            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01),
+            Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
+            Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
+            Level("differs", "first name differs", _else("different"), 0.06),
+        ),
+    ),
+    Comparison(
+        "last_name",
+        "Last name: exact, swapped with first name, typo, loosely similar",
+        "last_name_l IS NULL OR last_name_r IS NULL",
+        (
+            Level("exact", "last name agrees", _exact("last_name", "exact", tf=True), 0.80),
+            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01),
+            Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
+            Level("similar", "last name is similar", _jw("last_name", 0.80, "JW >= 0.8"), 0.03),
+            # Married names: a differing last name is common among true matches.
+            Level("differs", "last name differs", _else("different"), 0.12),
+        ),
+    ),
+    Comparison(
+        "company",
+        "Company: same current, ATS company in profile history, shared history, similar",
+        "(company_l IS NULL AND companies_l IS NULL) OR (company_r IS NULL AND companies_r IS NULL)",
+        (
+            Level("same", "same company", _exact("company", "same current company"), 0.45),
+            Level(
+                "in_history",
+                "company appears in their career history",
+                _custom(
+                    "array_contains(companies_r, company_l) OR array_contains(companies_l, company_r)",
+                    "company in the other side's history",
+                ),
+                0.25,
+            ),
+            Level("shared_past", "worked at a common company", _intersect("companies", "shared"), 0.08),
+            Level("similar", "company name is similar", _jw("company", 0.88, "JW >= 0.88"), 0.04),
+            Level("differs", "company differs", _else("different"), 0.18),
+        ),
+    ),
+    Comparison(
+        "title",
+        "Job title: exact, similar, loosely similar",
+        "title_l IS NULL OR title_r IS NULL",
+        (
+            Level("exact", "same job title", _exact("title", "exact"), 0.35),
+            Level("similar", "similar job title", _jw("title", 0.90, "JW >= 0.9"), 0.15),
+            Level("loose", "related job title", _jw("title", 0.75, "JW >= 0.75"), 0.15),
+            Level("differs", "job title differs", _else("different"), 0.35),
+        ),
+    ),
+    Comparison(
+        "linkedin",
+        "LinkedIn slug: exact",
+        "linkedin_slug_l IS NULL OR linkedin_slug_r IS NULL",
+        (
+            Level("same", "same LinkedIn profile", _exact("linkedin_slug", "exact"), 0.92),
+            Level("differs", "different LinkedIn profile", _else("different"), 0.08),
+        ),
+        identifier=True,
+    ),
+    Comparison(
+        "emails",
+        "E-mail addresses: at least one in common",
+        "emails_l IS NULL OR emails_r IS NULL",
+        (
+            Level("same", "same e-mail", _intersect("emails", "at least one shared"), 0.55),
+            Level("differs", "no e-mail in common", _else("none shared"), 0.45),
+        ),
+        identifier=True,
+    ),
+    Comparison(
+        "phones",
+        "Phone numbers: at least one in common",
+        "phones_l IS NULL OR phones_r IS NULL",
+        (
+            Level("same", "same phone number", _intersect("phones", "at least one shared"), 0.55),
+            Level("differs", "no phone number in common", _else("none shared"), 0.45),
+        ),
+        identifier=True,
+    ),
+    Comparison(
+        "city",
+        "City: exact",
+        "city_l IS NULL OR city_r IS NULL",
+        (
+            Level("same", "same city", _exact("city", "exact"), 0.70),
+            Level("differs", "city differs", _else("different"), 0.30),
+        ),
+    ),
+    Comparison(
+        "country",
+        "Country: exact",
+        "country_l IS NULL OR country_r IS NULL",
+        (
+            Level("same", "same country", _exact("country", "exact"), 0.92),
+            Level("differs", "country differs", _else("different"), 0.08),
+        ),
+    ),
+)
+
+
+def level_for_gamma(comparison: Comparison, gamma: int) -> Level | None:
+    """The level a comparison vector value stands for (Splink counts down to 0; -1 is null)."""
+    if gamma < 0:
+        return None
+    index = len(comparison.levels) - 1 - gamma
+    if 0 <= index < len(comparison.levels):
+        return comparison.levels[index]
+    return None
+
+
+def _splink_comparison(comparison: Comparison) -> cl.CustomComparison:
+    null = cll.CustomLevel(
+        comparison.null_sql, label_for_charts="null", base_dialect_str=_BASE_DIALECT
+    ).configure(is_null_level=True)
+    levels = [null, *(level.make() for level in comparison.levels)]
+    return cl.CustomComparison(
+        comparison_levels=levels,
+        output_column_name=comparison.name,
+        comparison_description=comparison.description,
+    )
+
+
+def build_settings(
+    backend: str,
+    blocking_rules: list[BlockingRuleCreator],
+    probability_two_random_records_match: float = 1e-4,
+    model: tuple[Comparison, ...] = MODEL,
+) -> SettingsCreator:
+    """Splink settings for one backend from the one model definition.
+
+    Intermediate columns (gamma_, bf_, tf_) are retained because every match must say why it
+    matched.
+    """
+    if backend not in SUPPORTED_BACKENDS:
+        raise ValueError(f"backend {backend!r} is not supported (supported: {SUPPORTED_BACKENDS})")
+    return SettingsCreator(
+        link_type="link_only",
+        comparisons=[_splink_comparison(c) for c in model],
+        blocking_rules_to_generate_predictions=list(blocking_rules),
+        probability_two_random_records_match=probability_two_random_records_match,
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+        unique_id_column_name="unique_id",
+        em_convergence=0.001,
+        max_iterations=20,
+    )
+
+
+def settings_dict(settings: SettingsCreator, backend: str) -> dict[str, Any]:
+    """The untrained settings as a JSON-ready dict in the backend's SQL dialect."""
+    return settings.create_settings_dict(backend)
+
+
+def apply_fallbacks(
+    model_dict: dict[str, Any],
+    identifier_u: float,
+    log: Callable[[str], None],
+    model: tuple[Comparison, ...] = MODEL,
+) -> dict[str, Any]:
+    """Fill parameters the tenant's data could not estimate, in a trained Splink model dict.
+
+    * m not estimated (EM saw no pair at that level): the level's documented ``default_m``.
+    * u not estimated for an identifier agreement (random sampling essentially never draws two
+      different people sharing an e-mail): ``identifier_u``, the largest u consistent with having
+      seen none in the sampled pairs ("rule of three"), which keeps the evidence strong but
+      finite so a conflicting name can still veto.
+    * u not estimated for any other level: the m-weighted generic fallback would be arbitrary, so
+      the level is given u = its default m (weight 0, i.e. "no evidence").
+    """
+    by_name = {c.name: c for c in model}
+    for comp in model_dict.get("comparisons", []):
+        spec = by_name.get(comp.get("output_column_name"))
+        if spec is None:
+            continue
+        non_null = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+        for level_dict, level in zip(non_null, spec.levels):
+            m = level_dict.get("m_probability")
+            u = level_dict.get("u_probability")
+            if not isinstance(m, (int, float)) or m <= 0:
+                level_dict["m_probability"] = level.default_m
+                log(f"m for {spec.name}/{level.key} not estimated; default {level.default_m} used")
+            if not isinstance(u, (int, float)) or u <= 0:
+                fallback = (
+                    identifier_u
+                    if spec.identifier and level is not spec.levels[-1]
+                    else level.default_m
+                )
+                level_dict["u_probability"] = fallback
+                log(f"u for {spec.name}/{level.key} not estimated; {fallback:.3g} used")
+    return model_dict

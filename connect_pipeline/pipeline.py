@@ -1,0 +1,211 @@
+"""The stages of one tenant's run as plain functions: extract, normalise, link, publish, purge.
+
+Dagster assets call these one to one; benchmarks and tests call them without Dagster. Each stage
+reads what the previous one left in the tenant's staging folder and writes its own output there,
+so data flows one way and a stage can be re-run alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from connect_pipeline.enrichment import build_enrichment
+from connect_pipeline.extract import staged_collection, staged_resume_files
+from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant
+from connect_pipeline.normalise.ats import build_ats_people
+from connect_pipeline.normalise.profiles import build_profile_features, profile_snapshot_id
+from connect_pipeline.publish import PublishedPaths, publish
+from connect_pipeline.resumes import ResumeLimits, read_resumes
+from connect_pipeline.storage import TenantStorage, profile_features_dir
+from connect_pipeline.tenants import TenantConnection
+
+Log = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+@dataclass
+class NormaliseSummary:
+    candidates: int
+    eligible: int
+    anonymised: int
+    private_excluded: int
+    resumes_read: int
+    resumes_skipped: dict[str, int] = field(default_factory=dict)
+
+
+def people_path(storage: TenantStorage) -> Path:
+    return storage.staging / "ats_people.parquet"
+
+
+def staged_matches_path(storage: TenantStorage) -> Path:
+    return storage.staging / "matches.parquet"
+
+
+def normalise_tenant(
+    storage: TenantStorage,
+    *,
+    include_private: bool = False,
+    resume_limits: ResumeLimits | None = None,
+    log: Log = _quiet,
+) -> NormaliseSummary:
+    """Turn staged Greenhouse records and resumes into one row of matching signals per candidate."""
+    candidates = staged_collection(storage, "candidates")
+    applications = staged_collection(storage, "applications")
+    resumes = read_resumes(staged_resume_files(storage), resume_limits or ResumeLimits())
+    resumes.write_parquet(storage.staging / "resume_text.parquet")
+    ok = resumes.filter(pl.col("status") == "ok")
+    skipped = dict(
+        resumes.filter(pl.col("status") != "ok").group_by("reason").len().iter_rows()
+    )
+    signals = ok.group_by("candidate_id").agg(
+        pl.col("emails").flatten().unique().drop_nulls(),
+        pl.col("phones").flatten().unique().drop_nulls(),
+        pl.col("linkedin_urls").flatten().unique().drop_nulls(),
+    )
+    people = build_ats_people(candidates, applications, signals, include_private=include_private)
+    eligible = eligible_people(people, include_private=include_private)
+    people.write_parquet(people_path(storage))
+    summary = NormaliseSummary(
+        candidates=people.height,
+        eligible=eligible.height,
+        anonymised=int(people["is_anonymised"].sum()),
+        private_excluded=0 if include_private else int(
+            (people["is_private"] & ~people["is_anonymised"]).sum()
+        ),
+        resumes_read=ok.height,
+        resumes_skipped={str(k): int(v) for k, v in skipped.items()},
+    )
+    log(
+        f"normalised {summary.candidates} candidates ({summary.eligible} eligible); "
+        f"resumes read {summary.resumes_read}, skipped {summary.resumes_skipped}"
+    )
+    return summary
+
+
+def eligible_people(people: pl.DataFrame, *, include_private: bool) -> pl.DataFrame:
+    """Anonymised candidates are never matched; private ones only when the tenant opted in."""
+    keep = ~pl.col("is_anonymised")
+    if not include_private:
+        keep = keep & ~pl.col("is_private")
+    return people.filter(keep)
+
+
+def ensure_profile_features(root: Path, profile_glob: str, log: Log = _quiet) -> Path:
+    """Profile features are built once per index snapshot and shared by every tenant."""
+    snapshot = profile_snapshot_id(profile_glob)
+    target = profile_features_dir(root, snapshot) / "features.parquet"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".features.{os.getpid()}.parquet")
+    log(f"building profile features for snapshot {snapshot}")
+    build_profile_features(profile_glob, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def link_people(
+    storage: TenantStorage,
+    features: Path,
+    *,
+    include_private: bool = False,
+    config: LinkConfig | None = None,
+    log: Log = _quiet,
+) -> LinkResult:
+    people = eligible_people(pl.read_parquet(people_path(storage)), include_private=include_private)
+    result = link_tenant(people, features, storage.model, config or LinkConfig(), log=log)
+    result.matches.write_parquet(staged_matches_path(storage))
+    return result
+
+
+def publish_tenant(
+    storage: TenantStorage, connection: TenantConnection, *, log: Log = _quiet
+) -> tuple[PublishedPaths, pl.DataFrame, pl.DataFrame]:
+    computed_at = datetime.now(timezone.utc)
+    matches = pl.read_parquet(staged_matches_path(storage)).with_columns(
+        pl.lit(computed_at).dt.cast_time_unit("us").alias("computed_at")
+    )
+    enrichment = build_enrichment(
+        matches,
+        candidates=staged_collection(storage, "candidates"),
+        applications=staged_collection(storage, "applications"),
+        prospect_details=staged_collection(storage, "prospect_details"),
+        users=staged_collection(storage, "users"),
+        jobs=staged_collection(storage, "jobs"),
+        attachments=staged_collection(storage, "attachments"),
+        greenhouse_url=connection.greenhouse_url,
+        computed_at=computed_at,
+    )
+    paths = publish(storage, matches, enrichment)
+    log(f"published {matches.height} matches, {enrichment.height} enriched profiles")
+    return paths, matches, enrichment
+
+
+def purge_tenant(storage: TenantStorage, log: Log = _quiet) -> int:
+    removed = storage.purge_staging()
+    log(f"purged {removed} staged files")
+    return removed
+
+
+def labels_path(storage: TenantStorage) -> Path:
+    """A tenant's confirmed matches (candidate_id, profile_id), when it has any."""
+    return storage.base / "labels.parquet"
+
+
+@dataclass(frozen=True)
+class Quality:
+    precision: float
+    recall: float
+    true_positives: int
+    predicted: int
+    labelled_in_index: int
+
+
+def quality_against_labels(matches: pl.DataFrame, labels: pl.DataFrame, eligible_ids: pl.Series) -> Quality:
+    """Precision and recall over the candidates the run was allowed to match.
+
+    ``labels`` holds candidate_id and profile_id (null when the person is known not to be in the
+    index). Candidates without a label are ignored, so partial confirmations still score.
+    """
+    labels = labels.filter(pl.col("candidate_id").is_in(eligible_ids.implode()))
+    scored = matches.filter(pl.col("candidate_id").is_in(labels["candidate_id"].implode()))
+    joined = scored.join(labels, on="candidate_id", how="inner", suffix="_true")
+    tp = joined.filter(pl.col("profile_id") == pl.col("profile_id_true")).height
+    in_index = labels.filter(pl.col("profile_id").is_not_null()).height
+    return Quality(
+        precision=tp / scored.height if scored.height else 1.0,
+        recall=tp / in_index if in_index else 1.0,
+        true_positives=tp,
+        predicted=scored.height,
+        labelled_in_index=in_index,
+    )
+
+
+class purge_on_failure:
+    """Delete staged ATS inputs if the stage inside fails: a failed match attempt still purges.
+
+    The guide promises the ATS data is deleted once the match is attempted, successful or not,
+    so a failure anywhere between extract and publish must not leave records behind.
+    """
+
+    def __init__(self, storage: TenantStorage, log: Log = _quiet):
+        self.storage = storage
+        self.log = log
+
+    def __enter__(self) -> "purge_on_failure":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            removed = self.storage.purge_staging()
+            self.log(f"stage failed ({exc_type.__name__}); purged {removed} staged files")
+        return False
