@@ -132,7 +132,7 @@ class HarvestRequestHandler(BaseHTTPRequestHandler):
                     shutil.copyfileobj(source, self.wfile, 64 * 1024)
             else:
                 self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # client went away, or a file vanished mid-stream
             self.close_connection = True
 
     def _reset(self) -> None:

@@ -1,0 +1,241 @@
+"""Tenant connections: records, not code, kept in ``<root>/tenants.json``.
+
+A connection is what a customer hands over when they connect Greenhouse (see the guide): the
+web app URL, a Harvest v3 client id and a *reference* to its secret (``secrets.py``), the ``sub``
+user the calls act as, and how often to run. The registry file never holds a plain secret, is
+written atomically (a crash mid-write leaves the previous file) and is readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from connect_pipeline.errors import ConfigError, TenantNotFound
+from connect_pipeline.harvest.auth import Credential
+from connect_pipeline.secrets import SecretRef, resolve
+from connect_pipeline.storage import TenantStorage, validate_tenant_id
+
+DEFAULT_API_BASE_URL = "https://harvest.greenhouse.io/v3/"
+DEFAULT_TOKEN_URL = "https://auth.greenhouse.io/token"
+CADENCES = ("daily", "weekly")
+REGISTRY_FILE = "tenants.json"
+_REGISTRY_VERSION = 1
+
+# Called as callback(tenant_id, action) after the registry changed; action is "add" or "remove".
+# The orchestration layer registers here to keep its per-tenant partitions in step.
+on_registry_change: list[Callable[[str, str], None]] = []
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, *, what: str, example: str, tenant_id: str, trailing_slash: bool) -> None:
+    """https with a host (http only for a local test server), optionally ending in '/'."""
+    fix = f"include the protocol (https://) and the trailing slash, e.g. {example}" if trailing_slash else f"e.g. {example}"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigError(f"tenant {tenant_id}: the {what} {url!r} is not a valid URL: {fix}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(f"tenant {tenant_id}: the {what} {url!r} has no protocol or host: {fix}")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"tenant {tenant_id}: the {what} {url!r} uses http://; only https:// is accepted "
+            f"(plain http is allowed for 127.0.0.1/localhost test servers only): {fix}"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(
+            f"tenant {tenant_id}: the {what} must not carry credentials, a query string or a fragment: {fix}"
+        )
+    if trailing_slash and not url.endswith("/"):
+        raise ConfigError(f"tenant {tenant_id}: the {what} {url!r} does not end with '/': {fix}")
+
+
+@dataclass(frozen=True)
+class TenantConnection:
+    tenant_id: str
+    greenhouse_url: str  # the web app, for links a recruiter clicks; not the API
+    client_id: str
+    secret_ref: str  # "env:VAR" or "enc:<token>", never the secret itself
+    sub: int | None = None
+    cadence: Literal["daily", "weekly"] = "daily"
+    api_base_url: str = DEFAULT_API_BASE_URL
+    token_url: str = DEFAULT_TOKEN_URL
+    include_private: bool = False
+    created_at: str = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        tid = validate_tenant_id(self.tenant_id)
+        _check_url(
+            self.greenhouse_url,
+            what="Greenhouse URL",
+            example="https://app.greenhouse.io/",
+            tenant_id=tid,
+            trailing_slash=True,
+        )
+        _check_url(
+            self.api_base_url,
+            what="API base URL",
+            example=DEFAULT_API_BASE_URL,
+            tenant_id=tid,
+            trailing_slash=True,
+        )
+        _check_url(self.token_url, what="token URL", example=DEFAULT_TOKEN_URL, tenant_id=tid, trailing_slash=False)
+        if not self.client_id or not self.client_id.strip() or len(self.client_id) > 256:
+            raise ConfigError(f"tenant {tid}: the client id is empty: copy it from the Harvest V3 (OAuth) credential")
+        SecretRef(self.secret_ref)  # validates the form without revealing anything
+        if self.sub is not None and (isinstance(self.sub, bool) or not isinstance(self.sub, int) or self.sub <= 0):
+            raise ConfigError(f"tenant {tid}: sub must be a positive Greenhouse user id, got {self.sub!r}")
+        if self.cadence not in CADENCES:
+            raise ConfigError(f"tenant {tid}: cadence must be 'daily' or 'weekly', got {self.cadence!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"TenantConnection(tenant_id={self.tenant_id!r}, greenhouse_url={self.greenhouse_url!r}, "
+            f"client_id={self.client_id!r}, secret={self.secret.describe()}, sub={self.sub!r}, "
+            f"cadence={self.cadence!r})"
+        )
+
+    @property
+    def secret(self) -> SecretRef:
+        return SecretRef(self.secret_ref)
+
+    def credential(self) -> Credential:
+        """The credential with its secret resolved: call at run time, never store the result."""
+        return Credential(
+            client_id=self.client_id,
+            client_secret=resolve(self.secret, tenant_id=self.tenant_id),
+            token_url=self.token_url,
+            sub=self.sub,
+        )
+
+    def candidate_url(self, candidate_id: int) -> str:
+        """The candidate's page in Greenhouse, for a recruiter to click."""
+        return f"{self.greenhouse_url}people/{int(candidate_id)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TenantConnection":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class TenantRegistry:
+    """All tenant connections of one data root. Safe against concurrent writers on one host."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.path = self.root / REGISTRY_FILE
+
+    def __repr__(self) -> str:
+        return f"TenantRegistry({str(self.path)!r})"
+
+    def list(self) -> list[TenantConnection]:
+        return sorted(self._read().values(), key=lambda c: c.tenant_id)
+
+    def get(self, tenant_id: str) -> TenantConnection:
+        found = self._read().get(tenant_id)
+        if found is None:
+            raise TenantNotFound(
+                f"tenant {tenant_id!r} is not registered in {self.path}: run `connect-pipeline tenants list` "
+                "to see the registered tenants, or `connect-pipeline tenants add` to connect it"
+            )
+        return found
+
+    def add(self, connection: TenantConnection) -> TenantConnection:
+        """Add or replace (same tenant id) a connection."""
+        with self._locked():
+            tenants = self._read()
+            tenants[connection.tenant_id] = connection
+            self._write(tenants)
+        _notify(connection.tenant_id, "add")
+        return connection
+
+    def remove(self, tenant_id: str) -> None:
+        """Forget the tenant and delete every file held for it."""
+        validate_tenant_id(tenant_id)
+        with self._locked():
+            tenants = self._read()
+            if tenant_id not in tenants:
+                self.get(tenant_id)  # raises TenantNotFound with the hint
+            del tenants[tenant_id]
+            self._write(tenants)
+            TenantStorage(self.root, tenant_id).remove()
+        _notify(tenant_id, "remove")
+
+    def _read(self) -> dict[str, TenantConnection]:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        try:
+            data = json.loads(raw)
+            entries = data["tenants"]
+            connections = [TenantConnection.from_dict(entry) for entry in entries]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"the tenant registry {self.path} is damaged ({type(exc).__name__}): restore it from a "
+                "backup or re-add the tenants with `connect-pipeline tenants add`"
+            ) from None
+        return {c.tenant_id: c for c in connections}
+
+    def _write(self, tenants: dict[str, TenantConnection]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "version": _REGISTRY_VERSION,
+            "tenants": [tenants[k].to_dict() for k in sorted(tenants)],
+        }
+        fd, tmp = tempfile.mkstemp(prefix=".tenants.", suffix=".tmp", dir=self.root)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / ".tenants.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _notify(tenant_id: str, action: str) -> None:
+    for callback in list(on_registry_change):
+        callback(tenant_id, action)

@@ -1,0 +1,71 @@
+"""Shared fixtures: a small generated world, the local Greenhouse serving it over real HTTP,
+and tenant connections registered exactly as the CLI does."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from connect_pipeline.local_greenhouse import LocalGreenhouse
+from connect_pipeline.tenants import TenantConnection, TenantRegistry
+from connect_pipeline.world.generate import TenantSpec, generate_world
+from connect_pipeline.world.layout import account_dir, profiles_glob
+
+WORLD_TENANTS = (TenantSpec("acme", 400), TenantSpec("globex", 300))
+WORLD_PROFILES = 6_000
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("world")
+    return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=WORLD_TENANTS)
+
+
+@pytest.fixture(scope="session")
+def world_profiles(world: Path) -> str:
+    return profiles_glob(world)
+
+
+@pytest.fixture()
+def greenhouse(world: Path):
+    """A fresh local Greenhouse per test: tests mutate its data and read its counters."""
+    with LocalGreenhouse(world) as server:
+        yield server
+
+
+def account(world: Path, tenant_id: str) -> dict:
+    return json.loads((account_dir(world, tenant_id) / "account.json").read_text())
+
+
+def connect_tenant(
+    root: Path, world: Path, server: LocalGreenhouse, tenant_id: str, *, monkeypatch: pytest.MonkeyPatch
+) -> TenantConnection:
+    """Register a world tenant against the local server, its secret in an environment variable."""
+    acc = account(world, tenant_id)
+    var = f"TEST_SECRET_{tenant_id.upper()}"
+    monkeypatch.setenv(var, acc["credentials"][0]["client_secret"])
+    connection = TenantConnection(
+        tenant_id=tenant_id,
+        greenhouse_url=server.base_url + "/",
+        client_id=acc["credentials"][0]["client_id"],
+        secret_ref=f"env:{var}",
+        sub=acc["site_admin_user_id"],
+        cadence="daily",
+        api_base_url=server.api_base_url,
+        token_url=server.token_url,
+    )
+    TenantRegistry(root).add(connection)
+    return connection
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("CONNECT_PIPELINE_HOME", str(root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    os.makedirs(tmp_path / "dagster", exist_ok=True)
+    return root

@@ -1,0 +1,105 @@
+"""The whole tenant graph through Dagster against the local Greenhouse over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import instance_for_test
+
+from assets.runner import run_tenant
+from connect_pipeline.storage import TenantStorage
+from connect_pipeline.world.layout import truth_path
+from tests.conftest import connect_tenant
+
+
+def _truth(world: Path, tenant: str) -> pl.DataFrame:
+    return pl.read_parquet(truth_path(world, tenant))
+
+
+@pytest.fixture()
+def acme_run(world, world_profiles, greenhouse, data_dir, monkeypatch):
+    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
+    with instance_for_test() as instance:
+        outcome = run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles, instance=instance)
+        yield outcome, instance
+    return
+
+
+def test_full_graph_publishes_against_ground_truth(acme_run, world, data_dir):
+    outcome, _ = acme_run
+    assert outcome.success, outcome.error
+    storage = TenantStorage(data_dir, "acme")
+    matches = pl.read_parquet(storage.published / "matches.parquet")
+    enrichment = pl.read_parquet(storage.published / "enrichment.parquet")
+    truth = _truth(world, "acme")
+
+    joined = matches.join(truth, on="candidate_id", how="left", suffix="_true")
+    correct = joined.filter(pl.col("profile_id") == pl.col("profile_id_true")).height
+    eligible_in_index = truth.filter(
+        pl.col("profile_id").is_not_null() & ~pl.col("kind").is_in(["anonymised", "private"])
+    ).height
+    assert correct / matches.height >= 0.97
+    assert correct / eligible_in_index >= 0.85
+
+    # never an anonymised or private candidate, at most one profile per candidate
+    forbidden = truth.filter(pl.col("kind").is_in(["anonymised", "private"]))["candidate_id"]
+    assert not matches["candidate_id"].is_in(forbidden.implode()).any()
+    assert matches["candidate_id"].is_unique().all()
+
+    # enrichment: one row per profile, each carrying the Greenhouse facts
+    assert enrichment["profile_id"].is_unique().all()
+    assert set(enrichment["profile_id"]) == set(matches["profile_id"])
+    assert enrichment["in_ats_as"].is_in(["prospect", "applicant", "prospect_and_applicant"]).all()
+    assert enrichment["greenhouse_url"].str.contains("/people/").all()
+    assert enrichment["match_explanation"].str.len_chars().min() > 0
+    assert enrichment.filter(pl.col("is_applicant"))["stage_name"].null_count() == 0
+
+
+def test_staging_is_empty_and_checks_pass(acme_run, data_dir):
+    outcome, _ = acme_run
+    storage = TenantStorage(data_dir, "acme")
+    assert storage.staged_files() == []
+    assert outcome.checks == {"match_quality": True, "staging_is_empty": True}
+    # what survives: published tables, model, the tenant's DuckDB file; no raw ATS records
+    survivors = {p.relative_to(storage.base).parts[0] for p in storage.base.rglob("*") if p.is_file()}
+    assert survivors <= {"published", "model", "state", "tenant.duckdb", "labels.parquet"}
+
+
+def test_duckdb_file_holds_the_published_tables(acme_run, data_dir):
+    storage = TenantStorage(data_dir, "acme")
+    with duckdb.connect(str(storage.duckdb_path), read_only=True) as con:
+        n_enriched = con.execute("SELECT count(*) FROM enrichment").fetchone()[0]
+        n_matches = con.execute("SELECT count(*) FROM matches").fetchone()[0]
+    assert n_enriched == pl.read_parquet(storage.published / "enrichment.parquet").height
+    assert n_matches == pl.read_parquet(storage.published / "matches.parquet").height > 0
+
+
+def test_run_metadata_reaches_dagster(acme_run):
+    outcome, instance = acme_run
+    extract = outcome.metadata["ats_extract"]
+    assert extract["rows/candidates"] == 400
+    assert extract["requests"] > 0
+    matches = outcome.metadata["ats_matches"]
+    assert 0 < matches["match_rate"] <= 1
+    records = instance.get_run_records()
+    assert any(r.dagster_run.tags.get("tenant") == "acme" for r in records)
+
+
+def test_tenants_never_mix(world, world_profiles, greenhouse, data_dir, monkeypatch):
+    for tenant in ("acme", "globex"):
+        connect_tenant(data_dir, world, greenhouse, tenant, monkeypatch=monkeypatch)
+    with instance_for_test() as instance:
+        for tenant in ("acme", "globex"):
+            assert run_tenant(tenant, data_dir=str(data_dir), profiles_glob=world_profiles, instance=instance).success
+    for tenant, other in (("acme", "globex"), ("globex", "acme")):
+        mine = set(_truth(world, tenant)["candidate_id"])
+        theirs = set(_truth(world, other)["candidate_id"]) - mine
+        published = pl.read_parquet(TenantStorage(data_dir, tenant).published / "matches.parquet")
+        assert set(published["candidate_id"]) <= mine
+        assert not set(published["candidate_id"]) & theirs
+        params = json.loads((TenantStorage(data_dir, tenant).model / "params.json").read_text())
+        assert params  # each tenant trained its own model
