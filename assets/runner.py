@@ -7,6 +7,7 @@ show up in the Dagster UI with their metadata and check results, like scheduled 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,16 @@ class TenantRun:
     error: str | None
 
 
+INSTANCE_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "dagster.yaml"
+
+
 def default_dagster_home(root: Path) -> Path:
+    """$DAGSTER_HOME, else <data>/dagster, with the project's run-queue limits on first use."""
     home = Path(os.environ.get("DAGSTER_HOME") or root / "dagster")
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() and INSTANCE_TEMPLATE.exists():
+        shutil.copyfile(INSTANCE_TEMPLATE, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -231,7 +231,7 @@ class HarvestClient:
                         if throttles > self.max_retries:
                             raise RateLimitExhausted(
                                 f"tenant {self.tenant_id}: downloading {shown} was throttled (HTTP 429) "
-                                f"{throttles} times: lower the run's concurrency",
+                                f"{throttles} times: lower the concurrency of the run",
                                 status=429,
                                 tenant_id=self.tenant_id,
                             ) from None
@@ -286,8 +286,8 @@ class HarvestClient:
                     if throttles > self.max_retries:
                         raise RateLimitExhausted(
                             f"tenant {self.tenant_id}: Greenhouse kept answering 429 (rate limit) for "
-                            f"{collection}, {throttles} times in a row: lower the number of tenants or "
-                            "threads running at once for this credential, or ask Greenhouse for a "
+                            f"{collection}, {throttles} times in a row: lower the concurrency (tenants or "
+                            "threads running at once on this credential) or ask Greenhouse for a "
                             "higher Harvest rate limit",
                             status=429,
                             tenant_id=self.tenant_id,

@@ -93,8 +93,9 @@ class RateBudget:
             wait = (reset - now) if reset is not None and reset > now else default_wait_s
         wait = min(max(wait, 0.0), _MAX_WAIT_S) + _RESET_SLACK_S
         with self._lock:
+            # Only the pause: a burst 429 can come with headers that still show budget left,
+            # and update() already folded in whatever the headers said.
             self.paused_until = max(self.paused_until, now + wait)
-            self.remaining = 0
         return wait
 
 

@@ -1,0 +1,5 @@
+"""Linking a tenant's ATS people to the public profile index (Splink on DuckDB)."""
+
+from connect_pipeline.linkage.link import DEFAULT_THRESHOLD, LinkConfig, LinkResult, link_tenant
+
+__all__ = ["DEFAULT_THRESHOLD", "LinkConfig", "LinkResult", "link_tenant"]

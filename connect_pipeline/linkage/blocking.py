@@ -4,10 +4,10 @@ Each key is defined once (``BlockingKey``) and yields three things that must agr
 
 * the Splink blocking rule used for prediction;
 * a pre-filter pair count computed with a group-by on each side (sum over key values of
-  left count x right count). Splink 5's ``count_comparisons_from_blocking_rules`` counts by
-  materialising the blocked pairs (on a sample), which is exactly what must never happen for an
-  exploding rule, so the decision to drop a rule uses this group-by count; Splink's
-  ``n_largest_blocks`` names the culprit values in the warning;
+  left count x right count), the same computation as Splink's ``n_largest_blocks``. Splink 5's
+  ``count_comparisons_from_blocking_rules`` counts by materialising the blocked pairs (on a
+  sample), which is exactly what must never happen for an exploding rule, so the decision to
+  drop a rule uses this group-by count;
 * a semi-join that keeps only the profiles sharing at least one kept key with the ATS side, so
   Splink never sees the millions of profiles no candidate could be compared with.
 
@@ -93,7 +93,7 @@ def count_pairs(con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, rig
              r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right)}) GROUP BY ALL)
         SELECT coalesce(sum(l.n * r.n), 0)::HUGEINT FROM l JOIN r USING ({key.key_columns})
     """
-    return int(con.execute(sql).fetchone()[0])
+    return int(con.execute(sql).fetchall()[0][0])
 
 
 def largest_blocks(
@@ -128,10 +128,12 @@ def plan_blocking(
         pairs = count_pairs(con, key, left, right)
         counts[key.name] = pairs
         if pairs > max_pairs_per_rule:
-            culprits = largest_blocks(con, key, left, right)
+            # sizes only: the key values are candidates' names and companies, which must not
+            # outlive the run in a log line
+            sizes = [f"{row[-1]:,}" for row in largest_blocks(con, key, left, right)]
             log(
                 f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "
-                f"(limit {max_pairs_per_rule:,}); dropped. Largest blocks: {culprits}"
+                f"(limit {max_pairs_per_rule:,}); dropped. Largest blocks: {', '.join(sizes)} pairs"
             )
             dropped[key.name] = pairs
         else:
@@ -163,4 +165,4 @@ def reduce_profiles(
         f"CREATE OR REPLACE TABLE {out_table} AS "
         f"SELECT * FROM {right} WHERE unique_id IN ({hits})"
     )
-    return int(con.execute(f"SELECT count(*) FROM {out_table}").fetchone()[0])
+    return int(con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0])

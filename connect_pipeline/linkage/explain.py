@@ -1,8 +1,8 @@
 """Why a pair matched, in words a recruiter can check.
 
-Splink keeps, per comparison, the comparison vector value (``gamma_<name>``), the level's Bayes
-factor (``bf_<name>``) and, where term frequencies apply, their adjustment
-(``bf_tf_adj_<name>``). The evidence a comparison contributed is log2 of their product, in the
+Splink 5 keeps, per comparison, the comparison vector value (``gamma_<name>``), the level's
+match weight (``mw_<name>``, log2 of its Bayes factor) and, where term frequencies apply, their
+adjustment (``mw_tf_adj_<name>``). The evidence a comparison contributed is their sum, in the
 same unit as ``match_weight``. Comparisons that had nothing to say (a null on either side) are
 left out; the rest are listed strongest first.
 """
@@ -26,13 +26,13 @@ def comparison_weight(row: Mapping[str, Any], name: str) -> float | None:
     gamma = row.get(f"gamma_{name}")
     if gamma is None or gamma < 0:
         return None
-    bf = row.get(f"bf_{name}")
-    if bf is None or bf <= 0:
+    weight = row.get(f"mw_{name}")
+    if weight is None or not math.isfinite(weight):
         return None
-    adj = row.get(f"bf_tf_adj_{name}")
-    if adj is None or adj <= 0:
-        adj = 1.0
-    return math.log2(bf * adj)
+    adj = row.get(f"mw_tf_adj_{name}")
+    if adj is not None and math.isfinite(adj):
+        weight += adj
+    return float(weight)
 
 
 def signals(row: Mapping[str, Any], model: Iterable[Comparison] = MODEL) -> list[dict[str, Any]]:
@@ -81,7 +81,7 @@ def top_signals_json(sigs: list[dict[str, Any]]) -> str:
 
 
 def explain_frame(pairs: pl.DataFrame, model: Iterable[Comparison] = MODEL) -> pl.DataFrame:
-    """Add ``explanation`` and ``top_signals`` to scored pairs carrying gamma_/bf_ columns."""
+    """Add ``explanation`` and ``top_signals`` to scored pairs carrying gamma_/mw_ columns."""
     model = tuple(model)
     explanations: list[str] = []
     tops: list[str] = []

@@ -23,7 +23,8 @@ Why these comparisons:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import splink.comparison_level_library as cll
@@ -33,6 +34,13 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 SUPPORTED_BACKENDS = ("duckdb",)
+
+# No level's m goes below this. EM on one tenant's training blocks can drive the m of a
+# disagreement level to ~0 simply because no true match in the sample disagreed there; that is
+# not proof it never happens (people change phones, keep two LinkedIn accounts), and an m of ~0
+# would turn one disagreement into an absolute veto. At 1% one disagreement costs at most about
+# 6.6 bits, which agreeing names and identifiers can still outweigh.
+M_FLOOR = 0.01
 _BASE_DIALECT = "duckdb"  # dialect of the custom SQL below
 
 # Columns both sides hand to Splink, in this order (Splink's link_only needs identical columns).
@@ -71,6 +79,7 @@ class Level:
     words: str  # recruiter-facing phrase, e.g. "first name agrees as a nickname"
     make: Callable[[], ComparisonLevelCreator]
     default_m: float
+    ordinal: bool = True  # a degree of agreement: may not outweigh the levels above it
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,7 @@ MODEL: tuple[Comparison, ...] = (
                 _exact("first_name_canonical", "canonical (nickname) match", tf=True),
                 0.12,
             ),
-            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01),
+            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01, False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
             Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
             Level("differs", "first name differs", _else("different"), 0.06),
@@ -133,7 +142,7 @@ MODEL: tuple[Comparison, ...] = (
         "last_name_l IS NULL OR last_name_r IS NULL",
         (
             Level("exact", "last name agrees", _exact("last_name", "exact", tf=True), 0.80),
-            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01),
+            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01, False),
             Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
             Level("similar", "last name is similar", _jw("last_name", 0.80, "JW >= 0.8"), 0.03),
             # Married names: a differing last name is common among true matches.
@@ -281,15 +290,20 @@ def apply_fallbacks(
     log: Callable[[str], None],
     model: tuple[Comparison, ...] = MODEL,
 ) -> dict[str, Any]:
-    """Fill parameters the tenant's data could not estimate, in a trained Splink model dict.
+    """Make a tenant's trained Splink model dict safe to score with.
 
-    * m not estimated (EM saw no pair at that level): the level's documented ``default_m``.
     * u not estimated for an identifier agreement (random sampling essentially never draws two
       different people sharing an e-mail): ``identifier_u``, the largest u consistent with having
       seen none in the sampled pairs ("rule of three"), which keeps the evidence strong but
-      finite so a conflicting name can still veto.
-    * u not estimated for any other level: the m-weighted generic fallback would be arbitrary, so
-      the level is given u = its default m (weight 0, i.e. "no evidence").
+      finite so a conflicting name can still veto. Any other level whose u was not observed
+      gets u = its default m, i.e. no evidence either way.
+    * m not estimated (EM saw no pair at that level): the level's documented ``default_m``.
+    * the last ("differs") level: m at least ``M_FLOOR`` (see there).
+    * other levels: m at least min(u, ``M_FLOOR``). EM drives m to ~0 for a level no training
+      pair reached; that must mean "no evidence", not "strong evidence against".
+    * a fuzzier level never weighs more than the stricter levels above it (a first-name typo
+      cannot count for more than the exact first name, however rare typos are among random
+      pairs); ``Level.ordinal`` marks the levels in that chain.
     """
     by_name = {c.name: c for c in model}
     for comp in model_dict.get("comparisons", []):
@@ -297,18 +311,27 @@ def apply_fallbacks(
         if spec is None:
             continue
         non_null = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
-        for level_dict, level in zip(non_null, spec.levels):
+        cap = math.inf
+        for position, (level_dict, level) in enumerate(zip(non_null, spec.levels)):
+            is_else = position == len(spec.levels) - 1
             m = level_dict.get("m_probability")
             u = level_dict.get("u_probability")
-            if not isinstance(m, (int, float)) or m <= 0:
-                level_dict["m_probability"] = level.default_m
-                log(f"m for {spec.name}/{level.key} not estimated; default {level.default_m} used")
             if not isinstance(u, (int, float)) or u <= 0:
-                fallback = (
-                    identifier_u
-                    if spec.identifier and level is not spec.levels[-1]
-                    else level.default_m
-                )
-                level_dict["u_probability"] = fallback
-                log(f"u for {spec.name}/{level.key} not estimated; {fallback:.3g} used")
+                u = identifier_u if spec.identifier and not is_else else level.default_m
+                log(f"u for {spec.name}/{level.key} not estimated; {u:.3g} used")
+            if not isinstance(m, (int, float)) or m <= 0:
+                m = level.default_m
+                log(f"m for {spec.name}/{level.key} not estimated; default {m} used")
+            floor = M_FLOOR if is_else else min(u, M_FLOOR)
+            if m < floor:
+                log(f"m for {spec.name}/{level.key} estimated at {m:.2g}; raised to {floor:.2g}")
+                m = floor
+            if level.ordinal and not is_else:
+                weight = math.log2(m / u)
+                if weight > cap:
+                    m = min(1.0, u * 2**cap)
+                    log(f"{spec.name}/{level.key} capped at the weight of stricter levels")
+                cap = min(cap, math.log2(m / u))
+            level_dict["m_probability"] = m
+            level_dict["u_probability"] = u
     return model_dict

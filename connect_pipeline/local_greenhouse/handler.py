@@ -61,6 +61,7 @@ class HarvestRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LocalGreenhouse/1.0"
     timeout = 60  # idle keep-alive connections give up after this
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: HarvestHTTPServer
 
     def do_GET(self) -> None:
@@ -77,6 +78,11 @@ class HarvestRequestHandler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, oversized headers) in JSON like everything else."""
+        reason = message or self.responses.get(code, ("error",))[0]
+        self._send(json_response(code, {"message": reason}), close=True)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s " + format, self.address_string(), *args)

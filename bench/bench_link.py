@@ -1,0 +1,214 @@
+"""Benchmark the linkage model on a synthetic world: N ATS candidates x M profiles.
+
+    python bench/bench_link.py --ats 100000 --profiles 2000000
+
+Features are generated vectorised (numpy + polars) straight into FEATURE_SCHEMA form: Zipf-like
+name and company frequencies (many namesakes), profiles with LinkedIn slugs, e-mails, phones and
+career histories; ATS candidates are noisy copies of some profiles (nicknames, married names,
+job changes, typos, missing identifiers, personal e-mails) plus namesakes who are not in the
+index. Prints seconds per phase, peak RSS and precision/recall against the known truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import string
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connect_pipeline.linkage import LinkConfig, link_tenant  # noqa: E402
+from connect_pipeline.normalise.features import FEATURE_SCHEMA  # noqa: E402
+
+
+def _words(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.ndarray:
+    """n distinct-ish pronounceable lower-case words."""
+    cons, vows = np.array(list("bcdfghjklmnprstvwz")), np.array(list("aeiou"))
+    lengths = rng.integers(lo, hi + 1, n)
+    out = []
+    c = cons[rng.integers(0, len(cons), (n, hi))]
+    v = vows[rng.integers(0, len(vows), (n, hi))]
+    for i in range(n):
+        k = lengths[i]
+        out.append("".join(c[i, j] if j % 2 == 0 else v[i, j] for j in range(k)))
+    return np.array(list(dict.fromkeys(out)))
+
+
+def _zipf_index(rng: np.random.Generator, n: int, pool: int, a: float = 1.1) -> np.ndarray:
+    ranks = np.arange(1, pool + 1, dtype=np.float64)
+    p = ranks ** -a
+    p /= p.sum()
+    return rng.choice(pool, size=n, p=p)
+
+
+def make_world(n_ats: int, n_profiles: int, seed: int = 1) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    rng = np.random.default_rng(seed)
+    firsts = _words(rng, 3000, 3, 8)
+    nick_of = {i: f"{firsts[i][:3]}y" for i in range(len(firsts))}  # a diminutive form
+    lasts = _words(rng, 80_000, 4, 10)
+    companies = _words(rng, 30_000, 4, 9)
+    cities = _words(rng, 800, 4, 9)
+    countries = np.array(["us", "gb", "de", "fr", "es", "ca", "in", "br", "nl", "pl"])
+    titles = np.array(["software engineer", "data scientist", "product manager", "designer",
+                       "recruiter", "sales manager", "account executive", "analyst",
+                       "engineering manager", "consultant", "marketing manager", "nurse"])
+
+    m = n_profiles
+    fi = _zipf_index(rng, m, len(firsts), 1.0)
+    li = _zipf_index(rng, m, len(lasts), 0.9)
+    ci = _zipf_index(rng, m, len(companies), 1.0)
+    past = _zipf_index(rng, (m, 3), len(companies), 1.0)
+    n_past = rng.integers(0, 4, m)
+    city_i = _zipf_index(rng, m, len(cities), 1.0)
+    ids = np.arange(m)
+    prof = pl.DataFrame({
+        "unique_id": np.char.add("p", np.char.zfill(ids.astype(str), 9)),
+        "first_name": firsts[fi], "last_name": lasts[li], "company": companies[ci],
+        "p0": companies[past[:, 0]], "p1": companies[past[:, 1]], "p2": companies[past[:, 2]],
+        "n_past": n_past, "title": titles[rng.integers(0, len(titles), m)],
+        "city": cities[city_i], "country": countries[city_i % len(countries)],
+        "has_slug": rng.random(m) < 0.7, "has_email": rng.random(m) < 0.6,
+        "has_phone": rng.random(m) < 0.3, "i": ids,
+    })
+    prof = prof.with_columns(
+        first_name_canonical=pl.col("first_name"),
+        full_name=pl.col("first_name") + " " + pl.col("last_name"),
+        companies=pl.concat_list("company", "p0", "p1", "p2")
+        .list.head(pl.col("n_past") + 1).list.unique(maintain_order=True),
+        linkedin_slug=pl.when("has_slug").then(
+            pl.col("first_name") + "-" + pl.col("last_name") + "-" + pl.col("i").cast(pl.String)),
+        emails=pl.when("has_email").then(pl.concat_list(
+            pl.col("first_name") + "." + pl.col("last_name") + pl.col("i").cast(pl.String)
+            + "@mail.example")).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        phones=pl.when("has_phone").then(pl.concat_list(
+            "+1" + (2_000_000_000 + pl.col("i")).cast(pl.String))).otherwise(
+            pl.lit([], dtype=pl.List(pl.String))),
+    )
+
+    n_match = int(n_ats * 0.6)
+    n_other = n_ats - n_match
+    src = rng.choice(m, size=n_match, replace=False)
+    base = prof[src]
+    k = n_match
+    scen = rng.random(k)
+    nick = scen < 0.10
+    married = (scen >= 0.10) & (scen < 0.16)
+    job = (scen >= 0.16) & (scen < 0.30)
+    typo = (scen >= 0.30) & (scen < 0.36)
+    new_last = lasts[_zipf_index(rng, k, len(lasts), 0.9)]
+    index_of = {w: i for i, w in enumerate(firsts)}
+    nick_names = np.array([nick_of[index_of[f]] if n else f
+                           for f, n in zip(base["first_name"].to_list(), nick)])
+    last = base["last_name"].to_numpy().astype(object)
+    last = np.where(married, new_last, last)
+    typo_last = np.array([s[:-2] + s[-1] + s[-2] if len(s) > 4 else s for s in last])
+    last = np.where(typo, typo_last, last)
+    past_company = base["companies"].list.last().to_numpy()
+    ats_m = base.with_columns(
+        first_name=pl.Series(nick_names),
+        last_name=pl.Series(last.astype(str)),
+        company=pl.when(pl.Series(job)).then(pl.Series(past_company)).otherwise("company"),
+        linkedin_slug=pl.when(pl.Series(rng.random(k) < 0.45)).then("linkedin_slug"),
+        emails=pl.when(pl.Series(married | (rng.random(k) < 0.7))).then("emails")
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        phones=pl.when(pl.Series(rng.random(k) < 0.4)).then("phones")
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        title=pl.when(pl.Series(rng.random(k) < 0.6)).then("title")
+        .otherwise(pl.lit(titles[0])),
+        city=pl.when(pl.Series(rng.random(k) < 0.8)).then("city").otherwise(pl.lit(cities[0])),
+        profile_truth=pl.col("unique_id"),
+    )
+    # personal e-mails the index does not know
+    ats_m = ats_m.with_columns(
+        emails=pl.when(pl.Series(rng.random(k) < 0.3)).then(
+            pl.col("emails").list.concat(pl.concat_list(pl.col("first_name") + "@personal.example")))
+        .otherwise("emails"))
+
+    # Not in the index: most are other people drawn from the same name distributions (common
+    # names collide with profiles by chance); a quarter are deliberate namesakes of a profile
+    # whose own LinkedIn slug or e-mail conflicts with it.
+    o = n_other
+    twin = prof[rng.choice(m, size=o, replace=True)]
+    deliberate = rng.random(o) < 0.25
+    own_first = firsts[_zipf_index(rng, o, len(firsts), 1.0)]
+    own_last = lasts[_zipf_index(rng, o, len(lasts), 0.9)]
+    oc = companies[_zipf_index(rng, o, len(companies), 1.0)]
+    ats_o = twin.with_columns(
+        first_name=pl.when(pl.Series(deliberate)).then("first_name").otherwise(pl.Series(own_first)),
+        last_name=pl.when(pl.Series(deliberate)).then("last_name").otherwise(pl.Series(own_last)),
+        company=pl.Series(oc),
+        title=pl.Series(titles[rng.integers(0, len(titles), o)]),
+        city=pl.Series(cities[rng.integers(0, len(cities), o)]),
+        phones=pl.lit([], dtype=pl.List(pl.String)),
+        profile_truth=pl.lit(None, dtype=pl.String),
+        has_slug=pl.Series(deliberate | (rng.random(o) < 0.4)),
+        has_email=pl.Series(rng.random(o) < 0.6),
+    ).with_columns(
+        first_name_canonical=pl.col("first_name"),
+        country=pl.Series(countries[rng.integers(0, len(countries), o)]),
+        linkedin_slug=pl.when("has_slug").then(
+            pl.col("first_name") + "-" + pl.col("last_name") + "-x" + pl.col("i").cast(pl.String)),
+        emails=pl.when("has_email").then(pl.concat_list(
+            pl.col("first_name") + pl.col("i").cast(pl.String) + "@other.example"))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+    )
+    ats = pl.concat([ats_m, ats_o], how="vertical_relaxed").with_columns(
+        candidate_id=pl.int_range(1, n_ats + 1, dtype=pl.Int64),
+        full_name=pl.col("first_name") + " " + pl.col("last_name"),
+    )
+    ats = ats.with_columns(
+        companies=pl.concat_list("company"),
+        unique_id=pl.col("candidate_id").cast(pl.String),
+    )
+    truth = dict(zip(ats["candidate_id"].to_list(), ats["profile_truth"].to_list()))
+    truth = {c: p for c, p in truth.items() if p is not None}
+    cols = list(FEATURE_SCHEMA)
+    return (ats.select(*cols, "candidate_id").cast(FEATURE_SCHEMA | {"candidate_id": pl.Int64}),
+            prof.select(cols).cast(FEATURE_SCHEMA), truth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ats", type=int, default=100_000)
+    parser.add_argument("--profiles", type=int, default=2_000_000)
+    parser.add_argument("--u-max-pairs", type=float, default=2e6)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_link_"))
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    ats, prof, truth = make_world(args.ats, args.profiles, args.seed)
+    path = work / "profile_features.parquet"
+    prof.write_parquet(path)
+    del prof
+    print(f"generate: {time.perf_counter() - t0:.1f}s ({len(truth)} true matches)")
+
+    t1 = time.perf_counter()
+    result = link_tenant(ats, path, work / "model",
+                         LinkConfig(u_max_pairs=args.u_max_pairs, seed=args.seed),
+                         db_path=work / "tenant.duckdb", log=lambda s: print("  " + s))
+    total = time.perf_counter() - t1
+    got = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))
+    correct = sum(1 for c, p in got.items() if truth.get(c) == p)
+    precision = correct / len(got) if got else 0.0
+    recall = correct / len(truth) if truth else 0.0
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"phases: {result.timings}")
+    print(f"link_tenant total: {total:.1f}s; peak RSS {peak_mib:.0f} MiB")
+    print(f"pairs compared {result.pairs_compared:,}; candidates scored {result.candidates_scored:,}")
+    print(f"blocking: {result.blocking_counts}")
+    print(f"matches {len(got):,}; precision {precision:.4f}; recall {recall:.4f}; "
+          f"borderline share {result.borderline_share:.3f}")
+
+
+if __name__ == "__main__":
+    main()

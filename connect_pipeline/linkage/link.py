@@ -1,0 +1,486 @@
+"""Link one tenant's ATS people to the profile features with Splink on DuckDB.
+
+The run, and why each step is shaped the way it is:
+
+1. **Prepare** both sides into the same columns (Splink's ``link_only`` needs identical
+   columns). The profile features stay in Parquet; DuckDB scans them, Python never holds them.
+2. **Block**: count every blocking rule on the full inputs with a group-by and drop rules that
+   would exceed ``max_pairs_per_rule`` (logged, never run). Then keep only the profiles that
+   share a key with the ATS side (semi-joins). Blocking on that subset yields exactly the pairs
+   blocking on all profiles would, at a fraction of the cost.
+3. **Population statistics** — the subset is chosen *because* it resembles the ATS side, so
+   anything estimated on it is biased toward the tenant's names. Each pair's posterior is
+   ``prior x likelihood ratio`` over the whole population, so the three population quantities
+   come from the full profile features instead:
+   * term frequencies of names: counted over all profiles (values restricted to those the run
+     can meet, to keep the tables small);
+   * u probabilities: random sampling of ATS x a uniform sample of all profiles, in a separate
+     linker whose parameters are then carried over;
+   * the prior (probability two random records match): share of the tenant's candidates with an
+     identifier (LinkedIn slug or e-mail) found in the index, shrunk toward one half for small
+     tenants, divided by the number of profiles.
+   None of this is reused across tenants: every run estimates its own.
+4. **m by EM** on the subset: block on LinkedIn slug (trains names, company, contact details),
+   then on first + last name (trains LinkedIn, e-mail, phone, company, title, location).
+   Parameters EM cannot estimate fall back to the documented defaults in ``settings.MODEL``.
+5. **Predict**, keep the best profile per candidate, threshold on ``match_probability``.
+   Exact ties for the best profile are dropped as ambiguous (guessing would be a coin flip on
+   whose ATS data a recruiter sees). Several candidates may map to one profile (duplicates in
+   the ATS are the tenant's business).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import polars as pl
+from splink import DuckDBAPI, Linker, block_on
+
+from connect_pipeline.errors import LinkageError
+from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage.explain import explain_frame
+from connect_pipeline.linkage.settings import (
+    LIST_COLUMNS,
+    MODEL,
+    MODEL_COLUMNS,
+    TF_COLUMNS,
+    apply_fallbacks,
+    build_settings,
+    settings_dict,
+)
+from connect_pipeline.normalise.features import FEATURE_SCHEMA
+
+DEFAULT_THRESHOLD: float = 0.9
+"""A match needs posterior odds of at least 9:1. A wrong link shows one person's ATS history on
+another person's profile, which costs a recruiter (and the person) more than a missed link, so
+the bar sits well above a coin flip; above 0.9 Splink's probabilities mostly come from agreeing
+identifiers or several agreeing details, which is what a human reviewer would also ask for."""
+
+ATS_SOURCE = "ats"
+PROFILE_SOURCE = "profiles"
+HISTOGRAM_BUCKET = 2.0  # match weight bucket width (bits)
+U_SAMPLE_MAX_PROFILES = 200_000  # uniform profile sample for u estimation
+PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Knobs of one run.
+
+    ``u_max_pairs`` bounds random sampling for u (Splink's largest fixed cost) and, for
+    large training blocks, the pairs EM looks at. ``max_pairs_per_rule`` bounds every
+    blocking rule.
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    u_max_pairs: float = 2e6
+    seed: int = 42
+    max_pairs_per_rule: int = 50_000_000
+    backend: str = "duckdb"
+
+
+@dataclass
+class LinkResult:
+    matches: pl.DataFrame
+    candidates_scored: int
+    pairs_compared: int
+    blocking_counts: dict[str, int]
+    score_histogram: list[tuple[float, int]]
+    borderline_share: float
+    settings_path: Path
+    params_path: Path
+    chart_path: Path | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+MATCH_SCHEMA: dict[str, pl.DataType] = {
+    "candidate_id": pl.Int64(),
+    "profile_id": pl.String(),
+    "match_probability": pl.Float64(),
+    "match_weight": pl.Float64(),
+    "explanation": pl.String(),
+    "top_signals": pl.String(),
+}
+
+
+def _feature_select(columns: set[str], unique_id_sql: str) -> str:
+    """SQL select list mapping a feature relation onto MODEL_COLUMNS with uniform types.
+
+    Empty strings and empty lists become null (Splink's null levels then say "no evidence"),
+    and the current company is folded into the company list so "company in history" and the
+    company blocking keys see it on both sides.
+    """
+    parts = [f"{unique_id_sql} AS unique_id"]
+    for col in MODEL_COLUMNS[1:]:
+        if col == "companies":
+            continue
+        if col in LIST_COLUMNS:
+            src = f"CAST({col} AS VARCHAR[])" if col in columns else "CAST(NULL AS VARCHAR[])"
+            parts.append(
+                f"CASE WHEN len(list_filter({src}, lambda x: x IS NOT NULL AND x <> '')) = 0 THEN NULL "
+                f"ELSE list_distinct(list_filter({src}, lambda x: x IS NOT NULL AND x <> '')) END AS {col}"
+            )
+        else:
+            src = f"CAST({col} AS VARCHAR)" if col in columns else "CAST(NULL AS VARCHAR)"
+            parts.append(f"nullif(trim({src}), '') AS {col}")
+    companies = "CAST(companies AS VARCHAR[])" if "companies" in columns else "CAST([] AS VARCHAR[])"
+    company = "nullif(trim(CAST(company AS VARCHAR)), '')" if "company" in columns else "NULL"
+    merged = (
+        f"list_distinct(list_filter(list_concat(coalesce({companies}, []), [{company}]), "
+        "lambda x: x IS NOT NULL AND x <> ''))"
+    )
+    parts.append(f"CASE WHEN len({merged}) = 0 THEN NULL ELSE {merged} END AS companies")
+    order = {c: i for i, c in enumerate(MODEL_COLUMNS)}
+    parts.sort(key=lambda p: order[p.rsplit(" AS ", 1)[1]])
+    return ", ".join(parts)
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection, ats_people: pl.DataFrame, profile_features: Path | str
+) -> tuple[int, int]:
+    required = set(FEATURE_SCHEMA) - {"unique_id"}
+    missing = sorted(required - set(ats_people.columns))
+    if "candidate_id" not in ats_people.columns:
+        missing.append("candidate_id")
+    if missing:
+        raise LinkageError(f"ATS people frame lacks feature columns {missing}; normalise it first")
+    if ats_people["candidate_id"].null_count():
+        raise LinkageError("ATS people frame has rows without candidate_id")
+    if ats_people["candidate_id"].n_unique() != ats_people.height:
+        raise LinkageError("ATS people frame has duplicate candidate_id values; one row per candidate")
+
+    keep = [c for c in ats_people.columns if c in FEATURE_SCHEMA or c == "candidate_id"]
+    con.register("ats_input", ats_people.select(keep).to_arrow())
+    con.execute(
+        "CREATE OR REPLACE TABLE ats_features AS SELECT "
+        + _feature_select(set(keep), "CAST(CAST(candidate_id AS BIGINT) AS VARCHAR)")
+        + " FROM ats_input"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE ats_ids AS SELECT CAST(candidate_id AS BIGINT) AS candidate_id, "
+        "CAST(CAST(candidate_id AS BIGINT) AS VARCHAR) AS unique_id FROM ats_input"
+    )
+    con.unregister("ats_input")
+
+    path = str(profile_features)
+    if Path(path).is_dir():
+        path = str(Path(path) / "**" / "*.parquet")
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+    except duckdb.Error as exc:
+        raise LinkageError(f"profile features at {profile_features} cannot be read: {exc}") from exc
+    prof_cols = {row[0] for row in described}
+    lacking = sorted((set(FEATURE_SCHEMA)) - prof_cols)
+    if lacking:
+        raise LinkageError(f"profile features at {profile_features} lack columns {lacking}")
+    escaped = path.replace("'", "''")
+    con.execute(
+        "CREATE OR REPLACE VIEW profiles_all AS SELECT "
+        + _feature_select(prof_cols, "CAST(unique_id AS VARCHAR)")
+        + f" FROM read_parquet('{escaped}') WHERE unique_id IS NOT NULL"
+    )
+    n_ats = int(con.execute("SELECT count(*) FROM ats_features").fetchall()[0][0])
+    n_prof = int(con.execute("SELECT count(*) FROM profiles_all").fetchall()[0][0])
+    return n_ats, n_prof
+
+
+def _population_tf_tables(con: duckdb.DuckDBPyConnection, n_profiles: int) -> None:
+    """Name frequencies over all profiles, for the values this run can compare."""
+    for col in TF_COLUMNS:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE tf_pop_{col} AS
+            SELECT {col}, count(*) / {max(n_profiles, 1)}::DOUBLE AS tf_{col}
+            FROM profiles_all
+            WHERE {col} IN (SELECT {col} FROM ats_features UNION SELECT {col} FROM profiles_subset)
+            GROUP BY {col}
+            """
+        )
+
+
+def _identifier_prior(con: duckdb.DuckDBPyConnection, n_profiles: int) -> tuple[float, float]:
+    """Probability two random records match, from how often identifiers find the candidate.
+
+    Share = candidates whose LinkedIn slug or an e-mail is in the index / candidates having one,
+    shrunk toward 0.5 by ``PRIOR_SHRINK`` pseudo-candidates; prior = share / profiles.
+    """
+    keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in ("linkedin_slug", "email")]
+    hits = " UNION ".join(
+        f"SELECT l.unique_id FROM ({k.keys_sql('ats_features')}) l "
+        f"SEMI JOIN ({k.keys_sql('profiles_all')}) r USING ({k.key_columns})"
+        for k in keys
+    )
+    found = int(con.execute(f"SELECT count(*) FROM ({hits})").fetchall()[0][0])
+    having = int(
+        con.execute(
+            "SELECT count(*) FROM ats_features WHERE linkedin_slug IS NOT NULL OR emails IS NOT NULL"
+        ).fetchall()[0][0]
+    )
+    share = (found + 0.5 * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
+    share = min(max(share, 0.01), 0.99)
+    return share, share / max(n_profiles, 1)
+
+
+def _register_tf(linker: Linker, tf_frames: dict) -> None:
+    """Make the linker use population term frequencies instead of counting its own inputs."""
+    for col, sdf in tf_frames.items():
+        linker.table_management.register_term_frequency_lookup(sdf, col)
+
+
+def _safe_em(
+    linker: Linker,
+    rule_exprs: tuple[str, ...],
+    pairs: int,
+    cap: float,
+    log: Callable[[str], None],
+) -> None:
+    """One EM session; a tenant too small or too odd to train on is logged, not fatal."""
+    name = "+".join(rule_exprs)
+    if pairs < 10:
+        log(f"EM on {name} skipped: only {pairs} blocked pairs")
+        return
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule_exprs),
+            max_pairs=cap if pairs > cap else None,
+        )
+    except Exception as exc:  # Splink raises plain exceptions for degenerate training data
+        log(f"EM on {name} failed ({type(exc).__name__}: {str(exc)[:200]}); defaults kept")
+
+
+def link_tenant(
+    ats_people: pl.DataFrame,
+    profile_features: Path | str,
+    model_dir: Path,
+    config: LinkConfig = LinkConfig(),
+    *,
+    db_path: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> LinkResult:
+    """Match each ATS candidate to at most one profile; write the tenant's model to model_dir.
+
+    ``db_path`` puts DuckDB's working tables in a file (the tenant's own) instead of memory,
+    which lets DuckDB spill large prediction tables.
+    """
+    say = log or (lambda msg: None)
+    if config.backend != "duckdb":
+        raise LinkageError(f"backend {config.backend!r} is not available yet (only 'duckdb')")
+    if not 0 < config.threshold < 1:
+        raise LinkageError(f"threshold must be within (0, 1), got {config.threshold}")
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[phase] = round(now - clock, 3)
+        say(f"{phase}: {timings[phase]:.2f}s")
+        clock = now
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    con = duckdb.connect(str(db_path) if db_path else ":memory:")
+    try:
+        n_ats, n_prof = _prepare(con, ats_people, profile_features)
+        lap("prepare")
+        say(f"{n_ats} ATS candidates, {n_prof} profiles")
+        if n_ats == 0 or n_prof == 0:
+            say("nothing to link: one side is empty")
+            creator = build_settings(config.backend, [], 1e-4)
+            settings_path = model_dir / "settings.json"
+            settings_path.write_text(json.dumps(settings_dict(creator, config.backend), indent=2))
+            params_path = model_dir / "params.json"
+            params_path.write_text(json.dumps(settings_dict(creator, config.backend), indent=2))
+            return LinkResult(pl.DataFrame(schema=MATCH_SCHEMA), 0, 0, {}, [], 0.0,
+                              settings_path, params_path, None, timings)
+
+        plan = blk.plan_blocking(
+            con, blk.DEFAULT_BLOCKING_KEYS, "ats_features", "profiles_all",
+            config.max_pairs_per_rule, say,
+        )
+        n_subset = blk.reduce_profiles(con, plan.kept, "ats_features", "profiles_all", "profiles_subset")
+        say(f"{n_subset} profiles share a blocking key with the ATS side")
+        lap("block")
+
+        _population_tf_tables(con, n_prof)
+        share, prior = _identifier_prior(con, n_prof)
+        say(f"identifier hit share {share:.3f}; prior {prior:.3g}")
+        sample_n = min(n_prof, U_SAMPLE_MAX_PROFILES)
+        con.execute(
+            f"CREATE OR REPLACE TABLE profiles_u_sample AS SELECT * FROM profiles_all "
+            f"USING SAMPLE reservoir({sample_n} ROWS) REPEATABLE ({int(config.seed)})"
+        )
+        lap("population")
+
+        db_api = DuckDBAPI(con)
+        ats_sdf = db_api.register("ats_features", dataset_display_name=ATS_SOURCE)
+        sample_sdf = db_api.register("profiles_u_sample", dataset_display_name="profiles_sample")
+        subset_sdf = db_api.register("profiles_subset", dataset_display_name=PROFILE_SOURCE)
+        tf_frames = {
+            col: db_api.register(f"tf_pop_{col}", dataset_display_name=f"tf_pop_{col}_lookup")
+            for col in TF_COLUMNS
+        }
+        rules = [k.splink_rule() for k in plan.kept]
+        creator = build_settings(config.backend, rules, prior)
+        (model_dir / "settings.json").write_text(
+            json.dumps(settings_dict(creator, config.backend), indent=2)
+        )
+
+        # u: ATS against a uniform sample of the whole index (population, not the subset)
+        u_linker = Linker([ats_sdf, sample_sdf], creator, log_level=None)
+        u_linker.training.estimate_u_using_random_sampling(
+            max_pairs=config.u_max_pairs, seed=config.seed
+        )
+        model = u_linker.misc.save_model_to_json()
+        lap("estimate_u")
+
+        linker = Linker([ats_sdf, subset_sdf], model, log_level=None)
+        _register_tf(linker, tf_frames)
+        counts = plan.pre_filter_counts
+        if n_subset:
+            _safe_em(linker, ("linkedin_slug",), counts.get("linkedin_slug", 0), config.u_max_pairs, say)
+            _safe_em(
+                linker, ("first_name_canonical", "last_name"),
+                counts.get("first_name+last_name", 0), config.u_max_pairs, say,
+            )
+        trained = linker.misc.save_model_to_json()
+        sampled_pairs = max(1.0, min(config.u_max_pairs, float(n_ats) * sample_n))
+        trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs), log=say)
+        trained["probability_two_random_records_match"] = prior
+        params_path = model_dir / "params.json"
+        params_path.write_text(json.dumps(trained, indent=2))
+        lap("estimate_m")
+
+        final = Linker([ats_sdf, subset_sdf], trained, log_level=None)
+        _register_tf(final, tf_frames)
+        chart_path: Path | None = model_dir / "match_weights_chart.html"
+        try:
+            final.visualisations.match_weights_chart().save(str(chart_path), inline=True)
+        except Exception as exc:  # a chart is a convenience, never a reason to fail a run
+            say(f"match weights chart not written: {exc}")
+            chart_path = None
+
+        if plan.kept and n_subset:
+            predictions = final.inference.predict()
+            pred = predictions.physical_name
+        else:
+            pred = None
+        lap("predict")
+
+        result = _collect(con, pred, config, n_ats, plan, timings)
+        lap("select")
+        result.settings_path = model_dir / "settings.json"
+        result.params_path = params_path
+        result.chart_path = chart_path
+        result.timings = timings
+        return result
+    except LinkageError:
+        raise
+    except Exception as exc:
+        raise LinkageError(f"linkage failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        con.close()
+
+
+def _collect(
+    con: duckdb.DuckDBPyConnection,
+    pred: str | None,
+    config: LinkConfig,
+    n_ats: int,
+    plan: blk.BlockingPlan,
+    timings: dict[str, float],
+) -> LinkResult:
+    """Best profile per candidate, threshold, explanations and run figures."""
+    blocking_counts = dict(plan.pre_filter_counts)
+    if pred is None:
+        empty = pl.DataFrame(schema=MATCH_SCHEMA)
+        return LinkResult(empty, 0, 0, blocking_counts, [], 0.0, Path(), Path(), None)
+
+    side = f"(source_dataset_l = '{ATS_SOURCE}')"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW scored AS
+        SELECT CASE WHEN {side} THEN unique_id_l ELSE unique_id_r END AS ats_uid,
+               CASE WHEN {side} THEN unique_id_r ELSE unique_id_l END AS profile_id,
+               *
+        FROM {pred}
+        """
+    )
+    pairs_compared, candidates_scored = con.execute(
+        "SELECT count(*), count(DISTINCT ats_uid) FROM scored"
+    ).fetchall()[0]
+    for rule_index, n in con.execute(
+        "SELECT match_key, count(*) FROM scored GROUP BY match_key ORDER BY match_key"
+    ).fetchall():
+        name = plan.kept[int(rule_index)].name
+        blocking_counts[f"{name} (scored)"] = int(n)
+    histogram = [
+        (float(b), int(n))
+        for b, n in con.execute(
+            f"SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET} AS b, count(*) "
+            "FROM scored GROUP BY b ORDER BY b"
+        ).fetchall()
+    ]
+    # rank on slim columns, then fetch the full rows of the winners only
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE ranked AS
+        SELECT ats_uid, profile_id, match_weight, match_probability,
+               lead(match_weight) OVER w AS runner_up
+        FROM (SELECT ats_uid, profile_id, match_weight, match_probability FROM scored)
+        WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id)
+        QUALIFY row_number() OVER w = 1
+        """
+    )
+    ties = con.execute(
+        f"SELECT count(*) FROM ranked WHERE runner_up >= match_weight - 1e-9 "
+        f"AND match_probability >= {config.threshold}"
+    ).fetchall()[0][0]
+    blocking_counts["ambiguous ties dropped"] = int(ties)
+    best = con.sql(
+        f"""
+        SELECT i.candidate_id, s.*
+        FROM ranked r
+        JOIN scored s ON s.ats_uid = r.ats_uid AND s.profile_id = r.profile_id
+        JOIN ats_ids i ON i.unique_id = r.ats_uid
+        WHERE r.match_probability >= {config.threshold}
+          AND (r.runner_up IS NULL OR r.runner_up < r.match_weight - 1e-9)
+        """
+    ).pl()
+
+    if best.height:
+        explained = explain_frame(best)
+        matches = explained.select(
+            pl.col("candidate_id").cast(pl.Int64),
+            pl.col("profile_id").cast(pl.String),
+            pl.col("match_probability").cast(pl.Float64),
+            pl.col("match_weight").cast(pl.Float64),
+            pl.col("explanation"),
+            pl.col("top_signals"),
+        ).sort("candidate_id")
+    else:
+        matches = pl.DataFrame(schema=MATCH_SCHEMA)
+    borderline = (
+        matches.filter(pl.col("match_probability") < config.threshold + 0.1).height / matches.height
+        if matches.height
+        else 0.0
+    )
+    return LinkResult(
+        matches=matches,
+        candidates_scored=int(candidates_scored),
+        pairs_compared=int(pairs_compared),
+        blocking_counts=blocking_counts,
+        score_histogram=histogram,
+        borderline_share=borderline,
+        settings_path=Path(),
+        params_path=Path(),
+        chart_path=None,
+    )

@@ -1,0 +1,416 @@
+"""The Harvest v3 client against the local Greenhouse over real HTTP on 127.0.0.1.
+
+Each test builds its own tiny world by hand (account.json + <collection>.jsonl), starts a fresh
+server and registers a credential with a unique client id, so no token or rate budget cached by
+an earlier test can leak into the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from connect_pipeline.errors import (
+    AuthError,
+    HarvestError,
+    InvalidQuery,
+    PermissionDenied,
+    RateLimitExhausted,
+    TransientError,
+)
+from connect_pipeline.harvest import Credential, HarvestClient, verify_connection, window_filter
+from connect_pipeline.harvest.collections import BY_NAME, REQUIRED_SCOPES
+from connect_pipeline.harvest.verify import introspect_url_for
+from connect_pipeline.local_greenhouse import FaultPlan, LocalGreenhouse
+from connect_pipeline.world.layout import account_dir
+
+TENANT = "acme"
+N_CANDIDATES = 1200
+ADMIN_ID, NON_ADMIN_ID = 9001, 9002
+PDF = b"%PDF-1.4\n" + b"resume text " * 200 + b"\n%%EOF\n"
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def build_world(root: Path) -> Path:
+    """A hand-made world: 1200 candidates, 240 applications, 3 resumes, 2 users."""
+    acc = account_dir(root, TENANT)
+    (acc / "files").mkdir(parents=True)
+    stamp = "2026-11-01T00:00:00Z"
+    (acc / "account.json").write_text(
+        json.dumps({"tenant_id": TENANT, "credentials": [], "site_admin_user_id": ADMIN_ID, "non_admin_user_id": NON_ADMIN_ID})
+    )
+    _write_jsonl(
+        acc / "users.jsonl",
+        [
+            {"id": ADMIN_ID, "first_name": "Ada", "last_name": "Admin", "name": "Ada Admin", "site_admin": True, "deactivated": False},
+            {"id": NON_ADMIN_ID, "first_name": "Nat", "last_name": "Normal", "name": "Nat Normal", "site_admin": False, "deactivated": False},
+        ],
+    )
+    _write_jsonl(
+        acc / "candidates.jsonl",
+        [
+            {
+                "id": 1000 + i,
+                "first_name": f"First{i}",
+                "last_name": f"Last{i}",
+                "created_at": stamp,
+                "updated_at": (datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "private": False,
+                "email_addresses": [{"value": f"p{i}@example.com", "type": "personal"}],
+            }
+            for i in range(N_CANDIDATES)
+        ],
+    )
+    _write_jsonl(
+        acc / "applications.jsonl",
+        [
+            {"id": 50000 + i, "candidate_id": 1000 + (i // 2), "prospect": False, "job_id": None, "status": "in_process", "created_at": stamp, "updated_at": stamp}
+            for i in range(240)
+        ],
+    )
+    attachments = []
+    for i in range(3):
+        (acc / "files" / f"{700 + i}.pdf").write_bytes(PDF + str(i).encode())
+        attachments.append(
+            {"id": 700 + i, "candidate_id": 1000 + i, "application_id": None, "type": "resume", "filename": f"cv{i}.pdf", "created_at": stamp, "_file": f"files/{700 + i}.pdf"}
+        )
+    _write_jsonl(acc / "attachments.jsonl", attachments)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_world(tmp_path_factory.mktemp("tiny_world"))
+
+
+def start(world: Path, **kwargs) -> LocalGreenhouse:
+    return LocalGreenhouse(world, **kwargs).start()
+
+
+def credential_for(
+    server: LocalGreenhouse, *, scopes=REQUIRED_SCOPES, sub: int | None = ADMIN_ID, secret: str | None = None
+) -> Credential:
+    client_id = f"cid-{uuid.uuid4().hex[:12]}"
+    real_secret = f"s3cret-{uuid.uuid4().hex}"
+    server.add_credential(TENANT, client_id, real_secret, scopes)
+    return Credential(client_id=client_id, client_secret=secret or real_secret, token_url=server.token_url, sub=sub)
+
+
+def client_for(server: LocalGreenhouse, credential: Credential, **kwargs) -> HarvestClient:
+    kwargs.setdefault("backoff_base_s", 0.01)
+    kwargs.setdefault("backoff_cap_s", 0.2)
+    return HarvestClient(server.api_base_url, credential, tenant_id=TENANT, **kwargs)
+
+
+def all_ids(client: HarvestClient, collection: str, **kwargs) -> list[int]:
+    return [record["id"] for page in client.iter_pages(collection, **kwargs) for record in page]
+
+
+@pytest.fixture()
+def server(tiny_world: Path):
+    gh = start(tiny_world)
+    yield gh
+    gh.stop()
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+
+def test_one_token_for_many_threads(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    results: list[int] = []
+    errors: list[BaseException] = []
+    with client_for(server, credential) as client:
+
+        def read() -> None:
+            try:
+                results.append(len(all_ids(client, "candidates", per_page=200)))
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert results == [N_CANDIDATES] * 8
+    stats = server.stats[TENANT]
+    assert stats["tokens_minted"] == 1
+    assert 401 not in stats["status_counts"]
+
+
+@pytest.mark.parametrize("expires_field", ["expires_in", "expires_at", "expires_at_epoch"])
+def test_token_refreshed_before_expiry(tiny_world: Path, expires_field: str) -> None:
+    gh = start(tiny_world, token_ttl_seconds=2, expires_field=expires_field)
+    try:
+        credential = credential_for(gh)
+        with client_for(gh, credential) as client:
+            assert len(all_ids(client, "users")) == 2
+            time.sleep(2.2)
+            assert len(all_ids(client, "users")) == 2
+        stats = gh.stats[TENANT]
+        assert stats["tokens_minted"] == 2
+        assert 401 not in stats["status_counts"]
+    finally:
+        gh.stop()
+
+
+def test_401_after_revocation_refreshes_once(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    logged: list[str] = []
+    with client_for(server, credential, log=logged.append) as client:
+        assert len(all_ids(client, "users")) == 2
+        # Revoking drops the live token; re-adding makes the credential valid again.
+        server.revoke_credential(credential.client_id)
+        server.add_credential(TENANT, credential.client_id, credential.client_secret, REQUIRED_SCOPES)
+        assert len(all_ids(client, "users")) == 2
+    assert server.stats[TENANT]["tokens_minted"] == 2
+    assert sum("HTTP 401" in line for line in logged) == 1
+
+
+def test_revoked_credential_is_an_auth_error(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    with client_for(server, credential) as client:
+        all_ids(client, "users")
+        token = client.tokens.token()
+        server.revoke_credential(credential.client_id)
+        with pytest.raises(AuthError) as caught:
+            all_ids(client, "users")
+    message = str(caught.value)
+    assert TENANT in message and "tenants add" in message
+    assert credential.client_secret not in message and token not in message
+
+
+def test_wrong_secret_names_tenant_not_secret(server: LocalGreenhouse) -> None:
+    wrong = "definitely-wrong-" + uuid.uuid4().hex
+    credential = credential_for(server, secret=wrong)
+    with client_for(server, credential) as client:
+        with pytest.raises(AuthError) as caught:
+            all_ids(client, "users")
+    message = str(caught.value)
+    assert f"tenant {TENANT}" in message
+    assert "refused the client id/secret" in message
+    assert wrong not in message
+    assert wrong not in repr(credential) and wrong not in repr(client.tokens)
+
+
+# -- pagination --------------------------------------------------------------------------------
+
+
+def test_pagination_is_complete_and_cursor_only(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    with client_for(server, credential) as client:
+        pages = list(client.iter_pages("candidates"))
+        stats = client.stats["candidates"]
+    assert [len(p) for p in pages] == [500, 500, 200]
+    ids = [r["id"] for p in pages for r in p]
+    assert len(ids) == len(set(ids)) == N_CANDIDATES
+    assert set(ids) == {1000 + i for i in range(N_CANDIDATES)}
+    # Every follow-up request carried only the cursor: the server answers 422 otherwise.
+    assert server.stats[TENANT]["status_counts"] == {200: 3}
+    assert stats["rows"] == N_CANDIDATES and stats["requests"] == 3
+
+
+def test_filters_on_first_request_survive_the_cursor(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    since = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=100)
+    until = since + timedelta(hours=299)
+    with client_for(server, credential) as client:
+        ids = all_ids(client, "candidates", params={"updated_at": window_filter(since, until)}, per_page=40)
+    assert sorted(ids) == [1000 + i for i in range(100, 400)]
+
+
+def test_parent_id_batches(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    candidate_ids = [1000 + i for i in range(120)]
+    with client_for(server, credential) as client:
+        pages = list(client.iter_by_parent_ids("applications", "candidate_ids", candidate_ids + candidate_ids[:5]))
+        requests = client.stats["applications"]["requests"]
+    apps = [r for p in pages for r in p]
+    assert len(apps) == 240 and {a["candidate_id"] for a in apps} == set(candidate_ids)
+    assert requests == 3  # 120 distinct ids in batches of 50
+
+
+def test_invalid_query_is_not_retried(server: LocalGreenhouse) -> None:
+    credential = credential_for(server)
+    with client_for(server, credential) as client:
+        with pytest.raises(InvalidQuery) as caught:
+            all_ids(client, "candidates", params={"updated_after": "2026-11-01T00:00:00Z"})
+    assert caught.value.status == 422 and TENANT in str(caught.value)
+    assert "updated_after" in str(caught.value)
+    assert server.stats[TENANT]["status_counts"] == {422: 1}
+
+
+def test_window_filter() -> None:
+    until = datetime(2026, 11, 28, tzinfo=timezone.utc)
+    assert window_filter(datetime(2026, 11, 1, tzinfo=timezone.utc), until) == (
+        "gte|2026-11-01T00:00:00Z|lte|2026-11-28T00:00:00Z"
+    )
+    assert window_filter(None, until) == "lte|2026-11-28T00:00:00Z"
+    with pytest.raises(ValueError):
+        window_filter(None, datetime(2026, 11, 28))
+    with pytest.raises(ValueError):
+        window_filter(until + timedelta(days=1), until)
+
+
+# -- rate limits and faults ----------------------------------------------------------------------
+
+
+def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
+    gh = start(tiny_world, rate_limit=5, window_seconds=1.0)
+    try:
+        credential = credential_for(gh)
+        results: dict[int, list[int]] = {}
+        with client_for(gh, credential) as client:
+
+            def read(n: int) -> None:
+                results[n] = all_ids(client, "candidates", per_page=200)
+
+            threads = [threading.Thread(target=read, args=(n,)) for n in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert all(sorted(ids) == [1000 + i for i in range(N_CANDIDATES)] for ids in results.values())
+        assert len(results) == 3
+        counts = gh.stats[TENANT]["status_counts"]
+        assert counts[200] == 18
+        assert counts.get(429, 0) <= 2
+    finally:
+        gh.stop()
+
+
+def test_faults_do_not_change_the_rows(tiny_world: Path) -> None:
+    with start(tiny_world) as clean:
+        with client_for(clean, credential_for(clean)) as client:
+            expected = [r for p in client.iter_pages("candidates", per_page=50) for r in p]
+    plan = FaultPlan(error_5xx=0.05, reset=0.02, timeout=0.02, burst_429=0.03, seed=7, timeout_seconds=1.0)
+    gh = start(tiny_world, faults=plan)
+    logged: list[str] = []
+    try:
+        credential = credential_for(gh)
+        with client_for(gh, credential, timeout_s=0.5, log=logged.append) as client:
+            got = [r for p in client.iter_pages("candidates", per_page=50) for r in p]
+            token = client.tokens.token()
+            stats = client.stats["candidates"]
+        faults = gh.stats[TENANT]["faults"]
+    finally:
+        gh.stop()
+    assert sorted(got, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+    assert len({r["id"] for r in got}) == N_CANDIDATES
+    assert sum(faults.values()) > 0
+    assert stats["retries"] + stats["throttled_429"] == sum(faults.values())
+    assert logged and not any(token in line or credential.client_secret in line for line in logged)
+
+
+def test_endless_429_gives_up_with_advice(tiny_world: Path) -> None:
+    gh = start(tiny_world, faults=FaultPlan(burst_429=1.0))
+    try:
+        with client_for(gh, credential_for(gh), max_retries=2) as client:
+            with pytest.raises(RateLimitExhausted) as caught:
+                all_ids(client, "users")
+    finally:
+        gh.stop()
+    message = str(caught.value)
+    assert TENANT in message
+    assert "lower the concurrency" in message and "higher Harvest rate limit" in message
+
+
+def test_endless_5xx_gives_up(tiny_world: Path) -> None:
+    gh = start(tiny_world, faults=FaultPlan(error_5xx=1.0))
+    try:
+        with client_for(gh, credential_for(gh), max_retries=3) as client:
+            with pytest.raises(TransientError) as caught:
+                all_ids(client, "users")
+            assert client.stats["users"]["retries"] == 4
+    finally:
+        gh.stop()
+    assert TENANT in str(caught.value)
+
+
+# -- permissions -------------------------------------------------------------------------------
+
+
+def test_missing_scope_names_scope_and_permission(server: LocalGreenhouse) -> None:
+    scopes = [s for s in REQUIRED_SCOPES if s != "harvest:attachments:list"]
+    credential = credential_for(server, scopes=scopes)
+    with client_for(server, credential) as client:
+        assert len(all_ids(client, "users")) == 2
+        with pytest.raises(PermissionDenied) as caught:
+            all_ids(client, "attachments")
+    message = str(caught.value)
+    assert "scope harvest:attachments:list is missing" in message
+    assert BY_NAME["attachments"].permission in message
+    assert TENANT in message
+
+
+def test_non_admin_sub_names_the_site_admin_fix(server: LocalGreenhouse) -> None:
+    credential = credential_for(server, sub=NON_ADMIN_ID)
+    with client_for(server, credential) as client:
+        with pytest.raises(PermissionDenied) as caught:
+            all_ids(client, "candidates")
+    assert "Site Admin" in str(caught.value) and str(NON_ADMIN_ID) in str(caught.value)
+
+
+def test_verify_lists_exactly_the_missing_scope(server: LocalGreenhouse) -> None:
+    scopes = [s for s in REQUIRED_SCOPES if s != "harvest:attachments:list"]
+    with client_for(server, credential_for(server, scopes=scopes)) as client:
+        report = verify_connection(client)
+    assert not report.ok
+    assert report.missing_scopes == [("harvest:attachments:list", BY_NAME["attachments"].permission)]
+    assert report.site_admin_problem is None
+    assert report.introspection and report.introspection["active"] is True
+    text = "\n".join(report.lines())
+    assert BY_NAME["attachments"].permission in text and "NOT ready" in text
+
+
+def test_verify_passes_and_flags_site_admin(server: LocalGreenhouse) -> None:
+    with client_for(server, credential_for(server)) as client:
+        good = verify_connection(client)
+    assert good.ok, good.lines()
+    with client_for(server, credential_for(server, sub=NON_ADMIN_ID)) as client:
+        bad = verify_connection(client)
+    assert not bad.ok and bad.missing_scopes == []
+    assert bad.site_admin_problem and str(NON_ADMIN_ID) in bad.site_admin_problem
+
+
+def test_verify_reports_bad_secret_without_raising(server: LocalGreenhouse) -> None:
+    with client_for(server, credential_for(server, secret="nope-" + uuid.uuid4().hex)) as client:
+        report = verify_connection(client)
+    assert not report.ok and "refused the client id/secret" in report.lines()[1]
+
+
+def test_introspect_url() -> None:
+    assert introspect_url_for("https://auth.greenhouse.io/token") == "https://auth.greenhouse.io/introspect"
+    assert introspect_url_for("http://127.0.0.1:1/token/") == "http://127.0.0.1:1/introspect"
+    assert introspect_url_for("https://example.com/oauth") is None
+
+
+# -- downloads -------------------------------------------------------------------------------------
+
+
+def test_download_with_size_cap_and_no_signature_in_errors(server: LocalGreenhouse) -> None:
+    with client_for(server, credential_for(server)) as client:
+        attachments = [r for p in client.iter_pages("attachments") for r in p]
+        assert len(attachments) == 3
+        first = min(attachments, key=lambda a: a["id"])
+        assert client.download(first["url"], max_bytes=1_000_000) == PDF + b"0"
+        with pytest.raises(HarvestError) as too_big:
+            client.download(first["url"], max_bytes=100)
+        expired = server.file_url(TENANT, first["id"], expires=1)
+        with pytest.raises(HarvestError) as gone:
+            client.download(expired, max_bytes=1_000_000)
+        assert client.stats["download"]["rows"] == 1
+    assert "larger than" in str(too_big.value)
+    for message in (str(too_big.value), str(gone.value)):
+        assert "signature" not in message and "?" not in message and TENANT in message

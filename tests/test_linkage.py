@@ -1,0 +1,306 @@
+"""The linkage model on a small synthetic world with namesakes, nicknames, married names and job
+changes, on real DuckDB and Splink."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from splink import DuckDBAPI, Linker
+
+from connect_pipeline.errors import LinkageError
+from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig, LinkResult, link_tenant
+from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.normalise.features import FEATURE_SCHEMA
+
+NICKNAMES = {
+    "william": "bill", "robert": "bob", "elizabeth": "liz", "katherine": "kate",
+    "michael": "mike", "james": "jim", "margaret": "maggie", "richard": "rick",
+    "jennifer": "jen", "thomas": "tom", "alexander": "alex", "christopher": "chris",
+}
+FIRST = list(NICKNAMES) + [
+    "maria", "john", "david", "sarah", "laura", "daniel", "anna", "peter", "emma", "lucas",
+    "sofia", "noah", "olivia", "liam", "mia", "ethan", "chloe", "omar", "fatima", "yuki",
+    "ines", "pablo", "carmen", "ivan", "olga", "nina", "hugo", "lea", "marc", "julia",
+]
+LAST = [
+    "smith", "johnson", "garcia", "martin", "muller", "rossi", "nguyen", "kim", "silva", "lopez",
+    "brown", "wilson", "moreau", "dubois", "schmidt", "novak", "kowalski", "jensen", "larsen",
+    "andersen", "costa", "ferreira", "tanaka", "sato", "ivanova", "petrov", "hughes", "walker",
+    "young", "king", "wright", "scott", "green", "baker", "adams", "nelson", "hill", "campbell",
+    "mitchell", "roberts", "carter", "phillips", "evans", "turner", "torres", "parker", "collins",
+    "edwards", "stewart", "morris", "murphy", "cook", "rogers", "morgan", "peterson", "cooper",
+    "reed", "bailey", "bell", "gomez", "kelly", "howard", "ward", "cox", "diaz", "richardson",
+    "wood", "watson", "brooks", "bennett", "gray", "james", "reyes", "cruz", "hughes", "price",
+]
+COMPANIES = [
+    "acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka", "tyrell",
+    "cyberdyne", "soylent", "vandelay", "dunder", "sterling", "pied piper", "aviato", "gringotts",
+    "monarch", "oscorp", "massive", "nakatomi", "weyland", "zorg", "buy n large", "gekko",
+    "prestige", "virtucon", "spacely", "cogswell", "bluth", "krusty", "duff", "moes", "lacroix",
+    "northwind", "contoso", "fabrikam", "tailspin", "litware", "adatum", "proseware", "woodgrove",
+    "lucerne", "margie", "alpine ski", "fourth coffee", "wingtip", "trey research", "coho",
+    "blue yonder", "graphic design", "humongous", "relecloud", "datum", "southridge", "lamna",
+    "consolidated", "vortex", "quantum leap", "brightside",
+]
+TITLES = ["software engineer", "data scientist", "product manager", "designer", "recruiter",
+          "sales manager", "account executive", "engineering manager", "analyst", "consultant"]
+CITIES = [("london", "gb"), ("paris", "fr"), ("berlin", "de"), ("madrid", "es"), ("new york", "us"),
+          ("austin", "us"), ("toronto", "ca"), ("lisbon", "pt"), ("warsaw", "pl"), ("tokyo", "jp")]
+
+N_PROFILES = 4000
+N_MATCHED = 600
+N_NAMESAKES = 250
+
+
+def _canonical(first: str) -> str:
+    reverse = {v: k for k, v in NICKNAMES.items()}
+    return reverse.get(first, first)
+
+
+def _row(uid, first, last, company, companies, title, slug, emails, phones, city, country):
+    return {
+        "unique_id": uid, "first_name": first, "first_name_canonical": _canonical(first),
+        "last_name": last, "full_name": f"{first} {last}", "company": company,
+        "companies": companies, "title": title, "linkedin_slug": slug, "emails": emails,
+        "phones": phones, "city": city, "country": country,
+    }
+
+
+def _profiles(rng: random.Random) -> list[dict]:
+    rows = []
+    for i in range(N_PROFILES):
+        # skewed name choice: many namesakes on common names
+        first = FIRST[min(int(rng.expovariate(1 / 12)), len(FIRST) - 1)]
+        last = LAST[min(int(rng.expovariate(1 / 20)), len(LAST) - 1)]
+        company = rng.choice(COMPANIES)
+        past = rng.sample(COMPANIES, rng.randint(0, 3))
+        companies = list(dict.fromkeys([company, *past]))
+        city, country = rng.choice(CITIES)
+        slug = f"{first}-{last}-{i:05x}" if rng.random() < 0.8 else None
+        emails = [f"{first}.{last}.{i}@mail{i % 7}.example"] if rng.random() < 0.7 else []
+        if emails and rng.random() < 0.3:
+            emails.append(f"{first[0]}{last}{i}@{company}.example")
+        phones = [f"+4420{7000000 + i}"] if rng.random() < 0.4 else []
+        rows.append(_row(f"p{i:06d}", first, last, company, companies, rng.choice(TITLES), slug,
+                         emails, phones, city, country))
+    return rows
+
+
+def _ats(rng: random.Random, profiles: list[dict]) -> tuple[list[dict], dict[int, str]]:
+    """ATS candidates: noisy copies of some profiles plus namesakes who are not in the index."""
+    rows, truth = [], {}
+    chosen = rng.sample(range(len(profiles)), N_MATCHED)
+    cid = 1000
+    for n, idx in enumerate(chosen):
+        p = dict(profiles[idx])
+        scenario = n % 5
+        first, last, company = p["first_name"], p["last_name"], p["company"]
+        emails = list(p["emails"]) if rng.random() < 0.8 else []
+        if scenario == 1 and first in NICKNAMES:  # nickname in the ATS
+            first = NICKNAMES[first]
+        elif scenario == 2:  # married-name change, same e-mail
+            last = rng.choice([x for x in LAST if x != last])
+            emails = list(p["emails"]) or [f"{first}.{last}@home.example"]
+            if not p["emails"]:  # give the profile that e-mail too (it is the same person)
+                profiles[idx]["emails"] = list(emails)
+        elif scenario == 3 and len(p["companies"]) > 1:  # job change: ATS knows a past company
+            company = p["companies"][-1]
+        elif scenario == 4 and len(last) > 4:  # typo in last name
+            last = last[:-2] + last[-1] + last[-2]
+        if rng.random() < 0.3:
+            emails = emails + [f"{first}{cid}@personal.example"]
+        slug = p["linkedin_slug"] if rng.random() < 0.5 else None
+        phones = p["phones"] if rng.random() < 0.5 else []
+        city, country = (p["city"], p["country"]) if rng.random() < 0.8 else rng.choice(CITIES)
+        title = p["title"] if rng.random() < 0.6 else rng.choice(TITLES)
+        row = _row(str(cid), first, last, company, [company], title, slug, emails, phones, city,
+                   country)
+        row["candidate_id"] = cid
+        rows.append(row)
+        truth[cid] = p["unique_id"]
+        cid += 1
+    for n in range(N_NAMESAKES):  # same name as a profile, not that person
+        p = rng.choice(profiles)
+        company = rng.choice([c for c in COMPANIES if c not in p["companies"]])
+        city, country = rng.choice([c for c in CITIES if c[0] != p["city"]])
+        slug = f"{p['first_name']}-{p['last_name']}-x{cid}" if rng.random() < 0.5 else None
+        emails = [f"{p['first_name']}{cid}@other.example"] if rng.random() < 0.7 else []
+        row = _row(str(cid), p["first_name"], p["last_name"], company, [company],
+                   rng.choice(TITLES), slug, emails, [], city, country)
+        row["candidate_id"] = cid
+        rows.append(row)
+        cid += 1
+    return rows, truth
+
+
+SPECIAL_EMAIL_CONFLICT = 900001
+SPECIAL_NAMESAKE = 900002
+
+
+def _frame(rows: list[dict], ats: bool) -> pl.DataFrame:
+    schema = dict(FEATURE_SCHEMA)
+    if ats:
+        schema["candidate_id"] = pl.Int64()
+    return pl.DataFrame(rows, schema=schema)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    rng = random.Random(7)
+    profiles = _profiles(rng)
+    ats_rows, truth = _ats(rng, profiles)
+    # Same e-mail as a profile, but a totally different name, company and place.
+    victim = next(p for p in profiles if p["emails"] and p["first_name"] == "john")
+    ats_rows.append(_row(str(SPECIAL_EMAIL_CONFLICT), "zoltan", "quagliarello", "lamna",
+                         ["lamna"], "chef", None, [victim["emails"][0]], [], "tokyo", "jp")
+                    | {"candidate_id": SPECIAL_EMAIL_CONFLICT})
+    # A namesake of a profile whose LinkedIn and e-mail conflict with it.
+    twin = next(p for p in profiles if p["linkedin_slug"] and p["emails"] and p["last_name"] == "kim")
+    ats_rows.append(_row(str(SPECIAL_NAMESAKE), twin["first_name"], "kim", "southridge",
+                         ["southridge"], "recruiter", "someone-else-entirely",
+                         ["other.person@elsewhere.example"], [], "lisbon", "pt")
+                    | {"candidate_id": SPECIAL_NAMESAKE})
+    base = tmp_path_factory.mktemp("linkage")
+    path = base / "profile_features.parquet"
+    _frame(profiles, ats=False).write_parquet(path)
+    ats = _frame(ats_rows, ats=True)
+    messages: list[str] = []
+    result = link_tenant(
+        ats, path, base / "model",
+        LinkConfig(u_max_pairs=3e5),
+        db_path=base / "tenant.duckdb", log=messages.append,
+    )
+    return {"result": result, "truth": truth, "ats": ats, "profiles_path": path, "base": base,
+            "messages": messages, "email_victim": victim["unique_id"], "twin": twin["unique_id"]}
+
+
+def _precision_recall(result: LinkResult, truth: dict[int, str]) -> tuple[float, float]:
+    pairs = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))
+    correct = sum(1 for c, p in pairs.items() if truth.get(c) == p)
+    precision = correct / len(pairs) if pairs else 0.0
+    recall = correct / len(truth)
+    return precision, recall
+
+
+def test_precision_and_recall(world):
+    precision, recall = _precision_recall(world["result"], world["truth"])
+    print(f"precision={precision:.3f} recall={recall:.3f}")
+    assert precision >= 0.97
+    assert recall >= 0.90
+
+
+def test_at_most_one_profile_per_candidate_and_schema(world):
+    m = world["result"].matches
+    assert m["candidate_id"].n_unique() == m.height
+    assert m.schema["candidate_id"] == pl.Int64
+    assert m.schema["profile_id"] == pl.String
+    assert m.schema["match_probability"] == pl.Float64
+    assert (m["match_probability"] >= DEFAULT_THRESHOLD).all()
+
+
+def test_every_match_explained(world):
+    m = world["result"].matches
+    assert m.height > 0
+    assert (m["explanation"].str.len_chars() > 0).all()
+    first = json.loads(m["top_signals"][0])
+    assert first and {"comparison", "level", "weight"} <= set(first[0])
+    # a LinkedIn-backed match says so in words
+    linked = m.filter(pl.col("explanation").str.contains("Same LinkedIn profile|same LinkedIn profile"))
+    assert linked.height > 0
+
+
+def test_namesake_with_conflicting_identifiers_not_matched(world):
+    m = world["result"].matches
+    assert SPECIAL_NAMESAKE not in m["candidate_id"].to_list()
+
+
+def test_shared_email_does_not_override_conflicting_name(world):
+    m = world["result"].matches
+    assert SPECIAL_EMAIL_CONFLICT not in m["candidate_id"].to_list()
+
+
+def test_married_name_with_same_email_still_matched(world):
+    ats, truth, m = world["ats"], world["truth"], world["result"].matches
+    got = dict(zip(m["candidate_id"].to_list(), m["profile_id"].to_list()))
+    married = [
+        c for c, n in zip(ats["candidate_id"].to_list(), range(ats.height))
+        if c in truth and n % 5 == 2
+    ]
+    hit = sum(1 for c in married if got.get(c) == truth[c])
+    assert hit / len(married) >= 0.85
+
+
+def test_model_files_written_and_loadable(world):
+    r = world["result"]
+    assert r.settings_path.exists() and r.params_path.exists()
+    params = json.loads(r.params_path.read_text())
+    assert params["link_type"] == "link_only"
+    for comp in params["comparisons"]:
+        for level in comp["comparison_levels"]:
+            if not level.get("is_null_level"):
+                assert level["m_probability"] > 0 and level["u_probability"] > 0
+    db_api = DuckDBAPI()
+    frame = pl.read_parquet(world["profiles_path"]).head(50)
+    a = db_api.register(frame.to_arrow(), dataset_display_name="a")
+    b = db_api.register(frame.to_arrow(), dataset_display_name="b")
+    Linker([a, b], str(r.params_path), log_level=None)  # loads without error
+
+
+def test_chart_is_self_contained(world):
+    chart = world["result"].chart_path
+    assert chart is not None and chart.exists()
+    html = chart.read_text()
+    assert "vega" in html.lower()
+    assert "cdn" not in html.lower()
+    assert 'src="https://' not in html and "src='https://" not in html
+
+
+def test_run_figures(world):
+    r = world["result"]
+    assert r.pairs_compared > 0 and r.candidates_scored > 0
+    assert sum(n for _, n in r.score_histogram) == r.pairs_compared
+    assert 0.0 <= r.borderline_share <= 1.0
+    assert r.blocking_counts["linkedin_slug"] > 0
+
+
+def test_exploding_rule_is_dropped(world, tmp_path):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE r AS SELECT * FROM read_parquet('{world['profiles_path']}')")
+    con.execute("CREATE TABLE l AS SELECT * FROM r LIMIT 300")
+    constant = blk.BlockingKey("everyone", ("'same'",))
+    messages: list[str] = []
+    plan = blk.plan_blocking(con, (blk.DEFAULT_BLOCKING_KEYS[0], constant), "l", "r",
+                             max_pairs_per_rule=100_000, log=messages.append)
+    assert [k.name for k in plan.kept] == ["linkedin_slug"]
+    assert plan.dropped["everyone"] == 300 * N_PROFILES
+    assert any("everyone" in msg and "dropped" in msg for msg in messages)
+
+
+def test_link_tenant_drops_rule_over_limit(world, tmp_path):
+    ats = world["ats"].head(300)
+    messages: list[str] = []
+    result = link_tenant(ats, world["profiles_path"], tmp_path / "model",
+                         LinkConfig(u_max_pairs=5e4, max_pairs_per_rule=2_000), log=messages.append)
+    dropped = [msg.split("blocking rule ")[1].split(" would")[0]
+               for msg in messages if "dropped" in msg]
+    assert dropped, "a rule above the limit must be dropped"
+    for name in dropped:
+        assert result.blocking_counts[name] > 2_000
+        assert f"{name} (scored)" not in result.blocking_counts  # never run
+    assert result.pairs_compared > 0
+
+
+def test_empty_ats_side(world, tmp_path):
+    result = link_tenant(world["ats"].head(0), world["profiles_path"], tmp_path / "model")
+    assert result.matches.height == 0 and result.pairs_compared == 0
+    assert result.params_path.exists()
+
+
+def test_missing_columns_raise_linkage_error(world, tmp_path):
+    with pytest.raises(LinkageError):
+        link_tenant(world["ats"].drop("emails"), world["profiles_path"], tmp_path / "m")
