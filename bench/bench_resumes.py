@@ -57,6 +57,14 @@ def main() -> None:
         t1 = time.perf_counter()
         df = read_resumes(files, limits)
         took = time.perf_counter() - t1
+        # Baseline without the sandbox: the same parse, in this process, on one core.
+        from connect_pipeline.resumes.sandbox import _parse_path
+
+        sample = files[: min(200, len(files))]
+        t2 = time.perf_counter()
+        for _, _, p in sample:
+            _parse_path(str(p), limits)
+        inproc = len(sample) / (time.perf_counter() - t2)
     ok = df.filter(df["status"] == "ok").height
     with_email = df.filter(df["emails"].list.len() > 0).height
     print(f"made {args.n} PDFs in {made:.1f}s")
@@ -64,6 +72,7 @@ def main() -> None:
         f"read {df.height} files in {took:.2f}s with {args.workers} workers, batch {args.batch_size}: "
         f"{df.height / took:.0f} files/s; ok={ok}, with e-mail={with_email}"
     )
+    print(f"baseline, no sandbox, one core in-process: {inproc:.0f} files/s")
 
 
 if __name__ == "__main__":

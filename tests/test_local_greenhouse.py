@@ -6,7 +6,9 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -457,6 +459,50 @@ def test_unknown_paths_and_methods(gh: LocalGreenhouse) -> None:
     assert HTTP.post(gh.token_url, content=b"\xff\xfe", auth=("acme-full", "acme-secret")).status_code == 400
     assert HTTP.post(gh.token_url, headers={"Authorization": "Basic !!!"}).status_code == 401
     assert get(gh, "candidates", headers).status_code == 200  # still serving
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"NONSENSE / HTTP/1.1\r\n\r\n", b"501"),
+        (b"GET /v3/candidates HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"400"),
+        (b"POST /token HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", b"413"),
+        (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n", b"431"),
+    ],
+)
+def test_malformed_http_gets_a_json_error(gh: LocalGreenhouse, raw: bytes, status: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", gh.port), timeout=5) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == status
+    assert b"application/json" in head
+    assert "message" in json.loads(body)
+    assert get(gh, "jobs", bearer(gh)).status_code == 200
+
+
+def test_serves_consistently_while_data_changes(gh: LocalGreenhouse) -> None:
+    headers = bearer(gh)
+    stop = threading.Event()
+
+    def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            gh.upsert("acme", "candidates", {"id": 100_000 + n, "first_name": "Churn", "updated_at": "2030-01-01T00:00:00Z"})
+            gh.delete("acme", "candidates", 100_000 + n - 1)
+            n += 1
+
+    writer = threading.Thread(target=churn)
+    writer.start()
+    try:
+        for _ in range(10):
+            records, _ = read_all(gh, "candidates", headers, per_page=4, updated_at="lt|2026-12-31T00:00:00Z")
+            assert [r["id"] for r in records] == sorted(ACME_IDS, reverse=True)
+    finally:
+        stop.set()
+        writer.join()
 
 
 # -- rate limit -------------------------------------------------------------------------------

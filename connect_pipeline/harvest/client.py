@@ -261,11 +261,14 @@ class HarvestClient:
         retries = throttles = 0
         refreshed_after_401 = False
         while True:
-            self.budget.acquire()
             token = self.tokens.token()
+            self.budget.acquire()
             self._stats.add(collection, requests=1)
             try:
-                return self._attempt(collection, url, params, token)
+                try:
+                    return self._attempt(collection, url, params, token)
+                finally:
+                    self.budget.release()
             except _Unauthorized:
                 if refreshed_after_401:
                     raise AuthError(

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 _RESET_SLACK_S = 0.05  # clocks and integer epochs round; wait a hair past the reset
 _MAX_WAIT_S = 120.0  # no header may park a thread longer than this per wait
+_POLL_S = 0.02  # how often a thread re-checks while the budget waits for a response
 
 
 class RateBudget:
@@ -29,6 +30,8 @@ class RateBudget:
         self.reset_at: float | None = None  # epoch seconds
         self.paused_until: float = 0.0  # set by a 429's Retry-After; applies to every thread
         self.waited_s: float = 0.0
+        self.in_flight = 0  # requests acquired and not yet released
+        self._closed_reset: float | None = None  # the reset of the last window we saw end
 
     def __repr__(self) -> str:
         return f"RateBudget(limit={self.limit}, remaining={self.remaining}, reset_at={self.reset_at})"
@@ -43,6 +46,7 @@ class RateBudget:
                 if wait <= 0:
                     if self.remaining is not None:
                         self.remaining -= 1
+                    self.in_flight += 1
                     self.waited_s += waited
                     return waited
             wait = min(wait, _MAX_WAIT_S)
@@ -54,13 +58,21 @@ class RateBudget:
             return self.paused_until - now
         if self.reset_at is not None and now >= self.reset_at + _RESET_SLACK_S:
             # The window rolled over: assume a full budget until a response says otherwise.
+            self._closed_reset = self.reset_at
             self.remaining = self.limit
             self.reset_at = None
         if self.remaining is not None and self.remaining <= 0:
             if self.reset_at is None:
-                return 0.0  # no idea when it resets: let one request find out
+                # The budget is spent but no response has said when the window ends yet: wait
+                # for the requests in flight to report, or let one request find out.
+                return _POLL_S if self.in_flight > 0 else 0.0
             return self.reset_at + _RESET_SLACK_S - now
         return 0.0
+
+    def release(self) -> None:
+        """The request acquired earlier is done (answered or failed)."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
 
     def update(self, headers: Mapping[str, str]) -> None:
         """Fold one response's rate-limit headers into the shared view."""
@@ -72,6 +84,8 @@ class RateBudget:
                 self.limit = limit
             if remaining is None:
                 return
+            if reset is not None and self._closed_reset is not None and reset <= self._closed_reset + 0.5:
+                return  # a late answer from a window that already ended says nothing about this one
             if reset is not None and (self.reset_at is None or reset > self.reset_at + 0.5):
                 # A new window: the server's count replaces ours.
                 self.reset_at = reset

@@ -133,10 +133,10 @@ class TenantData:
             for record_id in table.candidate_ids(query, below):
                 record = table.records[record_id]
                 if query.matches(record):
-                    if len(found) == query.per_page:
+                    if len(found) == query.per_page + 1:
                         return found, True
                     found.append(record)
-        return found, False
+        return found, bool(found) and False
 
     def get(self, collection: str, record_id: int) -> dict | None:
         with self.lock:

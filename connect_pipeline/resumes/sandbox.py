@@ -36,13 +36,11 @@ import logging
 import math
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from connect_pipeline.errors import ResumeError
@@ -281,7 +279,7 @@ def _context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     if not _preload_set:
-        ctx.set_forkserver_preload(["__main__", __name__])
+        ctx.set_forkserver_preload(["__main__", "pypdf", "connect_pipeline.resumes.signals", __name__])
         _preload_set = True
     return ctx
 
