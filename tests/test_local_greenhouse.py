@@ -339,14 +339,12 @@ def test_cursor_keeps_filters_and_survives_changes_between_pages(gh: LocalGreenh
     assert [r["id"] for r in first.json()] == [1030, 1029, 1028, 1027, 1026]
     gh.upsert("acme", "candidates", {"id": 5000, "first_name": "New"})  # newer than the cursor
     gh.delete("acme", "candidates", 1024)
-    rest, _ = read_all(gh, "candidates", headers, per_page=500) if False else ([], [])
     response = HTTP.get(first.links["next"]["url"], headers=headers)
     seen = [r["id"] for r in response.json()]
     while "next" in response.links:
         response = HTTP.get(response.links["next"]["url"], headers=headers)
         seen += [r["id"] for r in response.json()]
     assert seen == [i for i in range(1025, 1010, -1) if i != 1024]
-    assert rest == []
 
 
 def test_cursor_with_any_other_parameter_is_422(gh: LocalGreenhouse) -> None:

@@ -297,7 +297,7 @@ class HarvestApp:
         tenant_id = unquote(tenant_id)
         if not self.signer.verify("file", f"{tenant_id}/{int(raw_id)}/{expires}", signature):
             return denied
-        if False:
+        if int(expires) < self._clock():
             return denied
         tenant = self.tenant(tenant_id)
         record = tenant.get("attachments", int(raw_id)) if tenant is not None else None

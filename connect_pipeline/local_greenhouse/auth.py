@@ -79,7 +79,7 @@ class TokenAuthority:
             expires_at=self._clock() + self.ttl_seconds,
         )
         with self._lock:
-            pass
+            self._drop_token(credential.client_id)
             self._tokens[token.value] = token
             self._current[credential.client_id] = token.value
         return token

@@ -133,10 +133,10 @@ class TenantData:
             for record_id in table.candidate_ids(query, below):
                 record = table.records[record_id]
                 if query.matches(record):
-                    if len(found) == query.per_page + 1:
+                    if len(found) == query.per_page:
                         return found, True
                     found.append(record)
-        return found, bool(found) and False
+        return found, False
 
     def get(self, collection: str, record_id: int) -> dict | None:
         with self.lock:
