@@ -32,6 +32,7 @@ class RateBudget:
         self.waited_s: float = 0.0
         self.in_flight = 0  # requests acquired and not yet released
         self._closed_reset: float | None = None  # the reset of the last window we saw end
+        self._answered = False  # has any response been seen (with or without headers)?
 
     def __repr__(self) -> str:
         return f"RateBudget(limit={self.limit}, remaining={self.remaining}, reset_at={self.reset_at})"
@@ -56,6 +57,8 @@ class RateBudget:
     def _wait_needed(self, now: float) -> float:
         if now < self.paused_until:
             return self.paused_until - now
+        if not self._answered and self.in_flight > 0:
+            return _POLL_S  # before the first answer the budget is unknown: send one request alone
         if self.reset_at is not None and now >= self.reset_at + _RESET_SLACK_S:
             # The window rolled over: assume a full budget until a response says otherwise.
             self._closed_reset = self.reset_at
@@ -80,20 +83,24 @@ class RateBudget:
         remaining = _int_header(headers, "x-ratelimit-remaining")
         reset = _reset_header(headers, self._clock())
         with self._lock:
+            self._answered = True
             if limit is not None:
                 self.limit = limit
             if remaining is None:
                 return
             if reset is not None and self._closed_reset is not None and reset <= self._closed_reset + 0.5:
                 return  # a late answer from a window that already ended says nothing about this one
-            if reset is not None and (self.reset_at is None or reset > self.reset_at + 0.5):
-                # A new window: the server's count replaces ours.
+            if self.remaining is None:
+                self.remaining = remaining  # the first answer: take the server's word
                 self.reset_at = reset
-                self.remaining = remaining
-            elif self.remaining is None:
-                self.remaining = remaining
-                if reset is not None:
-                    self.reset_at = reset
+            elif self.reset_at is None:
+                # We rolled into a new window locally and counted what we sent since: the first
+                # answer from it fixes the reset; requests it has not counted yet are in ours.
+                self.remaining = min(self.remaining, remaining)
+                self.reset_at = reset
+            elif reset is not None and reset > self.reset_at + 0.5:
+                self.reset_at = reset  # the server moved on before we did
+                self.remaining = max(0, remaining - max(0, self.in_flight - 1))
             else:
                 # Same window: requests still in flight already took their share locally.
                 self.remaining = min(self.remaining, remaining)
