@@ -8,6 +8,7 @@ an earlier test can leak into the next one.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from connect_pipeline.errors import (
 )
 from connect_pipeline.harvest import Credential, HarvestClient, verify_connection, window_filter
 from connect_pipeline.harvest.collections import BY_NAME, REQUIRED_SCOPES
+from connect_pipeline.harvest.ratelimit import RateBudget, retry_after_seconds
 from connect_pipeline.harvest.verify import introspect_url_for
 from connect_pipeline.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.world.layout import account_dir
@@ -204,6 +206,15 @@ def test_wrong_secret_names_tenant_not_secret(server: LocalGreenhouse) -> None:
     assert wrong not in repr(credential) and wrong not in repr(client.tokens)
 
 
+def test_unknown_sub_is_named(server: LocalGreenhouse) -> None:
+    credential = credential_for(server, sub=424242)
+    with client_for(server, credential) as client:
+        with pytest.raises(AuthError) as caught:
+            all_ids(client, "users")
+    assert "sub 424242" in str(caught.value) and "Site Admin" in str(caught.value)
+    assert credential.client_secret not in str(caught.value)
+
+
 # -- pagination --------------------------------------------------------------------------------
 
 
@@ -267,7 +278,8 @@ def test_window_filter() -> None:
 
 
 def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
-    gh = start(tiny_world, rate_limit=5, window_seconds=1.0)
+    """Six threads share one budget of 8 requests a second: paced, not throttled."""
+    gh = start(tiny_world, rate_limit=8, window_seconds=1.0)
     try:
         credential = credential_for(gh)
         results: dict[int, list[int]] = {}
@@ -276,16 +288,16 @@ def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
             def read(n: int) -> None:
                 results[n] = all_ids(client, "candidates", per_page=200)
 
-            threads = [threading.Thread(target=read, args=(n,)) for n in range(3)]
+            threads = [threading.Thread(target=read, args=(n,)) for n in range(6)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+        assert len(results) == 6
         assert all(sorted(ids) == [1000 + i for i in range(N_CANDIDATES)] for ids in results.values())
-        assert len(results) == 3
         counts = gh.stats[TENANT]["status_counts"]
-        assert counts[200] == 18
-        assert counts.get(429, 0) <= 2
+        assert counts[200] == 36
+        assert counts.get(429, 0) <= 1
     finally:
         gh.stop()
 
@@ -390,6 +402,32 @@ def test_verify_reports_bad_secret_without_raising(server: LocalGreenhouse) -> N
     assert not report.ok and "refused the client id/secret" in report.lines()[1]
 
 
+def test_budget_waits_for_reset_and_honours_retry_after() -> None:
+    now = [2_000_000_000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    budget = RateBudget(clock=lambda: now[0], sleep=sleep)
+    budget.acquire()
+    budget.update({"x-ratelimit-limit": "2", "x-ratelimit-remaining": "1", "x-ratelimit-reset": str(now[0] + 10)})
+    budget.release()
+    budget.acquire()  # the last one of the window
+    budget.release()
+    budget.acquire()  # must wait for the reset
+    assert sum(slept) == pytest.approx(10.05)
+    budget.release()
+    http_date = "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert retry_after_seconds({"retry-after": "7"}, now[0]) == 7.0
+    assert retry_after_seconds({"retry-after": http_date}, now[0]) == 0.0
+    assert budget.throttled({"retry-after": "3"}, default_wait_s=1.0) == pytest.approx(3.05)
+    slept.clear()
+    budget.acquire()
+    assert sum(slept) == pytest.approx(3.05)
+
+
 def test_introspect_url() -> None:
     assert introspect_url_for("https://auth.greenhouse.io/token") == "https://auth.greenhouse.io/introspect"
     assert introspect_url_for("http://127.0.0.1:1/token/") == "http://127.0.0.1:1/introspect"
@@ -399,7 +437,10 @@ def test_introspect_url() -> None:
 # -- downloads -------------------------------------------------------------------------------------
 
 
-def test_download_with_size_cap_and_no_signature_in_errors(server: LocalGreenhouse) -> None:
+def test_download_with_size_cap_and_no_signature_in_errors(
+    server: LocalGreenhouse, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     with client_for(server, credential_for(server)) as client:
         attachments = [r for p in client.iter_pages("attachments") for r in p]
         assert len(attachments) == 3
@@ -412,5 +453,9 @@ def test_download_with_size_cap_and_no_signature_in_errors(server: LocalGreenhou
             client.download(expired, max_bytes=1_000_000)
         assert client.stats["download"]["rows"] == 1
     assert "larger than" in str(too_big.value)
+    # What the client side logs (the server's own access log is not ours to police).
+    logged = [r.getMessage() for r in caplog.records if not r.name.startswith("connect_pipeline.local_greenhouse")]
+    assert any("/files/" in line for line in logged)
+    assert not any("signature=" in line or "cursor=" in line for line in logged)
     for message in (str(too_big.value), str(gone.value)):
         assert "signature" not in message and "?" not in message and TENANT in message

@@ -125,6 +125,14 @@ class TokenProvider:
             if response.status_code >= 500 or response.status_code == 429:
                 last_problem = f"HTTP {response.status_code}"
                 continue
+            if response.status_code == 400 and cred.sub is not None and _mentions_sub(response):
+                raise AuthError(
+                    f"Greenhouse refused sub {cred.sub} for tenant {self._tenant} (HTTP 400 from the "
+                    "token endpoint): it is not a user of this Greenhouse account; run `connect-pipeline "
+                    f"tenants add {self._tenant} ... --sub <id of an active Site Admin user>`",
+                    status=400,
+                    tenant_id=self._tenant,
+                )
             if response.status_code in (400, 401, 403):
                 raise AuthError(
                     f"Greenhouse refused the client id/secret for tenant {self._tenant} "
@@ -210,3 +218,14 @@ def _oauth_error(response: httpx.Response) -> str:
     if isinstance(code, str) and code.replace("_", "").isalnum() and len(code) <= 40:
         return f", {code}"
     return ""
+
+
+def _mentions_sub(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    description = str(body.get("error_description") or body.get("message") or "")
+    return "sub" in description.lower().split() or "sub " in description.lower()

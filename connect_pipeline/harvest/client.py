@@ -14,6 +14,7 @@ pipeline speaks HTTP to Greenhouse. The rules it enforces come from the v3 refer
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import threading
@@ -74,6 +75,21 @@ def safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+
+
+class _RedactQueryStrings(logging.Filter):
+    """httpx logs every request URL at INFO; a signed download URL carries its signature in the
+    query string, so whatever handler the host application attaches sees only scheme, host and path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(safe_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+_httpx_logger = logging.getLogger("httpx")
+if not any(isinstance(f, _RedactQueryStrings) for f in _httpx_logger.filters):
+    _httpx_logger.addFilter(_RedactQueryStrings())
 
 
 class _Stats:

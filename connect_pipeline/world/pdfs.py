@@ -121,10 +121,17 @@ def oversized_pdf(lines: list[str], size_bytes: int, seed: int) -> bytes:
 def encrypted_pdf(lines: list[str], user_password: str) -> bytes:
     """The text PDF behind a user password (RC4-128, which pypdf can write without randomness
     beyond the document id, fixed here so the bytes do not depend on the run)."""
-    from pypdf import PdfReader, PdfWriter
+    import hashlib
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(lines))))
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    plain = text_pdf(lines)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(plain)))
+    doc_id = ByteStringObject(hashlib.md5(plain).digest())
+    writer._ID = ArrayObject((doc_id, doc_id))
     writer.encrypt(user_password=user_password, owner_password=user_password + "-owner", algorithm="RC4-128")
+    writer._ID = ArrayObject((doc_id, doc_id))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
