@@ -15,6 +15,7 @@ from dagster import DagsterInstance
 
 from assets.definitions import build_definitions
 from assets.partitions import TENANTS_PARTITION
+from assets.run_config import extract_run_config
 from connect_pipeline.storage import data_root
 
 
@@ -49,6 +50,7 @@ def run_tenant(
     data_dir: str | None = None,
     profiles_glob: str | None = None,
     instance: DagsterInstance | None = None,
+    mode: str = "auto",
 ) -> TenantRun:
     root = data_root(data_dir)
     defs = build_definitions(str(root), profiles_glob)
@@ -59,7 +61,11 @@ def run_tenant(
         instance.add_dynamic_partitions(TENANTS_PARTITION, [tenant_id])
     defs.resolve_job_def("profile_features_job").execute_in_process(instance=instance)
     result = defs.resolve_job_def("tenant_job").execute_in_process(
-        partition_key=tenant_id, instance=instance, tags={"tenant": tenant_id}, raise_on_error=False
+        partition_key=tenant_id,
+        instance=instance,
+        tags={"tenant": tenant_id},
+        run_config=extract_run_config(mode),
+        raise_on_error=False,
     )
     metadata: dict[str, dict] = {}
     for event in result.get_asset_materialization_events():

@@ -7,6 +7,7 @@ from datetime import datetime
 from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from assets.jobs import tenant_job
+from assets.run_config import extract_run_config
 from resources.connect import ConnectResource
 
 WEEKLY_DAY = 0  # Monday: weekly tenants run, and every tenant gets its weekly full reconciliation
@@ -28,7 +29,13 @@ def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: Connect
     if not due:
         return SkipReason("no tenant is due today")
     stamp = when.strftime("%Y-%m-%d")
+    mode = "full" if when.weekday() == WEEKLY_DAY else "auto"
     return [
-        RunRequest(partition_key=t, run_key=f"{t}-{stamp}", tags={"tenant": t, "cadence": cadences[t]})
+        RunRequest(
+            partition_key=t,
+            run_key=f"{t}-{stamp}",
+            run_config=extract_run_config(mode),
+            tags={"tenant": t, "cadence": cadences[t], "extract_mode": mode},
+        )
         for t in due
     ]

@@ -11,7 +11,8 @@ from connect_pipeline.errors import ConnectError
 def _run(args: argparse.Namespace) -> int:
     from assets.runner import run_tenant  # Dagster is imported only by the commands that run it
 
-    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=args.profiles)
+    mode = "full" if args.full else "incremental" if args.incremental else "auto"
+    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=args.profiles, mode=mode)
     for asset_key, meta in outcome.metadata.items():
         shown = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k != "score_histogram"}
         print(f"{asset_key}: {shown}")
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("tenant_id")
     run.add_argument("--data-dir", default=None, help="storage root (default $CONNECT_PIPELINE_HOME or ./.data)")
     run.add_argument("--profiles", default=None, help="profile index Parquet glob (default $CONNECT_PIPELINE_PROFILES)")
+    how = run.add_mutually_exclusive_group()
+    how.add_argument("--full", action="store_true", help="full sweep: re-read everything, drop what Greenhouse deleted")
+    how.add_argument("--incremental", action="store_true", help="read only what changed since the last run")
     run.set_defaults(func=_run)
 
     lookup = sub.add_parser("lookup", help="what a recruiter sees for these profiles")

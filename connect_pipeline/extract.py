@@ -1,10 +1,24 @@
-"""Read one tenant's Greenhouse into its staging folder.
+"""Read one tenant's Greenhouse into its staging folder: a full sweep or an incremental window.
 
-Pages are appended to ``staging/raw/<collection>.jsonl`` as they arrive, so memory stays flat
-whatever the account's size and a crash leaves a readable partial file rather than nothing. A
-collection is written to ``<name>.jsonl.part`` and renamed when complete: the next stage only
-ever sees whole collections. Resume files are downloaded in the same run because Greenhouse's
-attachment URLs are signed and expire; the URL itself is never written anywhere.
+**Full** (first run, weekly reconciliation, on demand): every collection is read whole, so the
+published tables are rebuilt from what Greenhouse holds now and deleted, merged or anonymised
+candidates disappear from them.
+
+**Incremental** (the daily cadence): candidates and applications *updated* in the window
+``[watermark - overlap, now]`` and resumes created in it are read, then every record the
+affected candidates need is fetched by id (≤ 50 ids a request): their applications, prospect
+details and resumes, and the other candidates already published on the same profile (so the
+profile's enrichment row can be rebuilt whole). A candidate requested by id that Greenhouse no
+longer returns was deleted or merged. Applications are re-read when they *change*, not only when
+created: filtering on ``updated_at`` of applications is what other extractors missed.
+
+Durability: each step writes ``<name>.jsonl.part`` page by page and renames it when whole; a
+manifest records the window and the finished steps, so a run killed mid-extract resumes the same
+window where it stopped, with no duplicate and no gap. The watermark moves only after a publish
+(see ``commit_watermark``), so a failed run never skips a window.
+
+Resume files are downloaded in the same run because Greenhouse's attachment URLs are signed and
+expire; the URL itself is dropped from the staged records once the files are fetched.
 """
 
 from __future__ import annotations
@@ -14,11 +28,14 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from connect_pipeline.errors import HarvestError
-from connect_pipeline.harvest.client import HarvestClient
+import polars as pl
+
+from connect_pipeline.errors import ConfigError, HarvestError
+from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
 from connect_pipeline.storage import TenantStorage
 
@@ -26,14 +43,89 @@ Log = Callable[[str], None]
 
 DEFAULT_MAX_RESUME_BYTES = 10 * 1024 * 1024
 RESUME_DOWNLOAD_THREADS = 4
+WINDOW_OVERLAP = timedelta(minutes=10)  # clock skew between us and Greenhouse; re-reads are upserts
+FULL_EVERY = timedelta(days=7)
+SMALL_COLLECTIONS = ("users", "jobs", "job_interview_stages", "prospect_pools",
+                     "prospect_pool_stages", "close_reasons")
+MODES = ("auto", "full", "incremental")
 
 
 @dataclass
 class ExtractSummary:
+    mode: str = "full"
+    since: str | None = None
+    until: str | None = None
     rows: dict[str, int] = field(default_factory=dict)
+    affected_candidates: int = 0
+    deleted_candidates: int = 0
     resumes_downloaded: int = 0
     resumes_skipped: dict[str, int] = field(default_factory=dict)
+    resumed_steps: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+
+@dataclass
+class Manifest:
+    """What this extract is doing, kept in staging so a killed run can finish the same window."""
+
+    mode: str
+    since: str | None
+    until: str
+    completed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> "Manifest | None":
+        if not path.exists():
+            return None
+        return cls(**json.loads(path.read_text()))
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(json.dumps(asdict(self)))
+        os.replace(tmp, path)
+
+
+def manifest_path(storage: TenantStorage) -> Path:
+    return storage.staging / "extract_manifest.json"
+
+
+def watermarks_path(storage: TenantStorage) -> Path:
+    return storage.state / "watermarks.json"
+
+
+def read_watermarks(storage: TenantStorage) -> dict:
+    path = watermarks_path(storage)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | None = None) -> Manifest:
+    """The window to read: resume an unfinished one, else full or incremental as due."""
+    if mode not in MODES:
+        raise ConfigError(f"extract mode {mode!r} is not one of {', '.join(MODES)}")
+    unfinished = Manifest.load(manifest_path(storage))
+    if unfinished is not None and (mode == "auto" or mode == unfinished.mode):
+        return unfinished
+    now = now or datetime.now(timezone.utc)
+    marks = read_watermarks(storage)
+    published = (storage.published / "matches.parquet").exists()
+    last_full = marks.get("last_full")
+    due_full = last_full is None or now - _parse(last_full) >= FULL_EVERY
+    if mode == "full" or (mode == "auto" and (due_full or not published or "until" not in marks)):
+        return Manifest("full", None, _iso(now))
+    if "until" not in marks or not published:
+        raise ConfigError(
+            f"tenant {storage.tenant_id}: no completed full run yet, so there is nothing to read "
+            "incrementally from; run with mode 'full' (or 'auto') first"
+        )
+    return Manifest("incremental", _iso(_parse(marks["until"]) - WINDOW_OVERLAP), _iso(now))
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -48,63 +140,26 @@ def staged_collection(storage: TenantStorage, name: str) -> list[dict]:
     return read_jsonl(storage.raw / f"{name}.jsonl")
 
 
-def _write_pages(path: Path, pages: Iterator[list[dict]], log: Log, name: str) -> int:
+def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -> int:
+    """Stage pages as they arrive; the file appears under its real name only when whole."""
     part = path.with_name(path.name + ".part")
     rows = 0
+    seen: set = set()
     with part.open("w", encoding="utf-8") as fh:
         for page in pages:
             for record in page:
+                key = record.get("id", record.get("application_id"))
+                if key is not None and key in seen:
+                    continue  # a record moved between pages while we read; keep one copy
+                seen.add(key)
                 fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
                 fh.write("\n")
-            rows += len(page)
+                rows += 1
             fh.flush()
-            if rows and rows % 5000 < len(page):
+            if rows and rows % 10_000 < len(page):
                 log(f"{name}: {rows} rows so far")
     os.replace(part, path)
     return rows
-
-
-def _resume_targets(attachments: Iterable[dict], wanted_candidates: set[int]) -> list[dict]:
-    return [
-        a
-        for a in attachments
-        if a.get("type") == "resume" and a.get("url") and a.get("candidate_id") in wanted_candidates
-    ]
-
-
-def extract_tenant(
-    client: HarvestClient,
-    storage: TenantStorage,
-    *,
-    include_private: bool = False,
-    max_resume_bytes: int = DEFAULT_MAX_RESUME_BYTES,
-    log: Log = lambda _msg: None,
-) -> ExtractSummary:
-    """Full read of every collection the pipeline needs, then the resumes it will match on."""
-    started = time.monotonic()
-    storage.ensure()
-    summary = ExtractSummary()
-    for collection in COLLECTIONS:
-        params = dict(collection.fixed_params)
-        pages = client.iter_pages(collection.name, params)
-        summary.rows[collection.name] = _write_pages(
-            storage.raw / f"{collection.name}.jsonl", pages, log, collection.name
-        )
-        log(f"{collection.name}: {summary.rows[collection.name]} rows")
-
-    candidates = staged_collection(storage, "candidates")
-    wanted = {
-        c["id"]
-        for c in candidates
-        if not is_anonymised(c) and (include_private or not c.get("private"))
-    }
-    targets = _resume_targets(staged_collection(storage, "attachments"), wanted)
-    summary.resumes_downloaded, summary.resumes_skipped = _download_resumes(
-        client, storage, targets, max_resume_bytes, log
-    )
-    _strip_urls(storage.raw / "attachments.jsonl")
-    summary.seconds = time.monotonic() - started
-    return summary
 
 
 def is_anonymised(candidate: dict) -> bool:
@@ -112,6 +167,148 @@ def is_anonymised(candidate: dict) -> bool:
     first = str(candidate.get("first_name") or "").strip().lower()
     last = str(candidate.get("last_name") or "").strip()
     return first in {"anonymized", "anonymised"} and last == str(candidate.get("id"))
+
+
+class _Steps:
+    """Runs each named step once per manifest; a resumed run skips the finished ones."""
+
+    def __init__(self, storage: TenantStorage, manifest: Manifest, summary: ExtractSummary, log: Log):
+        self.storage, self.manifest, self.summary, self.log = storage, manifest, summary, log
+
+    def stage(self, name: str, pages: Callable[[], Iterator[list[dict]]]) -> None:
+        path = self.storage.raw / f"{name}.jsonl"
+        if name in self.manifest.completed and path.exists():
+            self.summary.resumed_steps.append(name)
+            self.summary.rows[name] = sum(1 for _ in path.open())
+            return
+        self.summary.rows[name] = _write_pages(path, pages(), self.log, name)
+        self.log(f"{name}: {self.summary.rows[name]} rows")
+        self.done(name)
+
+    def done(self, name: str) -> None:
+        self.manifest.completed.append(name)
+        self.manifest.save(manifest_path(self.storage))
+
+
+def extract_tenant(
+    client: HarvestClient,
+    storage: TenantStorage,
+    *,
+    mode: str = "auto",
+    now: datetime | None = None,
+    include_private: bool = False,
+    max_resume_bytes: int = DEFAULT_MAX_RESUME_BYTES,
+    log: Log = lambda _msg: None,
+) -> ExtractSummary:
+    started = time.monotonic()
+    storage.ensure()
+    manifest = plan_extract(storage, mode=mode, now=now)
+    manifest.save(manifest_path(storage))
+    summary = ExtractSummary(mode=manifest.mode, since=manifest.since, until=manifest.until)
+    steps = _Steps(storage, manifest, summary, log)
+    log(f"{manifest.mode} extract, window {manifest.since or 'beginning'} → {manifest.until}")
+
+    for name in SMALL_COLLECTIONS:
+        steps.stage(name, lambda name=name: client.iter_pages(name))
+    if manifest.mode == "full":
+        _full_read(client, steps)
+    else:
+        _incremental_read(client, storage, steps)
+
+    candidates = staged_collection(storage, "candidates")
+    if manifest.mode == "incremental":
+        summary.affected_candidates = len(candidates)
+        summary.deleted_candidates = len(deleted_candidates(storage))
+    wanted = {
+        c["id"] for c in candidates
+        if not is_anonymised(c) and (include_private or not c.get("private"))
+    }
+    if "resumes" not in manifest.completed:
+        targets = [
+            a for a in staged_collection(storage, "attachments")
+            if a.get("type") == "resume" and a.get("url") and a.get("candidate_id") in wanted
+        ]
+        summary.resumes_downloaded, summary.resumes_skipped = _download_resumes(
+            client, storage, targets, max_resume_bytes, log
+        )
+        _strip_urls(storage.raw / "attachments.jsonl")
+        steps.done("resumes")
+    else:
+        summary.resumes_downloaded = len(list(storage.resumes.glob("*.pdf")))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _full_read(client: HarvestClient, steps: _Steps) -> None:
+    for collection in COLLECTIONS:
+        if collection.name not in SMALL_COLLECTIONS:
+            steps.stage(collection.name, lambda c=collection.name: client.iter_pages(c))
+
+
+def _incremental_read(client: HarvestClient, storage: TenantStorage, steps: _Steps) -> None:
+    window = window_filter(_parse(steps.manifest.since), _parse(steps.manifest.until))
+    steps.stage("changed_candidates", lambda: client.iter_pages("candidates", {"updated_at": window}))
+    steps.stage("changed_applications", lambda: client.iter_pages("applications", {"updated_at": window}))
+    steps.stage("new_attachments", lambda: client.iter_pages("attachments", {"created_at": window}))
+
+    changed = {c["id"] for c in staged_collection(storage, "changed_candidates")}
+    touched = changed | {
+        r["candidate_id"] for name in ("changed_applications", "new_attachments")
+        for r in staged_collection(storage, name) if r.get("candidate_id") is not None
+    }
+    affected = touched | published_neighbours(storage, touched)
+
+    def candidates_by_id() -> Iterator[list[dict]]:
+        yield staged_collection(storage, "changed_candidates")
+        yield from client.iter_by_parent_ids("candidates", "ids", sorted(affected - changed))
+
+    steps.stage("candidates", candidates_by_id)
+    present = {c["id"] for c in staged_collection(storage, "candidates")}
+    gone = sorted(affected - present)
+    _write_json(storage.staging / "deleted_candidates.json", gone)
+    ids = sorted(present)
+    steps.stage("applications", lambda: client.iter_by_parent_ids("applications", "candidate_ids", ids))
+    steps.stage("attachments", lambda: client.iter_by_parent_ids("attachments", "candidate_ids", ids))
+    prospect_apps = [a["id"] for a in staged_collection(storage, "applications") if a.get("prospect")]
+    steps.stage(
+        "prospect_details",
+        lambda: client.iter_by_parent_ids("prospect_details", "application_ids", prospect_apps),
+    )
+
+
+def published_neighbours(storage: TenantStorage, candidate_ids: set[int]) -> set[int]:
+    """Candidates already published on the same profiles as these (their rows are rebuilt too)."""
+    path = storage.published / "matches.parquet"
+    if not candidate_ids or not path.exists():
+        return set()
+    matches = pl.read_parquet(path, columns=["candidate_id", "profile_id"])
+    profiles = matches.filter(pl.col("candidate_id").is_in(list(candidate_ids)))["profile_id"]
+    return set(matches.filter(pl.col("profile_id").is_in(profiles.implode()))["candidate_id"].to_list())
+
+
+def deleted_candidates(storage: TenantStorage) -> list[int]:
+    path = storage.staging / "deleted_candidates.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _write_json(path: Path, value: object) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
+
+
+def commit_watermark(storage: TenantStorage) -> dict:
+    """Advance the tenant's watermark to the window just published (called after the publish)."""
+    manifest = Manifest.load(manifest_path(storage))
+    if manifest is None:
+        return read_watermarks(storage)
+    marks = read_watermarks(storage)
+    marks["until"] = manifest.until
+    if manifest.mode == "full":
+        marks["last_full"] = manifest.until
+    storage.state.mkdir(parents=True, exist_ok=True)
+    _write_json(watermarks_path(storage), marks)
+    return marks
 
 
 def _download_resumes(
@@ -125,11 +322,13 @@ def _download_resumes(
     done = 0
 
     def fetch(attachment: dict) -> str | None:
+        target = storage.resumes / f"{int(attachment['id'])}.pdf"
+        if target.exists():
+            return None  # fetched before a crash; the file was renamed in only when whole
         try:
             body = client.download(attachment["url"], max_bytes=max_bytes)
         except HarvestError as exc:
             return "too_large" if "larger than" in str(exc) else "download_failed"
-        target = storage.resumes / f"{int(attachment['id'])}.pdf"
         tmp = target.with_suffix(".part")
         tmp.write_bytes(body)
         os.replace(tmp, target)
@@ -172,11 +371,6 @@ def staged_resume_files(storage: TenantStorage) -> list[tuple[int, int, Path]]:
     return out
 
 
-__all__ = [
-    "ExtractSummary",
-    "extract_tenant",
-    "is_anonymised",
-    "read_jsonl",
-    "staged_collection",
-    "staged_resume_files",
-]
+def staged_mode(storage: TenantStorage) -> str:
+    manifest = Manifest.load(manifest_path(storage))
+    return manifest.mode if manifest else "full"

@@ -16,11 +16,17 @@ from pathlib import Path
 import polars as pl
 
 from connect_pipeline.enrichment import build_enrichment
-from connect_pipeline.extract import staged_collection, staged_resume_files
+from connect_pipeline.extract import (
+    commit_watermark,
+    deleted_candidates,
+    staged_collection,
+    staged_mode,
+    staged_resume_files,
+)
 from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant
 from connect_pipeline.normalise.ats import build_ats_people
 from connect_pipeline.normalise.profiles import build_profile_features, profile_snapshot_id
-from connect_pipeline.publish import PublishedPaths, publish
+from connect_pipeline.publish import PublishedPaths, publish, read_published
 from connect_pipeline.resumes import ResumeLimits, read_resumes
 from connect_pipeline.storage import TenantStorage, profile_features_dir
 from connect_pipeline.tenants import TenantConnection
@@ -130,23 +136,55 @@ def link_people(
 def publish_tenant(
     storage: TenantStorage, connection: TenantConnection, *, log: Log = _quiet
 ) -> tuple[PublishedPaths, pl.DataFrame, pl.DataFrame]:
+    """Build the enrichment rows this run can vouch for, swap the tables in, advance the watermark.
+
+    A full run republishes everything, so whatever Greenhouse no longer holds is gone. An
+    incremental run replaces only the rows of the candidates it read (and of candidates found
+    deleted) and rebuilds the enrichment of every profile they were or are matched to.
+    """
     computed_at = datetime.now(timezone.utc)
-    matches = pl.read_parquet(staged_matches_path(storage)).with_columns(
+    fresh = pl.read_parquet(staged_matches_path(storage)).with_columns(
         pl.lit(computed_at).dt.cast_time_unit("us").alias("computed_at")
     )
-    enrichment = build_enrichment(
-        matches,
-        candidates=staged_collection(storage, "candidates"),
-        applications=staged_collection(storage, "applications"),
-        prospect_details=staged_collection(storage, "prospect_details"),
-        users=staged_collection(storage, "users"),
-        jobs=staged_collection(storage, "jobs"),
-        attachments=staged_collection(storage, "attachments"),
-        greenhouse_url=connection.greenhouse_url,
-        computed_at=computed_at,
-    )
+    records = {
+        name: staged_collection(storage, name)
+        for name in ("candidates", "applications", "prospect_details", "users", "jobs", "attachments")
+    }
+
+    def enrich(matches: pl.DataFrame) -> pl.DataFrame:
+        return build_enrichment(
+            matches,
+            candidates=records["candidates"],
+            applications=records["applications"],
+            prospect_details=records["prospect_details"],
+            users=records["users"],
+            jobs=records["jobs"],
+            attachments=records["attachments"],
+            greenhouse_url=connection.greenhouse_url,
+            computed_at=computed_at,
+        )
+
+    previous_matches = read_published(storage, "matches")
+    previous_enrichment = read_published(storage, "enrichment")
+    if staged_mode(storage) == "incremental" and previous_matches is not None and previous_enrichment is not None:
+        touched = {c["id"] for c in records["candidates"]} | set(deleted_candidates(storage))
+        was = previous_matches.filter(pl.col("candidate_id").is_in(list(touched)))
+        matches = pl.concat(
+            [previous_matches.filter(~pl.col("candidate_id").is_in(list(touched))), fresh],
+            how="diagonal_relaxed",
+        )
+        profiles = set(was["profile_id"].to_list()) | set(fresh["profile_id"].to_list())
+        rebuilt = enrich(matches.filter(pl.col("profile_id").is_in(list(profiles))))
+        enrichment = pl.concat(
+            [previous_enrichment.filter(~pl.col("profile_id").is_in(list(profiles))), rebuilt],
+            how="diagonal_relaxed",
+        )
+        log(f"incremental publish: {len(touched)} candidates re-read, {len(profiles)} profiles rebuilt")
+    else:
+        matches, enrichment = fresh, enrich(fresh)
     paths = publish(storage, matches, enrichment)
-    log(f"published {matches.height} matches, {enrichment.height} enriched profiles")
+    marks = commit_watermark(storage)
+    log(f"published {matches.height} matches, {enrichment.height} enriched profiles; watermark {marks.get('until')}")
     return paths, matches, enrichment
 
 
