@@ -27,9 +27,12 @@ class PublishedPaths:
     duckdb: Path
 
 
+LOOKUP_ROW_GROUP = 16_384  # small row groups + sorted keys let a lookup skip almost every group
+
+
 def _write_atomic(frame: pl.DataFrame, target: Path) -> None:
     tmp = target.with_name(f".{target.stem}.incoming.parquet")
-    frame.write_parquet(tmp)
+    frame.write_parquet(tmp, row_group_size=LOOKUP_ROW_GROUP, statistics=True)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     if target.exists():
@@ -55,6 +58,9 @@ def publish(storage: TenantStorage, matches: pl.DataFrame, enrichment: pl.DataFr
         enrichment=storage.published / "enrichment.parquet",
         duckdb=storage.duckdb_path,
     )
+    # sorted by the key a reader looks up, so Parquet statistics prune row groups
+    matches = matches.sort("candidate_id")
+    enrichment = enrichment.sort("profile_id")
     _write_atomic(matches, paths.matches)
     _write_atomic(enrichment, paths.enrichment)
     with duckdb.connect(str(paths.duckdb)) as con:

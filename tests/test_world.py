@@ -150,14 +150,16 @@ def test_a_quarter_of_candidates_are_not_in_the_index_many_namesakes(world: Path
     index = profiles(world)
     index_names = set(zip(index["first_name"].map_elements(fold, return_dtype=pl.String),
                           index["last_name"].map_elements(fold, return_dtype=pl.String)))
+    namesakes = outsiders = 0
     for spec in TENANTS:
         truth = pl.read_parquet(truth_path(world, spec.tenant_id))
         outside = truth.filter(pl.col("kind") == "not_in_index")
         assert abs(outside.height / truth.height - 0.25) < 0.03
         by_id = {c["id"]: c for c in read_jsonl(world, spec.tenant_id, "candidates")}
-        namesakes = sum((fold(by_id[i]["first_name"]), fold(by_id[i]["last_name"])) in index_names
-                        for i in outside["candidate_id"])
-        assert namesakes / outside.height > 0.3
+        namesakes += sum((fold(by_id[i]["first_name"]), fold(by_id[i]["last_name"])) in index_names
+                         for i in outside["candidate_id"])
+        outsiders += outside.height
+    assert namesakes / outsiders > 0.45  # chance alone gives about 0.3 at this index size
 
 
 def test_duplicates_and_shared_people(world: Path) -> None:
@@ -248,7 +250,8 @@ def test_records_have_v3_shape_and_links(world: Path) -> None:
         assert any(a["prospect"] and a["job_id"] is None for a in applications)
         assert Counter(a["candidate_id"] for a in applications).most_common(1)[0][1] >= 2
         for name in ("users", "jobs", "job_interview_stages", "prospect_pools", "prospect_pool_stages",
-                     "close_reasons", "candidates", "applications", "prospect_details", "attachments"):
+                     "close_reasons", "candidates", "applications", "prospect_details", "attachments",
+                     "openings", "job_posts"):
             records = read_jsonl(world, t, name)
             assert records, name
             ids = [r["id"] for r in records]

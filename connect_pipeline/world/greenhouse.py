@@ -68,6 +68,7 @@ class Ids:
 
     BASES = {"users": 4_100_000, "jobs": 4_300_000, "job_interview_stages": 5_100_000,
              "prospect_pools": 4_500_000, "prospect_pool_stages": 4_600_000, "close_reasons": 4_700_000,
+             "openings": 4_800_000, "job_posts": 4_900_000,
              "candidates": 40_000_000, "applications": 60_000_000, "attachments": 80_000_000}
 
     def __init__(self, r: random.Random, tenant_index: int) -> None:
@@ -115,9 +116,10 @@ def _users(r: random.Random, ids: Ids, tenant_id: str, n_candidates: int) -> tup
     return users, by_role
 
 
-def _jobs(r: random.Random, ids: Ids, n_candidates: int) -> tuple[list[dict], list[dict], dict[int, list[dict]]]:
+def _jobs(r: random.Random, ids: Ids, n_candidates: int) -> tuple[list[dict], list[dict], dict[int, list[dict]],
+                                                                  list[dict], list[dict]]:
     cat = catalog()
-    jobs, stages, stages_of = [], [], {}
+    jobs, stages, stages_of, openings, posts = [], [], {}, [], []
     for _ in range(max(4, n_candidates // 80)):
         place = r.randrange(len(cat.city))
         created = r.randrange(EPOCH_START, REF - 60 * DAY)
@@ -138,7 +140,16 @@ def _jobs(r: random.Random, ids: Ids, n_candidates: int) -> tuple[list[dict], li
                      **_stamp(r, created)}
             stages.append(stage)
             stages_of.setdefault(job["id"], []).append(stage)
-    return jobs, stages, stages_of
+        for k in range(r.choice((1, 1, 2, 3))):
+            closed = status == "closed" or r.random() < 0.2
+            openings.append({"id": ids.take("openings"), "job_id": job["id"], "opening_id": f"{job['requisition_id']}-{k + 1}",
+                             "status": "closed" if closed else "open", "opened_at": iso(created),
+                             "closed_at": iso(r.randrange(created, REF - DAY)) if closed else None,
+                             **_stamp(r, created)})
+        posts.append({"id": ids.take("job_posts"), "job_id": job["id"], "title": job["name"].rsplit(" (", 1)[0],
+                      "location": {"name": str(cat.location[place])}, "live": status == "open",
+                      "internal": r.random() < 0.2, **_stamp(r, created)})
+    return jobs, stages, stages_of, openings, posts
 
 
 def _pools(r: random.Random, ids: Ids) -> tuple[list[dict], list[dict], dict[int, list[dict]]]:
@@ -296,7 +307,7 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
     ids = Ids(r, tenant_index)
     account.mkdir(parents=True, exist_ok=True)
     users, by_role = _users(r, ids, tenant_id, len(slots))
-    jobs, job_stages, stages_of = _jobs(r, ids, len(slots))
+    jobs, job_stages, stages_of, openings, job_posts = _jobs(r, ids, len(slots))
     pools, pool_stages, pool_stages_of = _pools(r, ids)
     close_reasons = _close_reasons(r, ids)
 
@@ -373,6 +384,7 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
         "users": users, "jobs": jobs, "job_interview_stages": job_stages, "prospect_pools": pools,
         "prospect_pool_stages": pool_stages, "close_reasons": close_reasons, "candidates": candidates,
         "applications": applications, "prospect_details": details, "attachments": attachments,
+        "openings": openings, "job_posts": job_posts,
     }
     for name, records in collections.items():
         with (account / f"{name}.jsonl").open("w", encoding="utf-8") as out:

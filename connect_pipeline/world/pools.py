@@ -23,8 +23,8 @@ class Culture:
     first_names: tuple[str, ...]
     last_names: tuple[str, ...]
     countries: tuple[tuple[str, float], ...]  # ISO codes with weights
-    first_zipf: float = 1.0
-    last_zipf: float = 0.9
+    first_zipf: float = 0.7
+    last_zipf: float = 0.6
     swap_rate: float = 0.02  # how often an ATS puts the family name first
 
 
@@ -122,7 +122,7 @@ CULTURES: tuple[Culture, ...] = (
            "Luo|Lo, Zheng|Cheng, Liang|Leung, Xie|Hsieh, Song, Tang, Han, Feng, Deng, Cao, Peng, "
            "Zeng|Tseng, Xiao|Hsiao, Tian, Dong, Pan, Yuan, Cai|Tsai, Jiang|Chiang, Yu"),
         (("CN", 0.6), ("US", 0.2), ("SG", 0.08), ("CA", 0.06), ("GB", 0.06)),
-        first_zipf=0.9, last_zipf=1.4, swap_rate=0.1,
+        first_zipf=0.9, last_zipf=1.0, swap_rate=0.1,
     ),
     Culture(
         "indian", 0.14,
@@ -135,7 +135,7 @@ CULTURES: tuple[Culture, ...] = (
            "Krishnan, Subramanian, Chowdhury|Choudhury|Chaudhary, Desai, Kapoor, Malhotra, Bhat, Naidu, "
            "Srinivasan, Jain, Yadav, Mishra, Pandey, Saxena"),
         (("IN", 0.75), ("US", 0.15), ("GB", 0.05), ("AE", 0.05)),
-        first_zipf=0.9, last_zipf=1.1,
+        first_zipf=0.8, last_zipf=0.9,
     ),
     Culture(
         "arabic", 0.05,
@@ -148,7 +148,7 @@ CULTURES: tuple[Culture, ...] = (
            "Farouk|Farooq, Mahmoud|Mahmud, Qasim|Kassem, Bakr, Al-Amin, Zayed, Khalil, "
            "Suleiman|Sulaiman, Darwish, Othman|Osman"),
         (("AE", 0.35), ("EG", 0.3), ("SA", 0.2), ("GB", 0.08), ("FR", 0.07)),
-        first_zipf=1.2,
+        first_zipf=1.0,
     ),
     Culture(
         "russian", 0.07,
