@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from connect_pipeline.world.__main__ import _tenant
 from connect_pipeline.world.generate import TenantSpec, generate_world, write_profiles

@@ -3,10 +3,15 @@
 The model (which columns are compared, at which levels, what each level means to a recruiter,
 and which m value to fall back on when a tenant's data cannot estimate one) is plain data in
 ``MODEL``. ``build_settings`` turns it into a Splink ``SettingsCreator`` for a given backend. Splink
-translates the level creators into the backend's SQL dialect, so a Spark backend only has to add
-its name to ``SUPPORTED_BACKENDS`` and hand a Spark database API to the linker: the model itself
-does not change. Custom SQL is written in DuckDB's dialect and marked as such so Splink can
-translate it.
+translates the level creators into the backend's SQL dialect (DuckDB or Spark), so the model
+itself does not change between backends. Custom SQL is written in DuckDB's dialect and marked as
+such so Splink can translate it.
+
+A trained model dict, as Splink saves it, is *not* backend-neutral: its levels carry SQL in the
+dialect it was trained on, and a DuckDB-saved model does not load into a Spark linker. What does
+carry across is the parameters, so ``carry_parameters`` copies m, u and the prior from a trained
+dict onto settings freshly built for the target backend, matching comparisons by name and levels
+by position (both come from the same ``MODEL``).
 
 Why these comparisons:
 
@@ -33,7 +38,7 @@ from splink import SettingsCreator
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-SUPPORTED_BACKENDS = ("duckdb",)
+SUPPORTED_BACKENDS = ("duckdb", "spark")
 
 # No level's m goes below this. EM on one tenant's training blocks can drive the m of a
 # disagreement level to ~0 simply because no true match in the sample disagreed there; that is
@@ -335,3 +340,57 @@ def apply_fallbacks(
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
     return model_dict
+
+
+def _non_null_levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    return [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+
+
+def carry_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """Copy trained m/u probabilities and the prior onto settings built for another backend.
+
+    ``target`` is a settings dict from ``settings_dict(build_settings(backend, ...), backend)``:
+    its SQL is in the target dialect, its blocking rules are the current run's. Only parameters
+    move; SQL never does, which is why a DuckDB-trained model can score on Spark.
+
+    Comparisons are matched by output column name and levels by position among the non-null
+    levels; the chart labels must agree too. Any mismatch means the trained file comes from a
+    different model version, and scoring with misaligned levels would be silently wrong, so it
+    raises ``ValueError`` instead.
+    """
+    by_name = {c["output_column_name"]: c for c in trained.get("comparisons", [])}
+    out = dict(target)
+    comparisons = []
+    for comp in target["comparisons"]:
+        name = comp["output_column_name"]
+        source = by_name.get(name)
+        if source is None:
+            raise ValueError(f"trained parameters lack comparison {name!r}")
+        src_levels, dst_levels = _non_null_levels(source), _non_null_levels(comp)
+        if len(src_levels) != len(dst_levels):
+            raise ValueError(
+                f"comparison {name!r} has {len(src_levels)} trained levels, model has {len(dst_levels)}"
+            )
+        new_comp = dict(comp)
+        new_levels = []
+        src_iter = iter(src_levels)
+        for level in comp["comparison_levels"]:
+            level = dict(level)
+            if not level.get("is_null_level"):
+                src = next(src_iter)
+                if src.get("label_for_charts") != level.get("label_for_charts"):
+                    raise ValueError(
+                        f"comparison {name!r}: trained level {src.get('label_for_charts')!r} "
+                        f"does not line up with model level {level.get('label_for_charts')!r}"
+                    )
+                for key in ("m_probability", "u_probability"):
+                    if key in src:
+                        level[key] = src[key]
+            new_levels.append(level)
+        new_comp["comparison_levels"] = new_levels
+        comparisons.append(new_comp)
+    out["comparisons"] = comparisons
+    prior = trained.get("probability_two_random_records_match")
+    if prior is not None:
+        out["probability_two_random_records_match"] = prior
+    return out

@@ -26,6 +26,8 @@ _GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 _MIN_E164_DIGITS = 7
 _MAX_E164_DIGITS = 15
 _MIN_NATIONAL_DIGITS = 6
+_SEP = "\x1f"  # separates numbers of one row while tagging them with the row's region
+_TAG = "\x1e"  # ends the region tag
 
 
 def email_key(expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
@@ -68,7 +70,15 @@ def region_table() -> pl.DataFrame:
         meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
         if meta is None:
             continue
-        lengths = [n for n in (meta.general_desc.possible_length or ()) if n > 0]
+        # Personal numbers (fixed line, mobile) define a national number's length; the general
+        # description also counts service numbers and is too loose to tell a trunk digit apart.
+        lengths = [
+            n
+            for desc in (meta.fixed_line, meta.mobile)
+            if desc is not None
+            for n in (desc.possible_length or ())
+            if n > 0
+        ] or [n for n in (meta.general_desc.possible_length or ()) if n > 0]
         rows.append(
             (
                 region,
@@ -138,27 +148,28 @@ def phone_e164(expr: pl.Expr, default_region: str | pl.Expr = "US") -> pl.Expr:
 def phones_e164(list_expr: pl.Expr, default_region: str | pl.Expr = "US") -> pl.Expr:
     """E.164 of every number in a list, nulls and duplicates dropped, first occurrence kept.
 
-    A per-row region expression cannot be referenced inside a list evaluation, so the list is
-    exploded against its row, normalised, and gathered back (all vectorised).
+    `default_region` may differ per row (the person's country). A list evaluation cannot see
+    other columns, so each element is first tagged with its row's region ("GB\x1e020 7946 0958")
+    by one string replacement, then split and read back inside the list: still no Python per row.
     """
     if isinstance(default_region, str):
         return list_expr.list.eval(
             phone_e164(pl.element(), default_region).drop_nulls().unique(maintain_order=True)
         )
-    pairs = pl.struct(
-        list_expr.list.eval(pl.struct(pl.element().alias("n"))).alias("items"),
-        default_region.alias("region"),
+    prefix = pl.concat_str([default_region.fill_null("").str.slice(0, 2), pl.lit(_TAG)])
+    joined = list_expr.list.eval(pl.element().str.replace_all(f"[{_SEP}{_TAG}]", " ")).list.join(_SEP)
+    tagged = pl.concat_str(
+        [prefix, joined.str.replace_all(_SEP, pl.concat_str([pl.lit(_SEP), prefix]), literal=True)]
     )
-    # Broadcast the region into each element, then normalise inside the list.
-    with_region = list_expr.list.eval(pl.element()).pipe(lambda _: pairs)
-    return _phones_with_region(list_expr, default_region, with_region)
-
-
-def _phones_with_region(list_expr: pl.Expr, region: pl.Expr, _unused: pl.Expr) -> pl.Expr:
-    zipped = pl.concat_list(
-        [list_expr]
-    )  # placeholder replaced below
-    return zipped
+    element = pl.element()
+    return tagged.str.split(_SEP).list.eval(
+        phone_e164(
+            element.str.extract(f"^[^{_TAG}]*{_TAG}(.*)$", 1),
+            element.str.extract(f"^([^{_TAG}]*){_TAG}", 1),
+        )
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
 
 
 def phone_e164_exact(raw: str | None, default_region: str = "US") -> str | None:

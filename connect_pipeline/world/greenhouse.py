@@ -220,7 +220,6 @@ def _draft(slot: Slot, r: random.Random, used_emails: set[str]) -> Draft:
         linkedin_url = noise.linkedin_variant(slot.linkedin_slug, r)
         linkedin_place = r.choices(("social", "website", "answer", "custom_field"), weights=(45, 20, 20, 15))[0]
 
-    cat = catalog()
     addresses = []
     if r.random() < 0.45:
         country = COUNTRIES[person["_country"]]
@@ -245,7 +244,6 @@ def _draft(slot: Slot, r: random.Random, used_emails: set[str]) -> Draft:
     if r.random() < 0.2:
         custom["desired_salary"] = {"name": "Desired Salary", "type": "short_text",
                                     "value": f"{r.randrange(60, 220)}k"}
-    del cat
     record = {
         "first_name": name.first, "last_name": name.last, "preferred_name": name.preferred,
         "company": noise.company_as_typed(era, r), "title": noise.title_as_typed(era.title, r),
@@ -406,15 +404,17 @@ def _write_files(account: Path, files: list[tuple[int, Draft, str]], r: random.R
     folder = account / "files"
     folder.mkdir(exist_ok=True)
     resume_ids = [aid for aid, _, kind in files if kind == "resume"]
-    chosen = r.sample(resume_ids, min(len(resume_ids), sum(HOSTILE_COUNTS.values())))
-    hostile: dict[str, list[int]] = {}
-    kind_of: dict[int, str] = {}
-    pos = 0
-    for kind, count in HOSTILE_COUNTS.items():
-        picked = sorted(chosen[pos:pos + count])
-        pos += count
-        hostile[kind] = picked
-        kind_of.update({aid: kind for aid in picked})
+    # Round-robin over the kinds, and never more than a quarter of a small tenant's resumes.
+    order = [kind for round_ in range(max(HOSTILE_COUNTS.values()))
+             for kind, count in HOSTILE_COUNTS.items() if round_ < count]
+    order = order[: min(len(order), len(resume_ids) // 4)]
+    chosen = r.sample(resume_ids, len(order))
+    hostile: dict[str, list[int]] = {kind: [] for kind in HOSTILE_COUNTS}
+    for kind, aid in zip(order, chosen):
+        hostile[kind].append(aid)
+    for ids_ in hostile.values():
+        ids_.sort()
+    kind_of = {aid: kind for kind, ids_ in hostile.items() for aid in ids_}
     for aid, draft, kind in files:
         lines = resume_lines(draft, r) if kind == "resume" else _cover_letter(draft, company_name)
         hostile_kind = kind_of.get(aid)

@@ -1,7 +1,10 @@
 """The on-disk layout of a generated world: what the generator writes, the local Greenhouse
 serves, and the demo and tests score against.
 
-    <world>/world.json                          {"seed", "reference_time", "tenants": [...], "n_profiles"}
+    <world>/world.json                          {"seed", "reference_time", "tenants": [...], "n_profiles",
+                                                 "n_candidates": {tenant: n}, "shared_people", "resumes",
+                                                 "hostile_attachments": {tenant: {kind: [attachment ids]}}}
+                                                (kinds: image_only, encrypted, corrupt, oversized)
     <world>/profiles/part-00000.parquet ...     the profile index (DESIGN.md contract)
     <world>/greenhouse/<tenant_id>/account.json {"tenant_id", "credentials": [{"client_id",
                                                  "client_secret", "scopes": [...]}],
@@ -12,6 +15,11 @@ serves, and the demo and tests score against.
     <world>/greenhouse/<tenant_id>/files/<attachment_id>.pdf
     <world>/truth/<tenant_id>.parquet           candidate_id int64, profile_id str (null when the
                                                 person is not in the index), kind str
+                                                (the most specific of in_index, not_in_index,
+                                                duplicate, anonymised, private, shared). profile_id is
+                                                the match expected: anonymised candidates carry null
+                                                (never match them); private ones carry their profile
+                                                (matched only when the tenant opts in).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from unidecode import unidecode
 
@@ -100,12 +101,21 @@ class AtsName:
     tags: list[str]
 
 
-def _other_spelling(name: str, r: random.Random, table) -> str:
-    for entry_start, count in zip(table.entry_start, table.entry_count):
-        group = [str(s) for s in table.spelling[entry_start:entry_start + count]]
-        if name in group and len(group) > 1:
-            return r.choice([g for g in group if g != name])
-    return name
+@lru_cache(maxsize=1)
+def _first_name_groups() -> dict[str, tuple[str, ...]]:
+    table = catalog().first
+    groups: dict[str, tuple[str, ...]] = {}
+    for start, count in zip(table.entry_start, table.entry_count):
+        group = tuple(str(s) for s in table.spelling[start:start + count])
+        for spelling in group:
+            groups.setdefault(spelling, group)
+    return groups
+
+
+def _other_spelling(name: str, r: random.Random) -> str:
+    """Another transliteration of the same given name (Aleksandr -> Alexander), if there is one."""
+    others = [g for g in _first_name_groups().get(name, ()) if g != name]
+    return r.choice(others) if others else name
 
 
 def transliterate(name: str, r: random.Random) -> str:
@@ -131,7 +141,6 @@ def typo(text: str, r: random.Random) -> str:
 def ats_name(person: dict, era: EraPerson, r: random.Random) -> AtsName:
     """The name as typed into the ATS. A typo touches at most one field, and a typo in the last
     name leaves the first name alone, so one of them always survives as on the resume."""
-    cat = catalog()
     first, last, preferred, tags = era.first, era.last, None, []
     typo_field = None
     roll = r.random()
@@ -150,7 +159,7 @@ def ats_name(person: dict, era: EraPerson, r: random.Random) -> AtsName:
             first = FORMAL_OF[first]
             tags.append("formal_name")
         elif r.random() < 0.25:
-            other = _other_spelling(first, r, cat.first)
+            other = _other_spelling(first, r)
             if other != first:
                 first = other
                 tags.append("spelling")

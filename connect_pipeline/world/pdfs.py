@@ -19,20 +19,22 @@ PAGE_LINES = 52
 
 def _pdf_text(text: str) -> bytes:
     """A PDF literal string in WinAnsi; characters it cannot hold are transliterated."""
-    out = bytearray()
-    for ch in text:
-        try:
-            encoded = ch.encode("cp1252")
-        except UnicodeEncodeError:
-            encoded = unidecode(ch).encode("cp1252", errors="replace")
-        for b in encoded:
-            if b in (0x28, 0x29, 0x5C):  # ( ) \
-                out += b"\\" + bytes([b])
-            elif b < 0x20:
-                out += b" "
-            else:
-                out.append(b)
-    return b"(" + bytes(out) + b")"
+    try:
+        encoded = text.encode("cp1252")
+    except UnicodeEncodeError:
+        encoded = b"".join(_char_cp1252(ch) for ch in text)
+    encoded = encoded.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    return b"(" + encoded.translate(_NO_CONTROLS) + b")"
+
+
+_NO_CONTROLS = bytes(0x20 if b < 0x20 else b for b in range(256))
+
+
+def _char_cp1252(ch: str) -> bytes:
+    try:
+        return ch.encode("cp1252")
+    except UnicodeEncodeError:
+        return unidecode(ch).encode("cp1252", errors="replace")
 
 
 def _assemble(objects: list[bytes]) -> bytes:

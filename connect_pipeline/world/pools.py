@@ -10,6 +10,7 @@ loses them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from unidecode import unidecode
 
@@ -212,6 +213,7 @@ def spellings(entry: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=None)
 def nicknames_for(name: str) -> tuple[str, ...]:
     """Diminutives of a formal name, whatever spelling or accents it carries."""
     if name in NICKNAMES:
