@@ -11,7 +11,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterInstance
+from collections.abc import Callable
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from assets.definitions import build_definitions
 from assets.partitions import TENANTS_PARTITION
@@ -51,6 +53,7 @@ def run_tenant(
     profiles_glob: str | None = None,
     instance: DagsterInstance | None = None,
     mode: str = "auto",
+    tags: dict[str, str] | None = None,
 ) -> TenantRun:
     root = data_root(data_dir)
     defs = build_definitions(str(root), profiles_glob)
@@ -63,7 +66,7 @@ def run_tenant(
     result = defs.resolve_job_def("tenant_job").execute_in_process(
         partition_key=tenant_id,
         instance=instance,
-        tags={"tenant": tenant_id},
+        tags={"tenant": tenant_id, **(tags or {})},
         run_config=extract_run_config(mode),
         raise_on_error=False,
     )
@@ -82,3 +85,45 @@ def run_tenant(
         if event.is_step_failure and event.step_failure_data.error:
             error = event.step_failure_data.error.message.strip().splitlines()[-1]
     return TenantRun(tenant_id, result.run_id, result.success, failed, metadata, checks, error)
+
+
+BACKFILL_TAG = "connect/backfill"
+
+
+def backfill(
+    tenant_ids: list[str],
+    *,
+    backfill_id: str,
+    data_dir: str | None = None,
+    profiles_glob: str | None = None,
+    mode: str = "auto",
+    instance: DagsterInstance | None = None,
+    on_tenant: "Callable[[int, int, str, str], None] | None" = None,
+) -> dict[str, str]:
+    """Run the whole graph for each tenant, one after another, under one backfill id.
+
+    Resumable: re-running the same backfill id skips tenants whose run in it already succeeded,
+    so a backfill that failed half-way finishes the rest and retries only the failures.
+    """
+    if instance is None:
+        default_dagster_home(data_root(data_dir))
+        instance = DagsterInstance.get()
+    done = {
+        record.dagster_run.tags.get("dagster/partition")
+        for record in instance.get_run_records(
+            filters=RunsFilter(tags={BACKFILL_TAG: backfill_id}, statuses=[DagsterRunStatus.SUCCESS])
+        )
+    }
+    outcome: dict[str, str] = {}
+    for i, tenant_id in enumerate(tenant_ids, start=1):
+        if tenant_id in done:
+            outcome[tenant_id] = "skipped (already succeeded in this backfill)"
+        else:
+            run = run_tenant(
+                tenant_id, data_dir=data_dir, profiles_glob=profiles_glob, instance=instance,
+                mode=mode, tags={BACKFILL_TAG: backfill_id},
+            )
+            outcome[tenant_id] = "succeeded" if run.success else f"failed: {run.error}"
+        if on_tenant:
+            on_tenant(i, len(tenant_ids), tenant_id, outcome[tenant_id])
+    return outcome

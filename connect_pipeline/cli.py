@@ -26,6 +26,33 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from assets.runner import backfill
+    from connect_pipeline.progress import ProgressBar
+    from connect_pipeline.storage import data_root
+    from connect_pipeline.tenants import TenantRegistry
+
+    tenants = args.tenant_ids or [t.tenant_id for t in TenantRegistry(data_root(args.data_dir)).list()]
+    if not tenants:
+        print("no tenants to backfill: add one with `connect-pipeline tenants add`", file=sys.stderr)
+        return 2
+    backfill_id = args.resume or datetime.now(timezone.utc).strftime("bf-%Y%m%dT%H%M%SZ")
+    print(f"backfill {backfill_id} over {len(tenants)} tenants (resume with --resume {backfill_id})")
+    bar = ProgressBar(len(tenants), label="tenants")
+    outcome = backfill(
+        tenants, backfill_id=backfill_id, data_dir=args.data_dir, profiles_glob=args.profiles,
+        mode="full" if args.full else "auto",
+        on_tenant=lambda i, n, tenant, status: bar.update(i, f"{tenant}: {status}"),
+    )
+    bar.close()
+    failed = [t for t, status in outcome.items() if status.startswith("failed")]
+    for tenant, status in outcome.items():
+        print(f"{tenant}: {status}")
+    return 1 if failed else 0
+
+
 def _lookup(args: argparse.Namespace) -> int:
     from connect_pipeline.lookup import format_lookup, lookup_profiles
 
@@ -58,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--full", action="store_true", help="full sweep: re-read everything, drop what Greenhouse deleted")
     how.add_argument("--incremental", action="store_true", help="read only what changed since the last run")
     run.set_defaults(func=_run)
+
+    bf = sub.add_parser("backfill", help="re-run the whole graph for several tenants (default: all)")
+    bf.add_argument("tenant_ids", nargs="*")
+    bf.add_argument("--resume", metavar="BACKFILL_ID", help="finish an earlier backfill: skip tenants it completed")
+    bf.add_argument("--full", action="store_true", help="full sweep for every tenant")
+    bf.add_argument("--data-dir", default=None)
+    bf.add_argument("--profiles", default=None)
+    bf.set_defaults(func=_backfill)
 
     lookup = sub.add_parser("lookup", help="what a recruiter sees for these profiles")
     lookup.add_argument("tenant_id")

@@ -1,0 +1,78 @@
+"""Schedules and the tenant sensor, evaluated against a real Dagster instance and registry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+    build_schedule_context,
+    build_sensor_context,
+    instance_for_test,
+)
+
+from assets.schedules import tenant_cadence_schedule
+from assets.sensors import tenant_registry_sensor
+from connect_pipeline.tenants import TenantConnection, TenantRegistry
+from resources.connect import ConnectResource
+
+
+def _register(root, tenant_id: str, cadence: str) -> None:
+    TenantRegistry(root).add(
+        TenantConnection(
+            tenant_id=tenant_id, greenhouse_url="https://app.greenhouse.io/", client_id=f"id-{tenant_id}",
+            secret_ref="env:UNUSED", sub=1, cadence=cadence,
+        )
+    )
+
+
+def _resource(root) -> ConnectResource:
+    return ConnectResource(data_dir=str(root), profiles_glob=str(root / "p" / "*.parquet"))
+
+
+def _requests(root, when: datetime):
+    with instance_for_test() as instance:
+        ctx = build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                     resources={"connect": _resource(root)})
+        return list(tenant_cadence_schedule.evaluate_tick(ctx).run_requests or [])
+
+
+def test_daily_and_weekly_tenants_run_on_their_days(tmp_path):
+    _register(tmp_path, "daily-co", "daily")
+    _register(tmp_path, "weekly-co", "weekly")
+    tuesday = datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
+    monday = datetime(2026, 12, 7, 2, tzinfo=timezone.utc)
+
+    on_tuesday = _requests(tmp_path, tuesday)
+    assert [r.partition_key for r in on_tuesday] == ["daily-co"]
+    assert on_tuesday[0].run_config["ops"]["ats_extract"]["config"]["mode"] == "auto"
+    assert on_tuesday[0].tags["tenant"] == "daily-co"
+
+    on_monday = _requests(tmp_path, monday)
+    assert sorted(r.partition_key for r in on_monday) == ["daily-co", "weekly-co"]
+    # Monday is the weekly reconciliation: a full sweep that finds deletions
+    assert {r.run_config["ops"]["ats_extract"]["config"]["mode"] for r in on_monday} == {"full"}
+    assert len({r.run_key for r in on_monday}) == 2
+
+
+def test_changing_a_cadence_takes_effect_without_code(tmp_path):
+    _register(tmp_path, "acme", "weekly")
+    tuesday = datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
+    assert _requests(tmp_path, tuesday) == []
+    _register(tmp_path, "acme", "daily")
+    assert [r.partition_key for r in _requests(tmp_path, tuesday)] == ["acme"]
+
+
+def test_sensor_adds_new_tenants_with_a_first_run_and_drops_removed_ones(tmp_path):
+    _register(tmp_path, "new-co", "daily")
+    with instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenants", ["gone-co"])
+        ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
+        result = tenant_registry_sensor(ctx)
+    adds = [r for r in result.dynamic_partitions_requests if isinstance(r, AddDynamicPartitionsRequest)]
+    deletes = [r for r in result.dynamic_partitions_requests if isinstance(r, DeleteDynamicPartitionsRequest)]
+    assert adds[0].partition_keys == ["new-co"]
+    assert deletes[0].partition_keys == ["gone-co"]
+    assert [r.partition_key for r in result.run_requests] == ["new-co"]
+    assert result.run_requests[0].run_key == "first-run-new-co"
