@@ -1,4 +1,4 @@
-"""Link one tenant's ATS people to the profile features with Splink on DuckDB.
+"""Link one tenant's ATS people to the profile features with Splink on DuckDB (or Spark).
 
 The run, and why each step is shaped the way it is:
 
@@ -27,6 +27,16 @@ The run, and why each step is shaped the way it is:
    Exact ties for the best profile are dropped as ambiguous (guessing would be a coin flip on
    whose ATS data a recruiter sees). Several candidates may map to one profile (duplicates in
    the ATS are the tenant's business).
+
+**Backends.** Steps 1-3 always run in DuckDB over the Parquet index (counting and semi-joins
+are what DuckDB does best, and they make both backends block identically). Training and
+prediction run on the backend the config names: DuckDB, or Spark through Splink's ``SparkAPI``
+for indexes too large for one machine, in which case the ATS side, the profile subset, the u
+sample and the frequency tables are handed to Spark. A model trained on one backend scores on
+the other through ``LinkConfig.trained_params``: the settings are rebuilt for the target
+dialect and only the parameters are carried (``settings.carry_parameters``). Expect a few
+pairs to score differently: DuckDB's and Splink's Spark Jaro-Winkler differ slightly, which
+moves a pair across a ``JW >= t`` level only when its similarity sits near ``t``.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import duckdb
 import polars as pl
@@ -50,9 +60,11 @@ from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
     MODEL_COLUMNS,
+    SUPPORTED_BACKENDS,
     TF_COLUMNS,
     apply_fallbacks,
     build_settings,
+    carry_parameters,
     settings_dict,
 )
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
@@ -84,6 +96,12 @@ class LinkConfig:
     seed: int = 42
     max_pairs_per_rule: int = 50_000_000
     backend: str = "duckdb"
+    """"duckdb" (one machine) or "spark" (Splink's SparkAPI; needs the ``spark`` extra)."""
+    trained_params: Path | None = None
+    """A params.json of an earlier run *for the same tenant*, from either backend: estimation is
+    skipped and its m, u and prior score this run (tenants never share parameters)."""
+    spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = 4
 
 
 @dataclass
@@ -255,6 +273,83 @@ def _safe_em(
         log(f"EM on {name} failed ({type(exc).__name__}: {str(exc)[:200]}); defaults kept")
 
 
+class _Engine:
+    """Where Splink runs: DuckDB (the run's own connection) or Spark.
+
+    Preparation, blocking and population statistics always run in DuckDB over the Parquet
+    index, so both backends block identically; the engine only decides where the tables the
+    linker needs are registered and where prediction runs. The per-candidate selection reads
+    the prediction back in DuckDB, so both backends pick their matches with the same SQL.
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        con: duckdb.DuckDBPyConnection,
+        config: LinkConfig,
+        spark: Any | None,
+    ) -> None:
+        self.backend = backend
+        self.con = con
+        self.spark: Any | None = None
+        if backend == "duckdb":
+            self.db_api: Any = DuckDBAPI(con)
+        else:
+            from connect_pipeline.linkage import spark as spark_mod
+
+            self.spark = spark or spark_mod.local_session(
+                config.spark_master, config.spark_shuffle_partitions
+            )
+            self.db_api = spark_mod.splink_api(self.spark)
+
+    def register(self, table: str, display_name: str) -> Any:
+        """A Splink frame for a DuckDB table of this run (copied over as Arrow for Spark)."""
+        if self.backend == "duckdb":
+            return self.db_api.register(table, dataset_display_name=display_name)
+        arrow = self.con.table(table).to_arrow_table()
+        return self.db_api.register(self.spark.createDataFrame(arrow), dataset_display_name=display_name)
+
+    def prediction_table(self, predictions: Any) -> str:
+        """Name of a DuckDB relation holding the prediction, for ``_collect``."""
+        if self.backend == "duckdb":
+            return predictions.physical_name
+        from connect_pipeline.linkage import spark as spark_mod
+
+        arrow = spark_mod.to_arrow(predictions.as_spark_dataframe())
+        self.con.register("spark_predictions_arrow", arrow)
+        self.con.execute("CREATE OR REPLACE TABLE spark_predictions AS SELECT * FROM spark_predictions_arrow")
+        self.con.unregister("spark_predictions_arrow")
+        return "spark_predictions"
+
+    def close(self) -> None:
+        if self.spark is not None:
+            from connect_pipeline.linkage import spark as spark_mod
+
+            spark_mod.release(self.spark)
+
+
+def load_trained_params(path: Path, backend: str, rules: list, log: Callable[[str], None]) -> dict:
+    """A trained params JSON (from either backend) as a model dict for ``backend``.
+
+    Settings are rebuilt from ``MODEL`` for the target backend with this run's blocking rules;
+    only m, u and the prior come from the file (see ``settings.carry_parameters``).
+    """
+    try:
+        trained = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise LinkageError(f"trained parameters at {path} cannot be read: {exc}") from exc
+    target = settings_dict(build_settings(backend, rules), backend)
+    try:
+        carried = carry_parameters(trained, target)
+    except ValueError as exc:
+        raise LinkageError(f"trained parameters at {path} do not fit the model: {exc}") from exc
+    log(
+        f"parameters carried from {Path(path).name} "
+        f"({trained.get('sql_dialect', '?')} -> {backend}); estimation skipped"
+    )
+    return carried
+
+
 def link_tenant(
     ats_people: pl.DataFrame,
     profile_features: Path | str,
@@ -263,17 +358,31 @@ def link_tenant(
     *,
     db_path: Path | None = None,
     log: Callable[[str], None] | None = None,
+    spark: Any | None = None,
+    scored_pairs_out: Path | None = None,
 ) -> LinkResult:
     """Match each ATS candidate to at most one profile; write the tenant's model to model_dir.
 
     ``db_path`` puts DuckDB's working tables in a file (the tenant's own) instead of memory,
     which lets DuckDB spill large prediction tables.
+
+    ``config.backend`` chooses where Splink trains and predicts ("duckdb" or "spark"); ``spark``
+    hands in an existing SparkSession (a cluster's), otherwise a local one is started.
+    ``config.trained_params`` skips estimation and scores with parameters trained earlier for
+    the same tenant, on either backend.
+
+    ``scored_pairs_out`` writes every scored pair (ids, weights, comparison levels) to Parquet
+    for review; it is tenant data, so it belongs in the tenant's folder and its purge.
     """
     say = log or (lambda msg: None)
-    if config.backend != "duckdb":
-        raise LinkageError(f"backend {config.backend!r} is not available yet (only 'duckdb')")
+    if config.backend not in SUPPORTED_BACKENDS:
+        raise LinkageError(
+            f"backend {config.backend!r} is not supported (supported: {SUPPORTED_BACKENDS})"
+        )
     if not 0 < config.threshold < 1:
         raise LinkageError(f"threshold must be within (0, 1), got {config.threshold}")
+    if config.trained_params is not None and not Path(config.trained_params).is_file():
+        raise LinkageError(f"trained parameters {config.trained_params} not found")
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -288,6 +397,7 @@ def link_tenant(
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     con = duckdb.connect(str(db_path) if db_path else ":memory:")
+    engine: _Engine | None = None
     try:
         n_ats, n_prof = _prepare(con, ats_people, profile_features)
         lap("prepare")
@@ -311,51 +421,57 @@ def link_tenant(
         lap("block")
 
         _population_tf_tables(con, n_prof)
-        share, prior = _identifier_prior(con, n_prof)
-        say(f"identifier hit share {share:.3f}; prior {prior:.3g}")
-        sample_n = min(n_prof, U_SAMPLE_MAX_PROFILES)
-        con.execute(
-            f"CREATE OR REPLACE TABLE profiles_u_sample AS SELECT * FROM profiles_all "
-            f"USING SAMPLE reservoir({sample_n} ROWS) REPEATABLE ({int(config.seed)})"
-        )
+        rules = [k.splink_rule() for k in plan.kept]
+        if config.trained_params is None:
+            share, prior = _identifier_prior(con, n_prof)
+            say(f"identifier hit share {share:.3f}; prior {prior:.3g}")
+            sample_n = min(n_prof, U_SAMPLE_MAX_PROFILES)
+            con.execute(
+                f"CREATE OR REPLACE TABLE profiles_u_sample AS SELECT * FROM profiles_all "
+                f"USING SAMPLE reservoir({sample_n} ROWS) REPEATABLE ({int(config.seed)})"
+            )
         lap("population")
 
-        db_api = DuckDBAPI(con)
-        ats_sdf = db_api.register("ats_features", dataset_display_name=ATS_SOURCE)
-        sample_sdf = db_api.register("profiles_u_sample", dataset_display_name="profiles_sample")
-        subset_sdf = db_api.register("profiles_subset", dataset_display_name=PROFILE_SOURCE)
-        tf_frames = {
-            col: db_api.register(f"tf_pop_{col}", dataset_display_name=f"tf_pop_{col}_lookup")
-            for col in TF_COLUMNS
-        }
-        rules = [k.splink_rule() for k in plan.kept]
-        creator = build_settings(config.backend, rules, prior)
-        (model_dir / "settings.json").write_text(
-            json.dumps(settings_dict(creator, config.backend), indent=2)
-        )
+        engine = _Engine(config.backend, con, config, spark)
+        lap("engine")
+        ats_sdf = engine.register("ats_features", ATS_SOURCE)
+        subset_sdf = engine.register("profiles_subset", PROFILE_SOURCE)
+        tf_frames = {col: engine.register(f"tf_pop_{col}", f"tf_pop_{col}_lookup") for col in TF_COLUMNS}
+        lap("register")
 
-        # u: ATS against a uniform sample of the whole index (population, not the subset)
-        u_linker = Linker([ats_sdf, sample_sdf], creator, log_level=None)
-        u_linker.training.estimate_u_using_random_sampling(
-            max_pairs=config.u_max_pairs, seed=config.seed
-        )
-        model = u_linker.misc.save_model_to_json()
-        lap("estimate_u")
-
-        linker = Linker([ats_sdf, subset_sdf], model, log_level=None)
-        _register_tf(linker, tf_frames)
-        counts = plan.pre_filter_counts
-        if n_subset:
-            _safe_em(linker, ("linkedin_slug",), counts.get("linkedin_slug", 0), config.u_max_pairs, say)
-            _safe_em(
-                linker, ("first_name_canonical", "last_name"),
-                counts.get("first_name+last_name", 0), config.u_max_pairs, say,
-            )
-        trained = linker.misc.save_model_to_json()
-        sampled_pairs = max(1.0, min(config.u_max_pairs, float(n_ats) * sample_n))
-        trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs), log=say)
-        trained["probability_two_random_records_match"] = prior
         params_path = model_dir / "params.json"
+        if config.trained_params is not None:
+            trained = load_trained_params(Path(config.trained_params), config.backend, rules, say)
+            (model_dir / "settings.json").write_text(
+                json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
+            )
+        else:
+            creator = build_settings(config.backend, rules, prior)
+            (model_dir / "settings.json").write_text(
+                json.dumps(settings_dict(creator, config.backend), indent=2)
+            )
+            sample_sdf = engine.register("profiles_u_sample", "profiles_sample")
+            # u: ATS against a uniform sample of the whole index (population, not the subset)
+            u_linker = Linker([ats_sdf, sample_sdf], creator, log_level=None)
+            u_linker.training.estimate_u_using_random_sampling(
+                max_pairs=config.u_max_pairs, seed=config.seed
+            )
+            model = u_linker.misc.save_model_to_json()
+            lap("estimate_u")
+
+            linker = Linker([ats_sdf, subset_sdf], model, log_level=None)
+            _register_tf(linker, tf_frames)
+            counts = plan.pre_filter_counts
+            if n_subset:
+                _safe_em(linker, ("linkedin_slug",), counts.get("linkedin_slug", 0), config.u_max_pairs, say)
+                _safe_em(
+                    linker, ("first_name_canonical", "last_name"),
+                    counts.get("first_name+last_name", 0), config.u_max_pairs, say,
+                )
+            trained = linker.misc.save_model_to_json()
+            sampled_pairs = max(1.0, min(config.u_max_pairs, float(n_ats) * sample_n))
+            trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs), log=say)
+            trained["probability_two_random_records_match"] = prior
         params_path.write_text(json.dumps(trained, indent=2))
         lap("estimate_m")
 
@@ -369,13 +485,14 @@ def link_tenant(
             chart_path = None
 
         if plan.kept and n_subset:
-            predictions = final.inference.predict()
-            pred = predictions.physical_name
+            pred: str | None = engine.prediction_table(final.inference.predict())
         else:
             pred = None
         lap("predict")
 
         result = _collect(con, pred, config, n_ats, plan, timings)
+        if scored_pairs_out is not None and pred is not None:
+            _write_scored(con, Path(scored_pairs_out))
         lap("select")
         result.settings_path = model_dir / "settings.json"
         result.params_path = params_path
@@ -387,7 +504,22 @@ def link_tenant(
     except Exception as exc:
         raise LinkageError(f"linkage failed: {type(exc).__name__}: {exc}") from exc
     finally:
+        if engine is not None:
+            engine.close()
         con.close()
+
+
+def _write_scored(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """Every scored pair with its weights and comparison levels (the review/diagnostic file)."""
+    gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    escaped = str(out).replace("'", "''")
+    con.execute(
+        f"COPY (SELECT CAST(ats_uid AS VARCHAR) AS ats_uid, CAST(profile_id AS VARCHAR) AS profile_id, "
+        f"CAST(match_weight AS DOUBLE) AS match_weight, "
+        f"CAST(match_probability AS DOUBLE) AS match_probability, {gammas} "
+        f"FROM scored ORDER BY ats_uid, profile_id) TO '{escaped}' (FORMAT parquet)"
+    )
 
 
 def _collect(
