@@ -62,7 +62,7 @@ def run_tenant(
         instance = DagsterInstance.get()
     if not instance.has_dynamic_partition(TENANTS_PARTITION, tenant_id):
         instance.add_dynamic_partitions(TENANTS_PARTITION, [tenant_id])
-    defs.resolve_job_def("profile_features_job").execute_in_process(instance=instance)
+    defs.resolve_job_def("profile_features_job").execute_in_process(instance=instance, raise_on_error=False)
     result = defs.resolve_job_def("tenant_job").execute_in_process(
         partition_key=tenant_id,
         instance=instance,

@@ -89,6 +89,9 @@ def test_spark_params_are_the_duckdb_params(runs):
     duck = json.loads(runs["duckdb"].params_path.read_text())
     spark = json.loads(runs["spark"].params_path.read_text())
     assert spark["sql_dialect"] == "spark" and duck["sql_dialect"] == "duckdb"
+    levels = [lvl["sql_condition"] for c in spark["comparisons"] for lvl in c["comparison_levels"]]
+    assert any(cond.startswith("jaro_winkler(") for cond in levels)  # Spark's UDF, not DuckDB's
+    assert not any("jaro_winkler_similarity" in cond for cond in levels)
     assert spark["probability_two_random_records_match"] == duck["probability_two_random_records_match"]
     for dc, sc in zip(duck["comparisons"], spark["comparisons"]):
         for dl, sl in zip(dc["comparison_levels"], sc["comparison_levels"]):

@@ -343,6 +343,7 @@ def load_trained_params(path: Path, backend: str, rules: list, log: Callable[[st
         carried = carry_parameters(trained, target)
     except ValueError as exc:
         raise LinkageError(f"trained parameters at {path} do not fit the model: {exc}") from exc
+    carried["sql_dialect"] = backend  # the saved file says which dialect its SQL is in
     log(
         f"parameters carried from {Path(path).name} "
         f"({trained.get('sql_dialect', '?')} -> {backend}); estimation skipped"

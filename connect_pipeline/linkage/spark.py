@@ -62,6 +62,7 @@ def local_session(
         .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
         .config("spark.default.parallelism", str(int(shuffle_partitions)))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # candidates' names must not end up in Spark's event logs
         .config("spark.eventLog.enabled", "false")
