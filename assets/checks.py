@@ -4,7 +4,6 @@
 stays), and because that ends the match attempt, the staged ATS inputs are purged right there.
 """
 
-from __future__ import annotations
 
 import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from collections.abc import Callable
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from assets.definitions import build_definitions
 from assets.partitions import TENANTS_PARTITION
@@ -72,12 +72,12 @@ def run_tenant(
     )
     metadata: dict[str, dict] = {}
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.step_materialization_data.materialization
         metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
     checks = {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        e.event_specific_data.check_name: e.event_specific_data.passed
         for e in result.all_events
-        if e.is_asset_check_evaluation
+        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
     }
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
     error = None

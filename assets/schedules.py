@@ -1,6 +1,5 @@
 """Daily and weekly cadences: the tenant's own setting decides, no code change needed."""
 
-from __future__ import annotations
 
 from datetime import datetime
 

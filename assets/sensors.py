@@ -1,6 +1,5 @@
 """Keep the tenant partitions in step with the tenant registry, and start new tenants' first run."""
 
-from __future__ import annotations
 
 from dagster import (
     AddDynamicPartitionsRequest,

@@ -5,7 +5,6 @@ between them through the tenant's staging folder, not an I/O manager, so nothing
 ATS data lands in Dagster's storage.
 """
 
-from __future__ import annotations
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset

@@ -73,9 +73,9 @@ def normalise_tenant(
         resumes.filter(pl.col("status") != "ok").group_by("reason").len().iter_rows()
     )
     signals = ok.group_by("candidate_id").agg(
-        pl.col("emails").flatten().unique().drop_nulls(),
-        pl.col("phones").flatten().unique().drop_nulls(),
-        pl.col("linkedin_urls").flatten().unique().drop_nulls(),
+        pl.col("emails").list.explode(keep_nulls=False, empty_as_null=False).unique().drop_nulls(),
+        pl.col("phones").list.explode(keep_nulls=False, empty_as_null=False).unique().drop_nulls(),
+        pl.col("linkedin_urls").list.explode(keep_nulls=False, empty_as_null=False).unique().drop_nulls(),
     )
     people = build_ats_people(candidates, applications, signals, include_private=include_private)
     eligible = eligible_people(people, include_private=include_private)

@@ -11,6 +11,7 @@ import pytest
 from dagster import instance_for_test
 
 from assets.runner import run_tenant
+from connect_pipeline.local_greenhouse import LocalGreenhouse
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.world.layout import truth_path
 from tests.conftest import connect_tenant
@@ -20,19 +21,27 @@ def _truth(world: Path, tenant: str) -> pl.DataFrame:
     return pl.read_parquet(truth_path(world, tenant))
 
 
-@pytest.fixture()
-def acme_run(world, world_profiles, greenhouse, data_dir, monkeypatch):
-    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
-    with instance_for_test() as instance:
-        outcome = run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles, instance=instance)
-        yield outcome, instance
-    return
+@pytest.fixture(scope="module")
+def module_data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e-data")
 
 
-def test_full_graph_publishes_against_ground_truth(acme_run, world, data_dir):
+@pytest.fixture(scope="module")
+def acme_run(world, world_profiles, module_data_dir):
+    """One whole run shared by the read-only assertions below (a run is the expensive part)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, LocalGreenhouse(world) as server:
+        connect_tenant(module_data_dir, world, server, "acme", monkeypatch=monkeypatch)
+        with instance_for_test() as instance:
+            outcome = run_tenant("acme", data_dir=str(module_data_dir), profiles_glob=world_profiles, instance=instance)
+            yield outcome, instance
+
+
+
+
+def test_full_graph_publishes_against_ground_truth(acme_run, world, module_data_dir):
     outcome, _ = acme_run
     assert outcome.success, outcome.error
-    storage = TenantStorage(data_dir, "acme")
+    storage = TenantStorage(module_data_dir, "acme")
     matches = pl.read_parquet(storage.published / "matches.parquet")
     enrichment = pl.read_parquet(storage.published / "enrichment.parquet")
     truth = _truth(world, "acme")
@@ -56,12 +65,12 @@ def test_full_graph_publishes_against_ground_truth(acme_run, world, data_dir):
     assert enrichment["in_ats_as"].is_in(["prospect", "applicant", "prospect_and_applicant"]).all()
     assert enrichment["greenhouse_url"].str.contains("/people/").all()
     assert enrichment["match_explanation"].str.len_chars().min() > 0
-    assert enrichment.filter(pl.col("is_applicant"))["stage_name"].null_count() == 0
+    assert enrichment.filter(pl.col("in_ats_as") == "applicant")["stage_name"].null_count() == 0
 
 
-def test_staging_is_empty_and_checks_pass(acme_run, data_dir):
+def test_staging_is_empty_and_checks_pass(acme_run, module_data_dir):
     outcome, _ = acme_run
-    storage = TenantStorage(data_dir, "acme")
+    storage = TenantStorage(module_data_dir, "acme")
     assert storage.staged_files() == []
     assert outcome.checks == {"match_quality": True, "staging_is_empty": True}
     # what survives: published tables, model, the tenant's DuckDB file; no raw ATS records
@@ -69,8 +78,8 @@ def test_staging_is_empty_and_checks_pass(acme_run, data_dir):
     assert survivors <= {"published", "model", "state", "tenant.duckdb", "labels.parquet"}
 
 
-def test_duckdb_file_holds_the_published_tables(acme_run, data_dir):
-    storage = TenantStorage(data_dir, "acme")
+def test_duckdb_file_holds_the_published_tables(acme_run, module_data_dir):
+    storage = TenantStorage(module_data_dir, "acme")
     with duckdb.connect(str(storage.duckdb_path), read_only=True) as con:
         n_enriched = con.execute("SELECT count(*) FROM enrichment").fetchone()[0]
         n_matches = con.execute("SELECT count(*) FROM matches").fetchone()[0]

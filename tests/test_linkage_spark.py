@@ -17,7 +17,7 @@ import pytest
 
 from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant
 from connect_pipeline.linkage.settings import MODEL
-from tests.test_linkage import _ats, _frame, _profiles
+from tests.test_linkage import TITLES, _ats, _frame, _profiles, _row
 
 pyspark = pytest.importorskip("pyspark")
 
@@ -31,6 +31,49 @@ JW_LEVELS: dict[str, tuple[str, tuple[float, ...]]] = {
     "title": ("title", (0.90, 0.75)),
 }
 GAMMAS = [f"gamma_{c.name}" for c in MODEL]
+# Name edits whose Jaro-Winkler sits just above 0.92 on DuckDB and just below it with Splink's
+# Spark UDF (DuckDB about 0.928, Spark about 0.908; the two implementations count Jaro's
+# transpositions differently). Found by comparing both functions over one-letter edits of the
+# generator's names; most edits score the same on both, these do not. The test re-measures them.
+NEAR_CUT_OFF_EDITS: dict[str, dict[str, str]] = {
+    "last_name": {"johnson": "johson", "collins": "conllins", "parker": "parrker"},
+    "first_name": {"margaret": "magaret"},
+}
+MAX_NEAR_CUT_OFF = 60
+
+
+def _near_cut_off_typos(
+    rng: random.Random, profiles: list[dict], start_cid: int
+) -> tuple[list[dict], dict[int, str]]:
+    """Candidates (true matches) carrying one of ``NEAR_CUT_OFF_EDITS``.
+
+    The shared world's typos are end transpositions, on which both engines agree; these rows
+    put pairs on a different comparison level on each engine, so the test has real
+    differences to list and account for.
+    """
+    rows, truth = [], {}
+    cid = start_cid
+    for p in profiles:
+        edit = next(((col, NEAR_CUT_OFF_EDITS[col][p[col]]) for col in NEAR_CUT_OFF_EDITS
+                     if p[col] in NEAR_CUT_OFF_EDITS[col]), None)
+        if edit is None:
+            continue
+        first, last = p["first_name"], p["last_name"]
+        if edit[0] == "first_name":
+            first = edit[1]
+        else:
+            last = edit[1]
+        emails = list(p["emails"]) if rng.random() < 0.5 else []
+        title = p["title"] if rng.random() < 0.5 else rng.choice(TITLES)
+        row = _row(str(cid), first, last, p["company"], [p["company"]], title, None, emails, [],
+                   p["city"], p["country"])
+        row["candidate_id"] = cid
+        rows.append(row)
+        truth[cid] = p["unique_id"]
+        cid += 1
+        if len(rows) >= MAX_NEAR_CUT_OFF:
+            break
+    return rows, truth
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +90,9 @@ def runs(tmp_path_factory, spark_session) -> dict:
     rng = random.Random(7)
     profiles = _profiles(rng)
     ats_rows, truth = _ats(rng, profiles)
+    typo_rows, typo_truth = _near_cut_off_typos(rng, profiles, 50_000)
+    ats_rows += typo_rows
+    truth |= typo_truth
     base = tmp_path_factory.mktemp("linkage_spark")
     path = base / "profile_features.parquet"
     _frame(profiles, ats=False).write_parquet(path)
@@ -113,11 +159,12 @@ def test_both_engines_score_the_same_pairs(runs):
 
 
 def test_same_comparison_levels_give_the_same_weight(runs):
-    """Where both engines put a pair at the same levels, its weight agrees to rounding."""
+    """Where both engines put a pair at the same levels, its weight agrees to rounding: the
+    parameters and term frequencies carried across exactly, only levels can move."""
     both = _scored(runs, "duckdb").join(_scored(runs, "spark"), on=["ats_uid", "profile_id"],
                                          suffix="_spark")
     same = both.filter(pl.all_horizontal([pl.col(g) == pl.col(f"{g}_spark") for g in GAMMAS]))
-    assert same.height >= 0.99 * both.height
+    assert same.height > 0.9 * both.height
     assert (same["match_weight"] - same["match_weight_spark"]).abs().max() < 1e-6
 
 
@@ -168,8 +215,12 @@ def test_spark_finds_the_same_true_links(runs):
     moved = both.filter(pl.any_horizontal([pl.col(g) != pl.col(f"{g}_spark") for g in GAMMAS]))
     diffs = _differing_levels(runs, moved)
     print(f"scored pairs {both.height}; pairs at a different level on Spark: {moved.height}")
+    assert moved.height > 0, "the near-cut-off edits should put some pairs on different levels"
     for d in diffs:
-        print("  ", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()})
+        print(f"  {d['ats_uid']} x {d['profile_id']} {d['comparison']}: level "
+              f"{d['gamma_duckdb']}->{d['gamma_spark']}, weight {d['weight_duckdb']:.3f} (duckdb) "
+              f"{d['weight_spark']:.3f} (spark); {d.get('values')} JW {d.get('jw_duckdb', 0):.4f} "
+              f"vs {d.get('jw_spark', 0):.4f} across {d.get('cut_offs')}")
     # every level difference is a Jaro-Winkler similarity on opposite sides of a cut-off
     assert all(d["explained"] for d in diffs), [d for d in diffs if not d["explained"]]
 
@@ -181,3 +232,10 @@ def test_spark_finds_the_same_true_links(runs):
         # a candidate linked differently must have a pair whose level moved
         assert str(c) in moved_uids, f"candidate {c} differs without a level difference"
     assert len(true_duck ^ true_spark) <= max(2, len(truth) // 100)
+
+
+def test_no_tenant_data_left_in_the_spark_session(runs):
+    """The session outlives the run; the run's views and cached frames do not."""
+    spark = runs["spark_session"]
+    assert [t.name for t in spark.catalog.listTables() if t.isTemporary] == []
+    assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()

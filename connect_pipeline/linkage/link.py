@@ -300,6 +300,7 @@ class _Engine:
             self.spark = spark or spark_mod.local_session(
                 config.spark_master, config.spark_shuffle_partitions
             )
+            self._caller_views = spark_mod.temp_views(self.spark)
             self.db_api = spark_mod.splink_api(self.spark)
 
     def register(self, table: str, display_name: str) -> Any:
@@ -325,7 +326,7 @@ class _Engine:
         if self.spark is not None:
             from connect_pipeline.linkage import spark as spark_mod
 
-            spark_mod.release(self.spark)
+            spark_mod.release(self.spark, self._caller_views)
 
 
 def load_trained_params(path: Path, backend: str, rules: list, log: Callable[[str], None]) -> dict:

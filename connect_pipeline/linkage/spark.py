@@ -102,15 +102,23 @@ def to_arrow(spark_frame: Any) -> "pa.Table":
     return spark_frame.toArrow()
 
 
-def release(spark: "SparkSession") -> None:
-    """Drop every cached table and temporary view this run left in the session.
+def temp_views(spark: "SparkSession") -> set[str]:
+    """Names of the session's temporary views (to tell the run's own from the caller's)."""
+    return {t.name for t in spark.catalog.listTables() if t.isTemporary}
 
-    A shared session outlives the run; the tenant's candidates in it must not.
+
+def release(spark: "SparkSession", keep: set[str]) -> None:
+    """Uncache and drop every temporary view this run added (all but ``keep``).
+
+    A shared session outlives the run; the tenant's candidates in it must not. Views the caller
+    had before the run are left alone.
     """
     try:
-        spark.catalog.clearCache()
-        for table in spark.catalog.listTables():
-            if table.isTemporary:
-                spark.catalog.dropTempView(table.name)
+        for name in temp_views(spark) - keep:
+            try:
+                spark.catalog.uncacheTable(name)
+            except Exception:  # not cached: nothing to free
+                pass
+            spark.catalog.dropTempView(name)
     except Exception:  # a dead session holds nothing to release
         pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from connect_pipeline.normalise.names import fold_text
+from connect_pipeline.normalise.names import fold_text, null_if_empty
 
 # Trailing legal forms and corporate filler, already without dots (they are removed first).
 LEGAL_SUFFIXES: tuple[str, ...] = (
@@ -26,20 +26,26 @@ _SUFFIX_RE = r"(?:\s+(?:" + "|".join(sorted(LEGAL_SUFFIXES, key=len, reverse=Tru
 
 def company_key(expr: pl.Expr) -> pl.Expr:
     """Folded company name without punctuation or trailing legal forms; null if empty."""
-    text = fold_text(expr)
-    words = (
-        text.str.replace_all(r"\.", "")  # "s.a." -> "sa", "Inc." -> "inc"
+    # Every suffix needs a space before it, so the first word always survives the stripping.
+    return (
+        fold_text(expr)
+        .str.replace_all(r"\.", "")  # "s.a." -> "sa", "Inc." -> "inc"
         .str.replace_all(r"\s*[&+]\s*", " and ")
         .str.replace_all(r"\b([a-z])/([a-z])\b", "$1$2")  # "a/s" -> "as"
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
         .str.replace(r"^the\s+", "")
+        .str.replace(_SUFFIX_RE, "")
+        .pipe(null_if_empty)
     )
-    stripped = words.str.replace(_SUFFIX_RE, "").str.strip_chars()
-    key = pl.when(stripped.str.len_bytes() > 0).then(stripped).otherwise(words)
-    return pl.when(key.str.len_bytes() > 0).then(key)
 
 
 def companies_key(list_expr: pl.Expr) -> pl.Expr:
     """Every company in a list keyed, without nulls or duplicates (first occurrence kept)."""
-    return list_expr.list.eval(company_key(pl.element()).drop_nulls().unique(maintain_order=True))
+    return _clean_list(list_expr.list.eval(company_key(pl.element())))
+
+
+def _clean_list(list_expr: pl.Expr) -> pl.Expr:
+    # Outside list.eval on purpose: an elementwise eval runs once over all elements, while
+    # drop_nulls/unique inside it would run once per row.
+    return list_expr.list.drop_nulls().list.unique(maintain_order=True)

@@ -21,7 +21,7 @@ import phonenumbers
 import polars as pl
 
 _EMAIL_RE = r"^[^@\s<>(),;:\"\[\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$"
-_GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+_GMAIL_DOT_PASSES = 6
 
 _MIN_E164_DIGITS = 7
 _MAX_E164_DIGITS = 15
@@ -31,35 +31,35 @@ _TAG = "\x1e"  # ends the region tag
 
 
 def email_key(expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
-    """One key per mailbox: lower-case address, or null when it is not an address."""
-    text = (
+    """One key per mailbox: lower-case address, or null when it is not an address.
+
+    One chain (see names.null_if_empty for why): an anchored extract is the validity check.
+    """
+    key = (
         expr.cast(pl.String)
         .str.strip_chars()
         .str.to_lowercase()
         .str.replace(r"^mailto:", "")
         .str.strip_chars("<> \t\"'")
+        .str.extract(f"({_EMAIL_RE})", 1)
     )
-    valid = pl.when(text.str.contains(_EMAIL_RE)).then(text)
     if not gmail_canonical:
-        return valid
-    local = valid.str.extract(r"^(.+)@", 1)
-    domain = valid.str.extract(r"@([^@]+)$", 1)
-    is_gmail = domain.is_in(_GMAIL_DOMAINS)
-    gmail_local = local.str.replace(r"\+.*$", "").str.replace_all(r"\.", "")
-    return (
-        pl.when(is_gmail & (gmail_local.str.len_bytes() > 0))
-        .then(pl.concat_str([gmail_local, pl.lit("@gmail.com")]))
-        .otherwise(valid)
-    )
+        return key
+    key = key.str.replace(r"^([^@+]+)(?:\+[^@]*)?@(?:gmail|googlemail)\.com$", "${1}@gmail.com")
+    for _ in range(_GMAIL_DOT_PASSES):  # one dot of the local part per pass
+        key = key.str.replace(r"^([^@.]*)\.([^@]*@gmail\.com)$", "${1}${2}")
+    return key
 
 
 def emails_key(list_expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
     """Keys of every address in a list, nulls and duplicates dropped, first occurrence kept."""
-    return list_expr.list.eval(
-        email_key(pl.element(), gmail_canonical=gmail_canonical)
-        .drop_nulls()
-        .unique(maintain_order=True)
-    )
+    return _clean_list(list_expr.list.eval(email_key(pl.element(), gmail_canonical=gmail_canonical)))
+
+
+def _clean_list(list_expr: pl.Expr) -> pl.Expr:
+    """Nulls and duplicates out, first occurrence kept. Deliberately outside list.eval: an
+    elementwise eval runs once over all elements, a drop_nulls/unique inside it once per row."""
+    return list_expr.list.drop_nulls().list.unique(maintain_order=True)
 
 
 @lru_cache(maxsize=1)
@@ -104,44 +104,69 @@ def phone_e164(expr: pl.Expr, default_region: str | pl.Expr = "US") -> pl.Expr:
     """One phone number -> E.164, vectorised; null when it cannot be told.
 
     `default_region` is the ISO alpha-2 region used for numbers written without an international
-    prefix: a constant, or an expression giving one region per row.
+    prefix: a constant, or an expression giving one region per row. The rules need the digits
+    and the region's codes several times, so they run as eager column steps on each batch
+    (`_e164_frame`), computing each intermediate once; still no Python per row.
     """
     region = pl.lit(default_region) if isinstance(default_region, str) else default_region
-    text = (
-        expr.cast(pl.String)
-        .str.to_lowercase()
-        .str.replace(r"\s*(?:ext\.?|extension|x|#|;ext=|;)\s*\d*\s*$", "")
-        .str.replace_all(r"\(0\)", "")
-        .str.strip_chars()
+    return pl.struct(expr.cast(pl.String).alias("raw"), region.cast(pl.String).alias("region")).map_batches(
+        _e164_batch, return_dtype=pl.String, is_elementwise=True
     )
-    has_plus = text.str.starts_with("+")
-    digits = text.str.replace_all(r"\D", "")
-    cc = _region_lookup(region, "cc")
-    trunk = _region_lookup(region, "trunk")
-    max_len = _region_lookup(region, "max_len")
 
-    international = (
-        pl.when(has_plus)
-        .then(digits)
-        .when(digits.str.starts_with("00"))
-        .then(digits.str.slice(2))
-        .when((cc == "1") & digits.str.starts_with("011"))
-        .then(digits.str.slice(3))
-    )
-    trunk_len = trunk.str.len_chars()
-    strip_trunk = (
-        (trunk_len > 0)
-        & digits.str.starts_with(trunk)
-        & ((trunk == "0") | (digits.str.len_chars() > max_len))
-    )
-    national = pl.when(strip_trunk).then(digits.str.slice(trunk_len)).otherwise(digits)
-    national = pl.when(
-        (national.str.len_chars() >= _MIN_NATIONAL_DIGITS) & (national.str.len_chars() <= max_len)
-    ).then(pl.concat_str([cc, national]))
-    full = pl.coalesce(international, national)
-    n = full.str.len_chars()
-    return pl.when((n >= _MIN_E164_DIGITS) & (n <= _MAX_E164_DIGITS) & ~full.str.starts_with("0")).then(
-        pl.concat_str([pl.lit("+"), full])
+
+def _e164_batch(batch: pl.Series) -> pl.Series:
+    return _e164_frame(batch.struct.unnest()).to_series()
+
+
+def _e164_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """raw, region -> e164 (one column), by column steps."""
+    table = region_table().lazy()
+    return (
+        frame.lazy()
+        .with_columns(
+            text=pl.col("raw")
+            .str.to_lowercase()
+            .str.replace(r"\s*(?:ext\.?|extension|x|#|;ext=|;)\s*\d*\s*$", "")
+            .str.replace_all(r"\(0\)", "")
+            .str.strip_chars(),
+            region=pl.col("region").str.to_uppercase(),
+        )
+        .with_columns(
+            has_plus=pl.col("text").str.starts_with("+"),
+            digits=pl.col("text").str.replace_all(r"\D", ""),
+        )
+        .join(table, on="region", how="left", maintain_order="left")
+        .with_columns(n=pl.col("digits").str.len_chars(), trunk_len=pl.col("trunk").str.len_chars())
+        .with_columns(
+            international=pl.when(pl.col("has_plus"))
+            .then(pl.col("digits"))
+            .when(pl.col("digits").str.starts_with("00"))
+            .then(pl.col("digits").str.slice(2))
+            .when((pl.col("cc") == "1") & pl.col("digits").str.starts_with("011"))
+            .then(pl.col("digits").str.slice(3)),
+            national=pl.when(
+                (pl.col("trunk_len") > 0)
+                & pl.col("digits").str.starts_with(pl.col("trunk"))
+                & ((pl.col("trunk") == "0") | (pl.col("n") > pl.col("max_len")))
+            )
+            .then(pl.col("digits").str.slice(pl.col("trunk_len")))
+            .otherwise(pl.col("digits")),
+        )
+        .with_columns(
+            national=pl.when(
+                pl.col("national").str.len_chars().is_between(_MIN_NATIONAL_DIGITS, pl.col("max_len"))
+            ).then(pl.concat_str([pl.col("cc"), pl.col("national")]))
+        )
+        .with_columns(full=pl.coalesce("international", "national"))
+        .select(
+            pl.when(
+                pl.col("full").str.len_chars().is_between(_MIN_E164_DIGITS, _MAX_E164_DIGITS)
+                & ~pl.col("full").str.starts_with("0")
+            )
+            .then(pl.concat_str([pl.lit("+"), pl.col("full")]))
+            .alias("e164")
+        )
+        .collect()
     )
 
 
@@ -153,22 +178,20 @@ def phones_e164(list_expr: pl.Expr, default_region: str | pl.Expr = "US") -> pl.
     by one string replacement, then split and read back inside the list: still no Python per row.
     """
     if isinstance(default_region, str):
-        return list_expr.list.eval(
-            phone_e164(pl.element(), default_region).drop_nulls().unique(maintain_order=True)
-        )
+        return _clean_list(list_expr.list.eval(phone_e164(pl.element(), default_region)))
     prefix = pl.concat_str([default_region.fill_null("").str.slice(0, 2), pl.lit(_TAG)])
     joined = list_expr.list.eval(pl.element().str.replace_all(f"[{_SEP}{_TAG}]", " ")).list.join(_SEP)
     tagged = pl.concat_str(
         [prefix, joined.str.replace_all(_SEP, pl.concat_str([pl.lit(_SEP), prefix]), literal=True)]
     )
     element = pl.element()
-    return tagged.str.split(_SEP).list.eval(
-        phone_e164(
-            element.str.extract(f"^[^{_TAG}]*{_TAG}(.*)$", 1),
-            element.str.extract(f"^([^{_TAG}]*){_TAG}", 1),
+    return _clean_list(
+        tagged.str.split(_SEP).list.eval(
+            phone_e164(
+                element.str.extract(f"^[^{_TAG}]*{_TAG}(.*)$", 1),
+                element.str.extract(f"^([^{_TAG}]*){_TAG}", 1),
+            )
         )
-        .drop_nulls()
-        .unique(maintain_order=True)
     )
 
 

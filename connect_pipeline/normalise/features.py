@@ -32,3 +32,95 @@ ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "is_anonymised": pl.Boolean(),
     "is_private": pl.Boolean(),
 }
+
+# The version of the normalisation rules. Bump it when a normaliser changes what it produces:
+# the profile snapshot id includes it, so profile features are rebuilt under the new rules.
+FEATURES_VERSION = "2"
+
+# What both sides hand to `feature_frame`: raw text as read, before any normalisation.
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "unique_id": pl.String(),
+    "first_raw": pl.String(),
+    "last_raw": pl.String(),
+    "full_raw": pl.String(),
+    "alt_first_raw": pl.String(),  # a preferred name, when the source has one
+    "company_raw": pl.String(),
+    "companies_raw": pl.List(pl.String()),
+    "title_raw": pl.String(),
+    "linkedin_raw": pl.List(pl.String()),  # candidate URLs, best source first
+    "emails_raw": pl.List(pl.String()),
+    "phones_raw": pl.List(pl.String()),
+    "location_raw": pl.String(),
+}
+
+
+def _null_if_empty(column: str) -> pl.Expr:
+    """A list with no elements -> null ("no e-mail known" must not read as "none in common")."""
+    return pl.when(pl.col(column).list.len() > 0).then(pl.col(column)).alias(column)
+
+
+def feature_frame(raw: pl.LazyFrame, keep: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """RAW_SCHEMA columns -> FEATURE_SCHEMA columns (then `keep`), with the same expressions for
+    the ATS and the profile side, so neither can drift from the other.
+
+    Names: the given name is the first real word of `first_raw` (else of `full_raw`); the family
+    name is `last_raw` (else the rest of `full_raw`). A preferred name, when there is one, decides
+    the name family (`first_name_canonical`) while `first_name` stays the legal one, so a
+    profile under either name can agree on one of the two. Empty lists become null, like empty
+    strings: "no e-mail known" must not read as "no e-mail in common".
+    """
+    from connect_pipeline.normalise.companies import companies_key, company_key
+    from connect_pipeline.normalise.contacts import emails_key, phones_e164, region_table
+    from connect_pipeline.normalise.linkedin import linkedin_slugs
+    from connect_pipeline.normalise.location import location_struct
+    from connect_pipeline.normalise.names import (
+        canonical_from_key,
+        first_name_key,
+        full_name_key,
+        last_name_key,
+    )
+    from connect_pipeline.normalise.titles import title_key
+
+    full = pl.col("full_raw").str.strip_chars()
+    full_first = full.str.extract(r"^(\S+)", 1)
+    full_rest = full.str.extract(r"^\S+\s+(.+)$", 1)
+    first_key = pl.coalesce(
+        first_name_key(pl.col("first_raw")),
+        first_name_key(full_first),
+        pl.col("alt_key"),
+    )
+    last_key = pl.coalesce(last_name_key(pl.col("last_raw")), last_name_key(full_rest))
+    regions = region_table()["region"].str.to_lowercase().to_list()
+    phone_region = (
+        pl.when(pl.col("country").is_in(regions))
+        .then(pl.col("country").str.to_uppercase())
+        .otherwise(pl.lit("US"))
+    )
+    companies = pl.concat_list(
+        [pl.col("company_raw"), pl.col("companies_raw").fill_null(pl.lit([], dtype=pl.List(pl.String)))]
+    )
+    lists = ("companies", "emails", "phones")
+    return (
+        raw.with_columns(alt_key=first_name_key(pl.col("alt_first_raw")))
+        .with_columns(
+            first_name=first_key,
+            last_name=last_key,
+            company=company_key(pl.col("company_raw")),
+            companies=companies_key(companies),
+            title=title_key(pl.col("title_raw")),
+            linkedin_slug=linkedin_slugs(pl.col("linkedin_raw")).list.first(),
+            emails=emails_key(pl.col("emails_raw")),
+            _location=location_struct(pl.col("location_raw")),
+        )
+        .with_columns(
+            city=pl.col("_location").struct.field("city"),
+            country=pl.col("_location").struct.field("country"),
+            first_name_canonical=canonical_from_key(pl.coalesce("alt_key", "first_name")),
+            full_name=full_name_key(pl.col("first_name"), pl.col("last_name")),
+        )
+        .with_columns(phones=phones_e164(pl.col("phones_raw"), phone_region))
+        .with_columns([_null_if_empty(c) for c in lists])
+        .select(
+            [pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items()] + list(keep)
+        )
+    )

@@ -22,22 +22,19 @@ _PUB = _HOST + r"pub/([^/?#\s]+)/([0-9a-z]{1,3})/([0-9a-z]{1,3})/([0-9a-z]{1,3})
 
 def linkedin_slug(expr: pl.Expr) -> pl.Expr:
     """The canonical profile slug, lower-case, percent-escapes kept as lower-case hex; or null."""
-    url = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
-    modern = url.str.extract(_IN, 1)
-    pub = url.str.extract_groups(_PUB)
-    legacy = pl.concat_str(
-        [
-            pub.struct.field("1"),
-            pl.lit("-"),
-            pub.struct.field("4"),
-            pub.struct.field("3"),
-            pub.struct.field("2"),
-        ]
+    return (
+        expr.cast(pl.String)
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.replace(_PUB, "linkedin.com/in/${1}-${4}${3}${2}/")  # legacy form -> modern form
+        .str.extract(_IN, 1)
+        .str.strip_chars("-_. ")
+        .replace("", None)
     )
-    slug = pl.coalesce(modern, legacy).str.strip_chars("-_. ")
-    return pl.when(slug.str.len_bytes() > 0).then(slug)
 
 
 def linkedin_slugs(list_expr: pl.Expr) -> pl.Expr:
     """Slugs of every URL in a list, nulls and duplicates dropped, first occurrence kept."""
-    return list_expr.list.eval(linkedin_slug(pl.element()).drop_nulls().unique(maintain_order=True))
+    # Elementwise inside list.eval (one pass over all elements), cleaning outside it.
+    slugs = list_expr.list.eval(linkedin_slug(pl.element()))
+    return slugs.list.drop_nulls().list.unique(maintain_order=True)

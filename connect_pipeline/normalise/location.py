@@ -81,9 +81,11 @@ def country_lookup() -> tuple[list[str], list[str]]:
         ordered = list(_LANGUAGE_ORDER) + sorted(set(names) - set(_LANGUAGE_ORDER))
         for lang in ordered:
             value = names.get(lang)
-            while isinstance(value, str) and value.startswith("*"):
+            for _ in range(4):  # "*xx" points at another language's entry; never loop forever
+                if not (isinstance(value, str) and value.startswith("*")):
+                    break
                 value = names.get(value[1:])
-            if value:
+            if value and not value.startswith("*"):
                 pairs.append((value, region.lower()))
     pairs += [(code.lower(), code.lower()) for code in SUPPORTED_REGIONS]
     return _keyed(pairs)
@@ -103,46 +105,79 @@ def country_code(expr: pl.Expr) -> pl.Expr:
     return name_key(expr).replace_strict(names, codes, default=None, return_dtype=pl.String)
 
 
-def _subdivision_country(key: pl.Expr) -> pl.Expr:
-    names, codes = subdivision_lookup()
-    return key.replace_strict(names, codes, default=None, return_dtype=pl.String)
-
-
 def _city_key(expr: pl.Expr) -> pl.Expr:
-    key = (
+    return (
         name_key(expr)
         .str.replace(r"^greater\s+", "")
         .str.replace(r"\s+(?:metropolitan|metro|bay)?\s*(?:area|region)$", "")
         .str.strip_chars()
+        .replace("", None)
     )
-    return pl.when(key.str.len_bytes() > 0).then(key)
+
+
+LOCATION_DTYPE = pl.Struct({"city": pl.String, "country": pl.String})
+
+
+def location_struct(expr: pl.Expr) -> pl.Expr:
+    """{city, country} keys from "City, Region, Country"-style text, computed once per batch.
+
+    The rules read the part count, the first and the last part several times, so they run as
+    eager column steps (`_location_frame`) rather than one expression tree that would recompute
+    each shared piece; still vectorised, no Python per row.
+    """
+    return expr.cast(pl.String).map_batches(
+        lambda s: _location_frame(s).to_struct(), return_dtype=LOCATION_DTYPE, is_elementwise=True
+    )
 
 
 def location_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(city, country) keys from "City, Region, Country"-style text; either may be null."""
-    parts = (
-        expr.cast(pl.String)
-        .str.split(",")
-        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.len_bytes() > 0))
-    )
-    n = parts.list.len()
-    first = parts.list.first()
-    last = parts.list.last()
-    last_key = name_key(last)
+    """(city, country) keys; either may be null. Select both from one `location_struct` column
+    when you need both on a large frame."""
+    parts = location_struct(expr)
+    return parts.struct.field("city"), parts.struct.field("country")
+
+
+def _location_frame(text: pl.Series) -> pl.DataFrame:
     names, codes = country_lookup()
-    last_country = last_key.replace_strict(names, codes, default=None, return_dtype=pl.String)
-    last_subdivision = _subdivision_country(last_key)
-    country = (
-        pl.when(n >= 3)
-        .then(pl.coalesce(last_country, last_key))
-        .when(n == 2)
-        .then(pl.coalesce(last_subdivision, last_country))
-        .when(n == 1)
-        .then(pl.coalesce(last_country, last_subdivision))
+    sub_names, sub_codes = subdivision_lookup()
+    return (
+        pl.LazyFrame({"text": text})
+        .with_columns(
+            # Tidy the commas, then count and cut (string ops, no per-row lists).
+            pl.col("text")
+            .str.replace_all(r"\s*,[\s,]*", ",")
+            .str.strip_chars(" ,\t\n")
+            .replace("", None)
+        )
+        .with_columns(
+            n=(pl.col("text").str.count_matches(",") + 1).fill_null(0),
+            first=pl.col("text").str.extract(r"^([^,]*)", 1),
+            last_key=name_key(pl.col("text").str.extract(r"([^,]*)$", 1)),
+        )
+        .with_columns(
+            last_country=pl.col("last_key").replace_strict(
+                names, codes, default=None, return_dtype=pl.String
+            ),
+            last_subdivision=pl.col("last_key").replace_strict(
+                sub_names, sub_codes, default=None, return_dtype=pl.String
+            ),
+        )
+        .with_columns(
+            country=pl.when(pl.col("n") >= 3)
+            .then(pl.coalesce("last_country", "last_key"))
+            .when(pl.col("n") == 2)
+            .then(pl.coalesce("last_subdivision", "last_country"))
+            .when(pl.col("n") == 1)
+            .then(pl.coalesce("last_country", "last_subdivision")),
+        )
+        .select(
+            pl.when((pl.col("n") >= 2) | ((pl.col("n") == 1) & pl.col("country").is_null()))
+            .then(_city_key(pl.col("first")))
+            .alias("city"),
+            "country",
+        )
+        .collect()
     )
-    single_is_place = (n == 1) & (last_country.is_not_null() | last_subdivision.is_not_null())
-    city = pl.when((n >= 2) | ((n == 1) & ~single_is_place)).then(_city_key(first))
-    return city, country
 
 
 def location_city(expr: pl.Expr) -> pl.Expr:

@@ -52,7 +52,7 @@ def fold_text(expr: pl.Expr) -> pl.Expr:
     Punctuation is kept (callers decide what it means: a company key treats "&" differently from
     a name key). Fully vectorised: replace_many (Aho-Corasick), NFKD, one regex.
     """
-    folded = (
+    return (
         expr.cast(pl.String)
         .str.to_lowercase()
         .str.replace_many(_FOLD_TABLE)
@@ -60,21 +60,31 @@ def fold_text(expr: pl.Expr) -> pl.Expr:
         .str.replace_all(r"\p{M}+", "")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
+        .pipe(null_if_empty)
     )
-    return pl.when(folded.str.len_bytes() > 0).then(folded)
+
+
+def null_if_empty(expr: pl.Expr) -> pl.Expr:
+    """"" -> null, as a chained step.
+
+    Every builder here is one chain that names its input once: Polars does not share a
+    sub-expression used twice (in when/then/otherwise, coalesce, ...), so each reuse would
+    recompute the whole chain below it, and on ten million rows that multiplies the cost.
+    """
+    return expr.replace("", None)
 
 
 def name_key(expr: pl.Expr) -> pl.Expr:
     """A folded name: letters and digits only, words separated by one space, umlaut digraphs
     folded (see the module docstring). Parenthesised asides ("(she/her)") are dropped."""
-    text = fold_text(expr.cast(pl.String).str.replace_all(r"\([^)]*\)|\[[^\]]*\]", " "))
-    key = (
-        text.str.replace_all("'", "")
+    return (
+        fold_text(expr.cast(pl.String).str.replace_all(r"\([^)]*\)|\[[^\]]*\]", " "))
+        .str.replace_all("'", "")
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.replace_all(f"({_CONSONANT})([uoa])e({_CONSONANT})", "${1}${2}${3}")
         .str.strip_chars()
+        .pipe(null_if_empty)
     )
-    return pl.when(key.str.len_bytes() > 0).then(key)
 
 
 def first_name_key(expr: pl.Expr) -> pl.Expr:
@@ -84,18 +94,19 @@ def first_name_key(expr: pl.Expr) -> pl.Expr:
     middle name is often left out on the other side), "Dr. Ana" -> "ana". If only initials are
     there, the first initial is kept.
     """
-    key = name_key(expr).str.replace(_HONORIFICS, "")
-    word = pl.coalesce(key.str.extract(r"(?:^|\s)(\S{2,})", 1), key.str.extract(r"^(\S+)", 1))
-    return word
+    return (
+        name_key(expr)
+        .str.replace(_HONORIFICS, "")
+        .str.replace(r"^(?:\S\s+)+(\S{2,})", "$1")  # leading initials before a real word
+        .str.extract(r"^(\S+)", 1)
+    )
 
 
 def last_name_key(expr: pl.Expr) -> pl.Expr:
     """The family name with every word kept ("van der berg", "garcia lopez") and generational or
     degree suffixes dropped ("Smith Jr." -> "smith")."""
-    key = name_key(expr)
-    stripped = key.str.replace(_GENERATIONAL, "")
-    stripped = pl.when(stripped.str.len_bytes() > 0).then(stripped).otherwise(key)
-    return stripped
+    # The suffix pattern needs a space before it, so the first word always survives.
+    return name_key(expr).str.replace(_GENERATIONAL, "")
 
 
 @lru_cache(maxsize=1)
@@ -137,5 +148,5 @@ def first_name_canonical(expr: pl.Expr) -> pl.Expr:
 def full_name_key(first_key: pl.Expr, last_key: pl.Expr) -> pl.Expr:
     """ "first last" from the two keys; whichever exists if one is missing."""
     return pl.concat_str([first_key, last_key], separator=" ", ignore_nulls=True).pipe(
-        lambda e: pl.when(e.str.len_bytes() > 0).then(e)
+        null_if_empty
     )

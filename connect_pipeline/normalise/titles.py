@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from connect_pipeline.normalise.names import fold_text
+from connect_pipeline.normalise.names import fold_text, null_if_empty
 
 TITLE_ABBREVIATIONS: dict[str, str] = {
     "sr": "senior", "snr": "senior", "jr": "junior", "jnr": "junior",
@@ -34,15 +34,13 @@ TITLE_ABBREVIATIONS: dict[str, str] = {
 
 def title_key(expr: pl.Expr) -> pl.Expr:
     """Folded title, punctuation removed, abbreviations expanded word by word; null if empty."""
-    words = (
+    return (
         fold_text(expr)
         .str.replace_all(r"\s*&\s*", " and ")
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
-    )
-    expanded = (
-        words.str.split(" ")
+        .str.split(" ")
         .list.eval(pl.element().replace(TITLE_ABBREVIATIONS))
         .list.join(" ")
+        .pipe(null_if_empty)
     )
-    return pl.when(expanded.str.len_bytes() > 0).then(expanded)
