@@ -93,13 +93,6 @@ def region_table() -> pl.DataFrame:
     )
 
 
-def _region_lookup(region: pl.Expr, column: str) -> pl.Expr:
-    table = region_table()
-    return region.str.to_uppercase().replace_strict(
-        table["region"], table[column], default=None, return_dtype=table.schema[column]
-    )
-
-
 def phone_e164(expr: pl.Expr, default_region: str | pl.Expr = "US") -> pl.Expr:
     """One phone number -> E.164, vectorised; null when it cannot be told.
 

@@ -2,8 +2,9 @@
 
 The ATS side (one row per Greenhouse candidate) and the profile side (one row per profile of the
 index) are normalised into the same columns so Splink compares like with like. All strings are
-lower-case, accent-folded and trimmed; an absent value is null (never ""); lists never hold nulls
-or duplicates.
+lower-case, accent-folded and trimmed; an absent value is null (never "", never an empty list);
+lists never hold nulls or duplicates. `feature_frame` is the one place both sides are turned into
+these columns.
 """
 
 from __future__ import annotations
