@@ -35,6 +35,14 @@ class TenantRun:
 INSTANCE_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "dagster.yaml"
 
 
+def _root_cause(error) -> str:
+    """The message of the innermost cause: our own error with its fix, not Dagster's wrapper."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    lines = [line for line in error.message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else error.message
+
+
 def default_dagster_home(root: Path) -> Path:
     """$DAGSTER_HOME, else <data>/dagster, with the project's run-queue limits on first use."""
     home = Path(os.environ.get("DAGSTER_HOME") or root / "dagster")
@@ -83,7 +91,7 @@ def run_tenant(
     error = None
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
-            error = event.step_failure_data.error.message.strip().splitlines()[-1]
+            error = _root_cause(event.step_failure_data.error)
     return TenantRun(tenant_id, result.run_id, result.success, failed, metadata, checks, error)
 
 
