@@ -12,6 +12,7 @@ from dagster import (
     instance_for_test,
 )
 
+from assets.definitions import build_definitions
 from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
@@ -32,9 +33,11 @@ def _resource(root) -> ConnectResource:
 
 
 def _requests(root, when: datetime):
+    defs = build_definitions(str(root), str(root / "p" / "*.parquet"))
     with instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
         ctx = build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                     resources={"connect": _resource(root)})
+                                     repository_def=defs.get_repository_def(), resources={"connect": _resource(root)})
         return list(tenant_cadence_schedule.evaluate_tick(ctx).run_requests or [])
 
 

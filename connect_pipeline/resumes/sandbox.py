@@ -30,6 +30,7 @@ backstop for an orphaned child (parent killed), sized for the whole batch.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import logging
@@ -37,9 +38,12 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import signal
+import sys
+import threading
 import time
 import warnings
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -262,24 +266,51 @@ def _child_main(conn: multiprocessing.connection.Connection, items: list[tuple[i
 
 
 _preload_set = False
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a child without telling it where the host's ``__main__`` lives.
+
+    multiprocessing hands a "spawn"/"forkserver" child the path of the parent's main script and
+    the child runs it again (as ``__mp_main__``) before it does anything else. Our children need
+    nothing from it, and a host script without an ``if __name__ == "__main__"`` guard, or a CLI
+    entry script (pytest, dagster), would re-run there. Hiding ``__file__``/``__spec__`` for the
+    instant of ``start()`` makes the child skip that step.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    with _main_lock:
+        saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+        main.__dict__.pop("__file__", None)
+        main.__dict__["__spec__"] = None
+        try:
+            yield
+        finally:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
 
 
 def _context() -> multiprocessing.context.BaseContext:
     """The "forkserver" context with this module preloaded, else "spawn".
 
     Both start children from a fresh interpreter, never from a fork of the (threaded, tenant-data
-    holding) parent. The fork server imports the host's ``__main__``, pypdf and this module once;
-    each batch child is then a fork of that small, clean process and starts in milliseconds
-    instead of re-importing everything (0.5-1 s per batch under a heavy ``__main__``). The preload
-    list is process-global and only takes effect if nothing started the fork server before us;
-    either way children work, only start-up cost differs.
+    holding) parent. The fork server imports pypdf and this module once; each batch child is then
+    a fork of that small, clean process and starts in milliseconds. The host's ``__main__`` is
+    deliberately not preloaded: a script without an ``if __name__ == "__main__"`` guard (or a
+    Dagster run worker) would run again inside the fork server. The preload list is
+    process-global and only takes effect if nothing started the fork server before us; either way
+    children work, only start-up cost differs.
     """
     global _preload_set
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     if not _preload_set:
-        ctx.set_forkserver_preload(["__main__", "pypdf", "connect_pipeline.resumes.signals", __name__])
+        ctx.set_forkserver_preload(["pypdf", "connect_pipeline.resumes.signals", __name__])
         _preload_set = True
     return ctx
 
@@ -336,7 +367,8 @@ def run_sandboxed(items: list[tuple[int, str]], limits: ResumeLimits) -> dict[in
     def start(batch: list[tuple[int, str]]) -> None:
         parent_conn, child_conn = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child_main, args=(child_conn, batch, limits), daemon=True, name="resume-reader")
-        proc.start()
+        with _main_module_hidden():
+            proc.start()
         child_conn.close()
         active.append(_Slot(proc=proc, conn=parent_conn, items=batch, spawned_at=time.monotonic()))
 
