@@ -62,6 +62,7 @@ def run_tenant(
     instance: DagsterInstance | None = None,
     mode: str = "auto",
     tags: dict[str, str] | None = None,
+    log_level: str = "INFO",
 ) -> TenantRun:
     root = data_root(data_dir)
     defs = build_definitions(str(root), profiles_glob)
@@ -70,12 +71,16 @@ def run_tenant(
         instance = DagsterInstance.get()
     if not instance.has_dynamic_partition(TENANTS_PARTITION, tenant_id):
         instance.add_dynamic_partitions(TENANTS_PARTITION, [tenant_id])
-    defs.resolve_job_def("profile_features_job").execute_in_process(instance=instance, raise_on_error=False)
+    defs.resolve_job_def("profile_features_job").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     result = defs.resolve_job_def("tenant_job").execute_in_process(
         partition_key=tenant_id,
         instance=instance,
         tags={"tenant": tenant_id, **(tags or {})},
-        run_config=extract_run_config(mode),
+        run_config={**extract_run_config(mode), "loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
     metadata: dict[str, dict] = {}

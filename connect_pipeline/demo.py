@@ -130,7 +130,9 @@ def run_demo(data_dir: str | None = None, *, small: bool = False) -> int:
         tenants = connect_tenants(root, world, server)
         for tenant_id in tenants:
             print(f"\n=== tenant {tenant_id} ===", flush=True)
-            outcome = run_tenant(tenant_id, data_dir=str(root), profiles_glob=profiles_glob(world))
+            outcome = run_tenant(
+                tenant_id, data_dir=str(root), profiles_glob=profiles_glob(world), log_level="WARNING"
+            )
             failures += not outcome.success
             print(summarise(root, world, tenant_id, outcome))
     finally:

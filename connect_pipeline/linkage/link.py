@@ -397,7 +397,7 @@ def link_tenant(
         say(f"{phase}: {timings[phase]:.2f}s")
         clock = now
 
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)  # EM "level not observed" notes are routine
     con = duckdb.connect(str(db_path) if db_path else ":memory:")
     engine: _Engine | None = None
     try:
