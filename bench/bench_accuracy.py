@@ -52,8 +52,8 @@ def naive_join(people: pl.DataFrame, features: Path) -> pl.DataFrame:
         .select("candidate_id", pl.col("unique_id").alias("profile_id"))
     )
     by_email = (
-        people.lazy().select("candidate_id", pl.col("emails").explode()).drop_nulls()
-        .join(prof.select("unique_id", pl.col("emails").explode()).drop_nulls(), on="emails")
+        people.lazy().select("candidate_id", "emails").explode("emails").drop_nulls()
+        .join(prof.select("unique_id", "emails").explode("emails").drop_nulls(), on="emails")
         .select("candidate_id", pl.col("unique_id").alias("profile_id"))
     )
     pairs = pl.concat([by_slug, by_email]).unique().collect()
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--show-wrong", type=int, default=0, help="print this many wrong matches")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -111,6 +112,8 @@ def main() -> None:
                               & ~pl.col("candidate_id").is_in(m["candidate_id"].implode()))
         print(f"\nwrong matches by kind: {dict(wrong.group_by('kind').len().iter_rows())}")
         print(f"missed by kind: {dict(missed.group_by('kind').len().iter_rows())}")
+        for row in wrong.sort("match_probability").head(args.show_wrong).iter_rows(named=True):
+            print(f"  wrong ({row['kind']}, p={row['match_probability']:.3f}): {row['explanation']}")
 
 
 if __name__ == "__main__":
