@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test ui validate bench clean
+.PHONY: install demo test test-spark ui validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The Spark backend's agreement tests (local mode, Java 17): slow, so not part of `make test`.
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
+	$(BIN)/python -m pytest -q -m spark
 
 ui: $(STAMP)
 	$(BIN)/connect-pipeline demo --ui

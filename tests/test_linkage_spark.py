@@ -19,7 +19,6 @@ from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant
 from connect_pipeline.linkage.settings import MODEL
 from tests.test_linkage import TITLES, _ats, _frame, _profiles, _row
 
-pyspark = pytest.importorskip("pyspark")
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
