@@ -215,22 +215,24 @@ MODEL: tuple[Comparison, ...] = (
         ),
         identifier=True,
     ),
+    # One comparison for where someone lives: the same city nearly always means the same country,
+    # so scoring both separately would count one piece of evidence twice.
     Comparison(
-        "city",
-        "City: exact",
-        "city_l IS NULL OR city_r IS NULL",
+        "location",
+        "Location: same city, same country, different",
+        "(city_l IS NULL AND country_l IS NULL) OR (city_r IS NULL AND country_r IS NULL)",
         (
-            Level("same", "same city", _exact("city", "exact"), 0.70),
-            Level("differs", "city differs", _else("different"), 0.30),
-        ),
-    ),
-    Comparison(
-        "country",
-        "Country: exact",
-        "country_l IS NULL OR country_r IS NULL",
-        (
-            Level("same", "same country", _exact("country", "exact"), 0.92),
-            Level("differs", "country differs", _else("different"), 0.08),
+            Level(
+                "same_city",
+                "same city",
+                _custom(
+                    "city_l = city_r AND (country_l IS NULL OR country_r IS NULL OR country_l = country_r)",
+                    "same city",
+                ),
+                0.65,
+            ),
+            Level("same_country", "same country", _exact("country", "same country"), 0.27),
+            Level("differs", "lives elsewhere", _else("different"), 0.08),
         ),
     ),
 )
