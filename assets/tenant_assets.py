@@ -10,7 +10,7 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from assets.partitions import tenant_partitions
-from connect_pipeline.extract import extract_tenant
+from connect_pipeline.extract import extract_tenant, staged_mode
 from connect_pipeline.normalise.profiles import profile_snapshot_id
 from connect_pipeline.pipeline import (
     ensure_profile_features,
@@ -132,6 +132,7 @@ def ats_matches(context: AssetExecutionContext, connect: ConnectResource) -> Mat
         )
     eligible = pl.scan_parquet(storage.staging / "ats_people.parquet").select(pl.len()).collect().item()
     metadata = {
+        "extract_mode": staged_mode(storage),
         "matched": result.matches.height,
         "candidates_scored": result.candidates_scored,
         "match_rate": round(result.matches.height / eligible, 4) if eligible else 0.0,

@@ -28,7 +28,7 @@ def test_asset_graph_is_extract_normalise_link_publish_purge(tmp_path):
     assert parents("enrichment") == {"ats_matches"}
     assert parents("staging_purge") == {"enrichment"}
     checks = {k.name for k in graph.asset_check_keys}
-    assert checks == {"match_quality", "staging_is_empty"}
+    assert checks == {"match_quality", "borderline_matches", "staging_is_empty"}
     job = defs.resolve_job_def("tenant_job")
     assert job.partitions_def is not None and job.partitions_def.name == "tenants"
 

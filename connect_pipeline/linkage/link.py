@@ -69,14 +69,17 @@ from connect_pipeline.linkage.settings import (
 )
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
 
-DEFAULT_THRESHOLD: float = 0.9
-"""A match needs posterior odds of at least 9:1. A wrong link shows one person's ATS history on
+DEFAULT_THRESHOLD: float = 0.95
+"""A match needs posterior odds of at least 19:1. A wrong link shows one person's ATS history on
 another person's profile, which costs a recruiter (and the person) more than a missed link, so
-the bar sits well above a coin flip; above 0.9 Splink's probabilities mostly come from agreeing
-identifiers or several agreeing details, which is what a human reviewer would also ask for."""
+the bar sits well above a coin flip. Above 0.95 Splink's probabilities come from an agreeing
+identifier (LinkedIn, e-mail, phone) or from a name that agrees together with several other
+details; a name alone, or a common name with one more detail, stays below it: namesakes are the
+dominant source of wrong links in a large index. Measured in bench/bench_accuracy.py."""
 
 ATS_SOURCE = "ats"
 PROFILE_SOURCE = "profiles"
+BORDERLINE_BITS = 3.0  # matches within this many bits above the threshold count as borderline
 HISTOGRAM_BUCKET = 2.0  # match weight bucket width (bits)
 U_SAMPLE_MAX_PROFILES = 200_000  # uniform profile sample for u estimation
 PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5
@@ -602,8 +605,12 @@ def _collect(
         ).sort("candidate_id")
     else:
         matches = pl.DataFrame(schema=MATCH_SCHEMA)
+    # Borderline: within BORDERLINE_BITS of the threshold's weight, i.e. one weak detail (a
+    # similar title, a shared city) away from not being a match. Measured in weight, not
+    # probability, because probabilities crowd near 1 above any useful threshold.
+    threshold_weight = math.log2(config.threshold / (1 - config.threshold))
     borderline = (
-        matches.filter(pl.col("match_probability") < config.threshold + 0.1).height / matches.height
+        matches.filter(pl.col("match_weight") < threshold_weight + BORDERLINE_BITS).height / matches.height
         if matches.height
         else 0.0
     )
