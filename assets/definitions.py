@@ -19,6 +19,7 @@ def build_definitions(data_dir: str | None = None, profiles_glob: str | None = N
     connect = ConnectResource(
         data_dir=str(data_root(data_dir or os.environ.get(DATA_ROOT_ENV))),
         profiles_glob=profiles_glob or default_profiles_glob(),
+        link_backend=os.environ.get("CONNECT_PIPELINE_LINK_BACKEND", "duckdb"),
     )
     return Definitions(
         assets=[profile_features, *TENANT_ASSETS],

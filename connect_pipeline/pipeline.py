@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -128,7 +128,14 @@ def link_people(
     log: Log = _quiet,
 ) -> LinkResult:
     people = eligible_people(pl.read_parquet(people_path(storage)), include_private=include_private)
-    result = link_tenant(people, features, storage.model, config or LinkConfig(), log=log)
+    config = config or LinkConfig()
+    trained = storage.model / "params.json"
+    if staged_mode(storage) == "incremental" and trained.exists() and config.trained_params is None:
+        # a window holds a handful of candidates: score them with the parameters this tenant's
+        # last full run estimated on all of its candidates, rather than re-estimate on a few
+        config = replace(config, trained_params=trained)
+        log("incremental run: scoring with the parameters of the last full run")
+    result = link_tenant(people, features, storage.model, config, log=log)
     result.matches.write_parquet(staged_matches_path(storage))
     return result
 

@@ -30,6 +30,7 @@ class ConnectResource(ConfigurableResource):
     profiles_glob: str
     link_threshold: float = DEFAULT_THRESHOLD
     u_max_pairs: float = 2e6
+    link_backend: str = "duckdb"  # "spark" for profile indexes past one machine (the spark extra)
 
     @property
     def root(self) -> Path:
@@ -53,4 +54,6 @@ class ConnectResource(ConfigurableResource):
         )
 
     def link_config(self) -> LinkConfig:
-        return LinkConfig(threshold=self.link_threshold, u_max_pairs=self.u_max_pairs)
+        return LinkConfig(
+            threshold=self.link_threshold, u_max_pairs=self.u_max_pairs, backend=self.link_backend
+        )
