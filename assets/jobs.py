@@ -2,7 +2,6 @@
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from assets.partitions import tenant_partitions
 from assets.tenant_assets import TENANT_ASSETS, profile_features
 
 # One process per run: the step-per-process overhead dominates a tenant's small steps, and the
@@ -10,7 +9,6 @@ from assets.tenant_assets import TENANT_ASSETS, profile_features
 tenant_job = define_asset_job(
     "tenant_job",
     selection=AssetSelection.assets(*TENANT_ASSETS),
-    partitions_def=tenant_partitions,
     executor_def=in_process_executor,
     description="Extract, normalise, link, publish and purge one tenant.",
 )
