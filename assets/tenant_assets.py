@@ -56,9 +56,7 @@ class ExtractConfig(Config):
 def ats_extract(
     context: AssetExecutionContext, config: ExtractConfig, connect: ConnectResource
 ) -> MaterializeResult:
-    tenant = context.partition_key
-    connection = connect.connection(tenant)
-    storage = connect.storage(tenant)
+    connection, storage = connect.tenant(context.partition_key)
     with purge_on_failure(storage, context.log.warning):
         with connect.harvest_client(connection, log=context.log.info) as client:
             summary = extract_tenant(
@@ -91,9 +89,7 @@ def ats_extract(
     "e-mails, phones, location, resume signals). Staged; purged after the match attempt.",
 )
 def ats_people(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    tenant = context.partition_key
-    connection = connect.connection(tenant)
-    storage = connect.storage(tenant)
+    connection, storage = connect.tenant(context.partition_key)
     with purge_on_failure(storage, context.log.warning):
         summary = normalise_tenant(
             storage, include_private=connection.include_private, log=context.log.info
@@ -118,9 +114,7 @@ def ats_people(context: AssetExecutionContext, connect: ConnectResource) -> Mate
     "trained per tenant; at most one profile per candidate.",
 )
 def ats_matches(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    tenant = context.partition_key
-    connection = connect.connection(tenant)
-    storage = connect.storage(tenant)
+    connection, storage = connect.tenant(context.partition_key)
     with purge_on_failure(storage, context.log.warning):
         features = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
         result = link_people(
@@ -155,9 +149,7 @@ def ats_matches(context: AssetExecutionContext, connect: ConnectResource) -> Mat
     "status, last activity, recruiter, contacts, attachments, Greenhouse link), swapped in atomically.",
 )
 def enrichment(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    tenant = context.partition_key
-    connection = connect.connection(tenant)
-    storage = connect.storage(tenant)
+    connection, storage = connect.tenant(context.partition_key)
     with purge_on_failure(storage, context.log.warning):
         paths, matches, table = publish_tenant(storage, connection, log=context.log.info)
     return MaterializeResult(

@@ -45,6 +45,10 @@ class ConnectResource(ConfigurableResource):
     def storage(self, tenant_id: str) -> TenantStorage:
         return TenantStorage(self.root, tenant_id)
 
+    def tenant(self, tenant_id: str) -> tuple[TenantConnection, TenantStorage]:
+        """The connection and the folders of the tenant a partition names."""
+        return self.connection(tenant_id), self.storage(tenant_id)
+
     def harvest_client(self, connection: TenantConnection, log=None) -> HarvestClient:
         return HarvestClient(
             connection.api_base_url,
