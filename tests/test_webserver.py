@@ -81,17 +81,28 @@ def test_tenant_run_through_webserver_and_daemon(world, world_profiles, greenhou
             assert web.poll() is None, (logs / "web.log").read_text()[-3000:]
             time.sleep(1)
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        run_id = client.submit_job_execution(
-            "tenant_job", tags={"dagster/partition": "acme", "tenant": "acme"}
-        )
-        status = None
-        deadline = time.monotonic() + 420
+        # two runs for the same tenant, submitted together: the queue must run them one at a time
+        run_ids = [
+            client.submit_job_execution("tenant_job", tags={"dagster/partition": "acme", "tenant": "acme"})
+            for _ in range(2)
+        ]
+        run_id = run_ids[0]
+        statuses: dict[str, str] = {}
+        deadline = time.monotonic() + 480
         while time.monotonic() < deadline:
-            status = client.get_run_status(run_id).value
-            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            statuses = {r: client.get_run_status(r).value for r in run_ids}
+            if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s in statuses.values()):
                 break
-            time.sleep(2)
-        assert status == "SUCCESS", (logs / "daemon.log").read_text()[-4000:]
+            assert list(statuses.values()).count("STARTED") <= 1, statuses
+            time.sleep(1)
+        assert set(statuses.values()) == {"SUCCESS"}, (logs / "daemon.log").read_text()[-4000:]
+        with DagsterInstance.from_config(str(home)) as instance:
+            spans = sorted(
+                (rec.start_time, rec.end_time)
+                for rec in instance.get_run_records()
+                if rec.dagster_run.run_id in run_ids
+            )
+        assert len(spans) == 2 and spans[0][1] <= spans[1][0]  # never both running at once
 
         answer = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
