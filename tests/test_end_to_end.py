@@ -113,3 +113,39 @@ def test_tenants_never_mix(world, world_profiles, greenhouse, data_dir, monkeypa
         assert not set(published["candidate_id"]) & theirs
         params = json.loads((TenantStorage(data_dir, tenant).model / "params.json").read_text())
         assert params  # each tenant trained its own model
+
+
+def _records(world: Path, tenant: str, collection: str) -> dict[int, dict]:
+    path = world / "greenhouse" / tenant / f"{collection}.jsonl"
+    return {r["id"]: r for r in map(json.loads, path.read_text().splitlines()) if r}
+
+
+def test_enrichment_fields_are_what_greenhouse_holds(acme_run, world, module_data_dir):
+    enrichment = pl.read_parquet(TenantStorage(module_data_dir, "acme").published / "enrichment.parquet")
+    candidates = _records(world, "acme", "candidates")
+    applications = _records(world, "acme", "applications")
+    users = _records(world, "acme", "users")
+    jobs = _records(world, "acme", "jobs")
+    attachments = list(_records(world, "acme", "attachments").values())
+    checked = 0
+    for row in enrichment.filter(pl.col("candidate_ids").list.len() == 1).iter_rows(named=True):
+        cid = row["candidate_ids"][0]
+        cand = candidates[cid]
+        assert row["emails"] == list(dict.fromkeys(e["value"] for e in cand["email_addresses"]))
+        assert row["phones"] == list(dict.fromkeys(p["value"] for p in cand["phone_numbers"]))
+        assert row["greenhouse_url"].endswith(f"/people/{cid}")
+        assert sorted(a["filename"] for a in row["attachments"]) == sorted(
+            a["filename"] for a in attachments if a["candidate_id"] == cid)
+        app = applications[row["application_id"]]
+        assert app["candidate_id"] == cid
+        assert (row["stage_name"], row["status"]) == (app["stage_name"], app["status"])
+        assert row["job_name"] == (jobs[app["job_id"]]["name"] if app["job_id"] else None)
+        assert row["is_prospect"] == any(a["prospect"] for a in applications.values() if a["candidate_id"] == cid)
+        if app.get("recruiter_id") in users:
+            assert row["recruiter_name"] == users[app["recruiter_id"]]["name"]
+        others = [a for a in applications.values() if a["candidate_id"] == cid and a["id"] != app["id"]]
+        assert len(row["other_applications"]) == len(others)
+        if app["status"] != "in_process":  # an active application always wins over the rest
+            assert all(o["status"] != "in_process" for o in others)
+        checked += 1
+    assert checked > 100

@@ -57,8 +57,9 @@ COLLECTIONS: tuple[Collection, ...] = (
         "attachments",
         "harvest:attachments:list",
         "Attachments (new in v3, needed for Connect)",
+        # every type is listed (the enrichment shows resumes *and* other attachments);
+        # only resumes are downloaded and read
         incremental_field="created_at",
-        fixed_params=(("type", "resume"),),
     ),
 )
 
