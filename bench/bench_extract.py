@@ -151,8 +151,6 @@ def full_minimum(server: LocalGreenhouse) -> tuple[dict[str, int], int]:
     per = {}
     for name in STAGED:
         rows = server.records(TENANT, name)
-        if name == "attachments":
-            rows = [r for r in rows if r.get("type") == "resume"]
         per[name] = max(1, math.ceil(len(rows) / PAGE_SIZE))
     wanted = {c["id"] for c in server.records(TENANT, "candidates") if not c.get("private")}
     downloads = sum(1 for a in server.records(TENANT, "attachments") if a.get("type") == "resume" and a["candidate_id"] in wanted)
@@ -173,7 +171,7 @@ def incremental_minimum(server: LocalGreenhouse, since: str, until: str, neighbo
 
     cands = {c["id"]: c for c in server.records(TENANT, "candidates")}
     apps = server.records(TENANT, "applications")
-    atts = [a for a in server.records(TENANT, "attachments") if a.get("type") == "resume"]
+    atts = server.records(TENANT, "attachments")  # every type is read; only resumes are downloaded
     changed_c = {i for i, c in cands.items() if inside(c.get("updated_at"))}
     changed_a = [a for a in apps if inside(a.get("updated_at"))]
     new_att = [a for a in atts if inside(a.get("created_at"))]
@@ -200,12 +198,13 @@ def incremental_minimum(server: LocalGreenhouse, since: str, until: str, neighbo
     per["applications"] = max(1, math.ceil(len(changed_a) / PAGE_SIZE)) + batched(present, lambda i: len(by_cand.get(i, [])))
     per["attachments"] = max(1, math.ceil(len(new_att) / PAGE_SIZE)) + batched(present, lambda i: att_by_cand.get(i, 0))
     per["prospect_details"] = batched(prospect_apps, lambda _i: 1)
-    downloads = sum(att_by_cand.get(i, 0) for i in present if not cands[i].get("private"))
+    resumes = Counter(a["candidate_id"] for a in atts if a.get("type") == "resume")
+    downloads = sum(resumes.get(i, 0) for i in present if not cands[i].get("private"))
     return per, downloads
 
 
 def report(title: str, server: LocalGreenhouse, minimum: dict[str, int], min_downloads: int,
-           seconds: float, limit: int, window: float, summary) -> dict:
+           seconds: float, limit: int, window: float, summary, *, faulted: bool = False) -> dict:
     stats = server.stats[TENANT]
     used = stats["by_collection"]
     requests = stats["requests"]
@@ -217,7 +216,8 @@ def report(title: str, server: LocalGreenhouse, minimum: dict[str, int], min_dow
     for name in sorted(set(used) | set(minimum)):
         print(f"{name:24} {used.get(name, 0):9d} {minimum.get(name, 0):8d}")
     print(f"API requests {requests} (429 answers: {throttled}, injected faults: {stats['faults'] or 'none'})")
-    print(f"minimum the data needs {need}; ratio {requests / need:.3f} (target ≤ 1.05)")
+    target = "(each injected fault costs a request; the 1.05 target is for clean reads)" if faulted else "(target ≤ 1.05)"
+    print(f"minimum the data needs {need}; ratio {requests / need:.3f} {target}")
     print(f"resume downloads {stats['downloads']} (minimum {min_downloads}; not rate-limited by the local server, "
           "which models S3-signed URLs, so the floor below counts API requests only)")
     binds = requests > limit
@@ -299,7 +299,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
                     summary = extract_tenant(client, storage, mode="full")
                     seconds = time.perf_counter() - started
                 report("faulted full read (2% 5xx, 1% timeouts, 1% resets, 1% burst 429s)", faulty, minimum, min_dl,
-                       seconds, args.limit, args.window, summary)
+                       seconds, args.limit, args.window, summary, faulted=True)
                 faulted_snapshot = staged_snapshot(storage)
                 diffs = {
                     name: (len(set(clean_snapshot[name]) ^ set(faulted_snapshot[name])),

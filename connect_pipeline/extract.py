@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -208,29 +209,29 @@ def extract_tenant(
     steps = _Steps(storage, manifest, summary, log)
     log(f"{manifest.mode} extract, window {manifest.since or 'beginning'} → {manifest.until}")
 
-    for name in SMALL_COLLECTIONS:
-        steps.stage(name, lambda name=name: client.iter_pages(name))
-    if manifest.mode == "full":
-        _full_read(client, steps)
-    else:
-        _incremental_read(client, storage, steps)
+    prefetch = _ResumePrefetch(client, storage, manifest, include_private, max_resume_bytes, log)
+    try:
+        for name in SMALL_COLLECTIONS:
+            steps.stage(name, lambda name=name: client.iter_pages(name))
+        if manifest.mode == "full":
+            _full_read(client, steps, prefetch.start)
+        else:
+            _incremental_read(client, storage, steps, prefetch.start)
+    except BaseException:
+        prefetch.cancel()
+        raise
 
     candidates = staged_collection(storage, "candidates")
     if manifest.mode == "incremental":
         summary.affected_candidates = len(candidates)
         summary.deleted_candidates = len(deleted_candidates(storage))
-    wanted = {
-        c["id"] for c in candidates
-        if not is_anonymised(c) and (include_private or not c.get("private"))
-    }
     if "resumes" not in manifest.completed:
-        targets = [
-            a for a in staged_collection(storage, "attachments")
-            if a.get("type") == "resume" and a.get("url") and a.get("candidate_id") in wanted
-        ]
-        summary.resumes_downloaded, summary.resumes_skipped = _download_resumes(
-            client, storage, targets, max_resume_bytes, log
-        )
+        result = prefetch.result()
+        if result is None:  # no prefetch ran, or it stopped early: fetch what is missing now
+            result = _download_resumes(
+                client, storage, _resume_targets(storage, include_private), max_resume_bytes, log
+            )
+        summary.resumes_downloaded, summary.resumes_skipped = result
         _strip_urls(storage.raw / "attachments.jsonl")
         steps.done("resumes")
     else:
@@ -239,13 +240,90 @@ def extract_tenant(
     return summary
 
 
-def _full_read(client: HarvestClient, steps: _Steps) -> None:
-    for collection in COLLECTIONS:
-        if collection.name not in SMALL_COLLECTIONS:
-            steps.stage(collection.name, lambda c=collection.name: client.iter_pages(c))
+def _resume_targets(storage: TenantStorage, include_private: bool) -> list[dict]:
+    """Staged resume attachments still carrying a URL, of candidates we may match."""
+    wanted = {
+        c["id"] for c in staged_collection(storage, "candidates")
+        if not is_anonymised(c) and (include_private or not c.get("private"))
+    }
+    return [
+        a for a in staged_collection(storage, "attachments")
+        if a.get("type") == "resume" and a.get("url") and a.get("candidate_id") in wanted
+    ]
 
 
-def _incremental_read(client: HarvestClient, storage: TenantStorage, steps: _Steps) -> None:
+class _ResumePrefetch:
+    """Downloads resumes in the background while the remaining collections are read.
+
+    Why: once the attachments are staged, the reads left (applications, prospect details) spend
+    most of their time waiting on the rate limit, and file downloads are not Harvest requests.
+    Fetching then instead of after the last page hides the downloads inside that wait; a
+    100k-resume tenant otherwise adds minutes after the API work is done. Files land whole
+    (``.part`` then rename), so a crash mid-prefetch leaves only whole files, which the next
+    run skips; if the prefetch stops early the resumes step fetches what is missing.
+    """
+
+    def __init__(
+        self,
+        client: HarvestClient,
+        storage: TenantStorage,
+        manifest: Manifest,
+        include_private: bool,
+        max_bytes: int,
+        log: Log,
+    ) -> None:
+        self._client, self._storage, self._manifest = client, storage, manifest
+        self._include_private, self._max_bytes, self._log = include_private, max_bytes, log
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._result: tuple[int, dict[str, int]] | None = None
+
+    def start(self) -> None:
+        """Call once candidates and attachments are staged."""
+        if self._thread is not None or "resumes" in self._manifest.completed:
+            return
+        targets = _resume_targets(self._storage, self._include_private)
+        self._thread = threading.Thread(target=self._run, args=(targets,), name="resume-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self, targets: list[dict]) -> None:
+        try:
+            result = _download_resumes(
+                self._client, self._storage, targets, self._max_bytes, self._log, cancel=self._cancel
+            )
+        except Exception as exc:  # the resumes step fetches whatever is missing
+            self._log(f"resume prefetch stopped ({type(exc).__name__}); the resumes step finishes it")
+            return
+        if not self._cancel.is_set():
+            self._result = result
+
+    def result(self) -> tuple[int, dict[str, int]] | None:
+        """Wait for the prefetch; its counts, or None when it did not run to the end."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._result
+
+    def cancel(self) -> None:
+        """Stop before the caller closes the client (the read failed); files already whole stay."""
+        self._cancel.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _full_read(client: HarvestClient, steps: _Steps, attachments_staged: Callable[[], None]) -> None:
+    """Candidates and attachments first, so resume downloads overlap the remaining reads."""
+    first = ("candidates", "attachments")
+    order = [*first, *(c.name for c in COLLECTIONS if c.name not in first)]
+    for name in order:
+        if name not in SMALL_COLLECTIONS:
+            steps.stage(name, lambda c=name: client.iter_pages(c))
+        if name == "attachments":
+            attachments_staged()
+
+
+def _incremental_read(
+    client: HarvestClient, storage: TenantStorage, steps: _Steps, attachments_staged: Callable[[], None]
+) -> None:
     window = window_filter(_parse(steps.manifest.since), _parse(steps.manifest.until))
     steps.stage("changed_candidates", lambda: client.iter_pages("candidates", {"updated_at": window}))
     steps.stage("changed_applications", lambda: client.iter_pages("applications", {"updated_at": window}))
@@ -267,8 +345,9 @@ def _incremental_read(client: HarvestClient, storage: TenantStorage, steps: _Ste
     gone = sorted(affected - present)
     _write_json(storage.staging / "deleted_candidates.json", gone)
     ids = sorted(present)
-    steps.stage("applications", lambda: client.iter_by_parent_ids("applications", "candidate_ids", ids))
     steps.stage("attachments", lambda: client.iter_by_parent_ids("attachments", "candidate_ids", ids))
+    attachments_staged()
+    steps.stage("applications", lambda: client.iter_by_parent_ids("applications", "candidate_ids", ids))
     prospect_apps = [a["id"] for a in staged_collection(storage, "applications") if a.get("prospect")]
     steps.stage(
         "prospect_details",
@@ -317,11 +396,15 @@ def _download_resumes(
     targets: list[dict],
     max_bytes: int,
     log: Log,
+    *,
+    cancel: threading.Event | None = None,
 ) -> tuple[int, dict[str, int]]:
     skipped: dict[str, int] = {}
     done = 0
 
     def fetch(attachment: dict) -> str | None:
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
         target = storage.resumes / f"{int(attachment['id'])}.pdf"
         if target.exists():
             return None  # fetched before a crash; the file was renamed in only when whole

@@ -336,9 +336,11 @@ class HarvestClient:
         self, collection: str, url: str, params: Mapping[str, str] | None, token: str
     ) -> tuple[list[dict], str | None]:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        sent_at = self.budget.now()
         try:
             with self.http.stream("GET", url, params=params, headers=headers, timeout=self.timeout_s) as response:
-                self.budget.update(response.headers)
+                # Send and answer times let the budget learn the server's window (ratelimit.py).
+                self.budget.update(response.headers, sent_at=sent_at, received_at=self.budget.now())
                 status = response.status_code
                 if status == 200:
                     body = self._read_capped(response, self.max_page_bytes, what=f"a page of {collection}")

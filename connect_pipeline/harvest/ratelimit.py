@@ -4,11 +4,22 @@ Harvest counts requests per credential in a fixed window and announces the windo
 response (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``). Every thread of every client using
 the credential shares one ``RateBudget``, so the process slows down *before* Greenhouse answers
 429, instead of many threads discovering the limit at once and hammering it with retries.
+
+``X-RateLimit-Reset`` is a whole epoch second, rounded up, while the window opens with the first
+request after the previous one closed. A client that waits for the announced reset therefore
+opens every next window just past a whole second, and that window's reset rounds up by almost a
+full second again: about 1 s lost per window (3 % of a 30 s window, a third of a 3 s one). So the
+budget learns the window's length from the request that opened a window (``remaining`` =
+``limit - 1``; the window began between its send and its answer), assuming the whole seconds the
+v3 docs give, and expects the reset at ``first answer + length`` when that is sooner than the
+header. The estimate never precedes the true reset if the length is right; a 429 that says the
+budget is spent while the estimate was in use switches it off for good (header-only pacing).
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -33,6 +44,9 @@ class RateBudget:
         self.in_flight = 0  # requests acquired and not yet released
         self._closed_reset: float | None = None  # the reset of the last window we saw end
         self._answered = False  # has any response been seen (with or without headers)?
+        self.window_s: float | None = None  # learnt length of the server's window (whole seconds)
+        self._refine = True  # expect the reset from window_s; off after a 429 proves it wrong
+        self._reset_header: float | None = None  # the announced (rounded) reset of the current window
 
     def __repr__(self) -> str:
         return f"RateBudget(limit={self.limit}, remaining={self.remaining}, reset_at={self.reset_at})"
@@ -61,9 +75,10 @@ class RateBudget:
             return _POLL_S  # before the first answer the budget is unknown: send one request alone
         if self.reset_at is not None and now >= self.reset_at + _RESET_SLACK_S:
             # The window rolled over: assume a full budget until a response says otherwise.
-            self._closed_reset = self.reset_at
+            self._closed_reset = self._reset_header if self._reset_header is not None else self.reset_at
             self.remaining = self.limit
             self.reset_at = None
+            self._reset_header = None
         if self.remaining is not None and self.remaining <= 0:
             if self.reset_at is None:
                 # The budget is spent but no response has said when the window ends yet: wait
@@ -77,8 +92,22 @@ class RateBudget:
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
 
-    def update(self, headers: Mapping[str, str]) -> None:
-        """Fold one response's rate-limit headers into the shared view."""
+    def now(self) -> float:
+        """The budget's clock, for callers timing a request's send and answer."""
+        return self._clock()
+
+    def update(
+        self,
+        headers: Mapping[str, str],
+        *,
+        sent_at: float | None = None,
+        received_at: float | None = None,
+    ) -> None:
+        """Fold one response's rate-limit headers into the shared view.
+
+        ``sent_at`` / ``received_at`` (this budget's clock) let the budget learn the window's
+        true length and expect its end sooner than the rounded-up reset header (module doc).
+        """
         limit = _int_header(headers, "x-ratelimit-limit")
         remaining = _int_header(headers, "x-ratelimit-remaining")
         reset = _reset_header(headers, self._clock())
@@ -90,20 +119,49 @@ class RateBudget:
                 return
             if reset is not None and self._closed_reset is not None and reset <= self._closed_reset + 0.5:
                 return  # a late answer from a window that already ended says nothing about this one
+            self._learn_window(reset, remaining, sent_at, received_at)
+            announced = self._reset_header if self._reset_header is not None else self.reset_at
             if self.remaining is None:
                 self.remaining = remaining  # the first answer: take the server's word
-                self.reset_at = reset
+                self.reset_at = self._reset_header = reset
             elif self.reset_at is None:
                 # We rolled into a new window locally and counted what we sent since: the first
                 # answer from it fixes the reset; requests it has not counted yet are in ours.
                 self.remaining = min(self.remaining, remaining)
-                self.reset_at = reset
-            elif reset is not None and reset > self.reset_at + 0.5:
-                self.reset_at = reset  # the server moved on before we did
+                self.reset_at = self._reset_header = reset
+            elif reset is not None and announced is not None and reset > announced + 0.5:
+                self.reset_at = self._reset_header = reset  # the server moved on before we did
                 self.remaining = max(0, remaining - max(0, self.in_flight - 1))
             else:
                 # Same window: requests still in flight already took their share locally.
                 self.remaining = min(self.remaining, remaining)
+            self._expect_reset(reset, received_at)
+
+    def _learn_window(
+        self, reset: float | None, remaining: int, sent_at: float | None, received_at: float | None
+    ) -> None:
+        """From the request that opened a window: its length, if whole seconds pin it down."""
+        if reset is None or sent_at is None or received_at is None or self.limit is None:
+            return
+        if remaining != self.limit - 1 or reset != int(reset):
+            return
+        if math.ceil(sent_at) != math.ceil(received_at):
+            return  # the window opened on one side or the other of a whole second: ambiguous
+        length = reset - math.ceil(received_at)
+        if length >= 1:
+            self.window_s = float(length)
+
+    def _expect_reset(self, reset: float | None, received_at: float | None) -> None:
+        """The window ends no later than ``first answer from it + length``: use that if sooner."""
+        if reset is None or self.reset_at is None or self._reset_header is None:
+            return
+        if not self._refine or self.window_s is None or received_at is None:
+            return
+        if abs(reset - self._reset_header) > 0.5:
+            return  # an answer from another window than the one we are pacing
+        expected = received_at + self.window_s
+        if reset - 1.0 < expected < self.reset_at:
+            self.reset_at = expected
 
     def throttled(self, headers: Mapping[str, str], *, default_wait_s: float) -> float:
         """A 429: pause every thread for Retry-After; returns the pause in seconds."""
@@ -117,6 +175,10 @@ class RateBudget:
             # Only the pause: a burst 429 can come with headers that still show budget left,
             # and update() already folded in whatever the headers said.
             self.paused_until = max(self.paused_until, now + wait)
+            if self.window_s is not None and _int_header(headers, "x-ratelimit-remaining") in (0, None):
+                # Spent while we expected budget: the learnt length may be wrong (or another
+                # process shares the credential). Pace by the header alone from now on.
+                self._refine = False
         return wait
 
 
