@@ -115,6 +115,10 @@ def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | 
     if unfinished is not None and (mode == "auto" or mode == unfinished.mode):
         return unfinished
     now = now or datetime.now(timezone.utc)
+    if now.microsecond:
+        # the filter speaks whole seconds: round the window's end up, never down, so a record
+        # updated earlier in this same second is inside it (re-reading one is an upsert)
+        now = now.replace(microsecond=0) + timedelta(seconds=1)
     marks = read_watermarks(storage)
     published = (storage.published / "matches.parquet").exists()
     last_full = marks.get("last_full")

@@ -7,42 +7,55 @@ import os
 import random
 import signal
 import time
+from pathlib import Path
 
 import polars as pl
 
 from connect_pipeline.publish import publish
 from connect_pipeline.storage import TenantStorage
 
+NEW_ROWS = 2_000_000
 
-def _big(n: int, tag: str) -> pl.DataFrame:
+
+def _frame(n: int, tag: str) -> pl.DataFrame:
     return pl.DataFrame({"candidate_id": range(n), "profile_id": [f"{tag}{i}" for i in range(n)]})
 
 
-def _publish_new(root: str) -> None:
-    storage = TenantStorage(__import__("pathlib").Path(root), "t1")
-    frame = _big(2_000_000, "new")
-    publish(storage, frame, frame)
+def _publish_new(root: str, ready) -> None:
+    frame = _frame(NEW_ROWS, "new")
+    ready.send(time.monotonic())  # the frame is built: from here on the child only publishes
+    publish(TenantStorage(Path(root), "t1"), frame, frame)
+    ready.send(time.monotonic())
 
 
 def test_kill_during_publish_keeps_previous_table(tmp_path):
     storage = TenantStorage(tmp_path, "t1").ensure()
-    old = _big(1000, "old")
-    publish(storage, old, old)
-    rng = random.Random(3)
+    old = _frame(1000, "old")
     ctx = mp.get_context("spawn")
-    outcomes = set()
-    for _ in range(4):
-        proc = ctx.Process(target=_publish_new, args=(str(tmp_path),))
+
+    # one uninterrupted publish tells how long the kill window is
+    publish(storage, old, old)
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_publish_new, args=(str(tmp_path), child))
+    proc.start()
+    began, ended = parent.recv(), parent.recv()
+    proc.join()
+    duration = ended - began
+
+    rng = random.Random(3)
+    for _ in range(5):
+        publish(storage, old, old)
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_publish_new, args=(str(tmp_path), child))
         proc.start()
-        time.sleep(rng.uniform(0.5, 3.0))
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
+        parent.recv()
+        time.sleep(rng.uniform(0, duration))
+        os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         for name in ("matches", "enrichment"):
             table = pl.read_parquet(storage.published / f"{name}.parquet")
-            # old or new, never a half-written file
-            assert table.height in (1000, 2_000_000)
-            outcomes.add(table.height)
-        # reset to the old version so every round kills a replacement of the old table
-        publish(storage, old, old)
-    assert 1000 in outcomes
+            assert table.height in (1000, NEW_ROWS)  # old or new, never a half-written file
+            assert table["profile_id"][0] in ("old0", "new0")
+        # the version being replaced stays readable beside it
+        previous = storage.published / "matches.previous.parquet"
+        assert pl.read_parquet(previous).height in (1000, NEW_ROWS)
