@@ -16,35 +16,60 @@ The full profile features stay in Parquet and are only scanned by DuckDB.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 import duckdb
 from splink import block_on
+from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 
 @dataclass(frozen=True)
 class BlockingKey:
-    """A conjunction of equalities on SQL expressions; ``explode`` lists array columns to unnest."""
+    """A conjunction of equalities on SQL expressions; ``explode`` lists array columns to unnest.
+
+    ``right_exprs``, when given, are the expressions of the right-hand record, paired in order
+    with ``exprs`` on the left-hand one. That is how a key compares *different* columns, e.g. a
+    given name recorded as the family name. Splink may put either input on either side of a
+    pair, so an asymmetric key is only complete together with its mirror (``mirrored``).
+    """
 
     name: str
     exprs: tuple[str, ...]
     explode: tuple[str, ...] = ()
+    right_exprs: tuple[str, ...] | None = None
+
+    def mirrored(self, name: str) -> "BlockingKey":
+        """The same key with the two sides' expressions exchanged."""
+        if self.right_exprs is None:
+            return self
+        return BlockingKey(name, self.right_exprs, self.explode, self.exprs)
 
     def splink_rule(self) -> BlockingRuleCreator:
-        return block_on(*self.exprs, arrays_to_explode=list(self.explode) or None)
+        if self.right_exprs is None:
+            return block_on(*self.exprs, arrays_to_explode=list(self.explode) or None)
+        condition = " AND ".join(
+            f"{_on_side(left, 'l')} = {_on_side(right, 'r')}"
+            for left, right in zip(self.exprs, self.right_exprs)
+        )
+        return CustomRule(condition, sql_dialect="duckdb", arrays_to_explode=list(self.explode) or None)
 
-    def keys_sql(self, relation: str) -> str:
-        """``unique_id, k0, k1, ...`` rows of a relation for this key (nulls never block)."""
+    def keys_sql(self, relation: str, side: str = "left") -> str:
+        """``unique_id, k0, k1, ...`` rows of a relation for this key (nulls never block).
+
+        ``side`` says which expressions apply: the left input's (``exprs``) or the right's.
+        """
+        exprs = self.right_exprs if side == "right" and self.right_exprs is not None else self.exprs
         if self.explode:
             unnested = ", ".join(f"unnest({c}) AS {c}" for c in self.explode)
             others = [c for c in _RELATION_COLUMNS if c not in self.explode]
             source = f"(SELECT {', '.join(others)}, {unnested} FROM {relation})"
         else:
             source = relation
-        cols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(self.exprs))
-        not_null = " AND ".join(f"({e}) IS NOT NULL" for e in self.exprs)
+        cols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(exprs))
+        not_null = " AND ".join(f"({e}) IS NOT NULL" for e in exprs)
         return f"SELECT DISTINCT unique_id, {cols} FROM {source} WHERE {not_null}"
 
     @property
@@ -65,6 +90,21 @@ _RELATION_COLUMNS = (
     "phones",
 )
 
+def _on_side(expr: str, side: str) -> str:
+    """Qualify the model columns an expression uses with a Splink side (``l`` or ``r``)."""
+    pattern = r"\b(" + "|".join(sorted(_RELATION_COLUMNS, key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, lambda m: f"{side}.{m.group(1)}", expr)
+
+
+# Given and family name recorded the other way round (common for East Asian, Hungarian and
+# Vietnamese names, and in forms that ask for "surname, name"): no key above can bring such a
+# pair together. The family name must agree exactly; the given name only by its initial, so a
+# swap combined with a transliteration or a typo is still compared (and scored by the model).
+_SWAPPED_NAMES = BlockingKey(
+    "swapped_names", ("first_name", "substr(last_name, 1, 1)"),
+    right_exprs=("last_name", "substr(first_name, 1, 1)"),
+)
+
 # Ordered strongest first: Splink attributes a pair to the first rule that produced it.
 DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("linkedin_slug", ("linkedin_slug",)),
@@ -76,6 +116,8 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("last_name+company", ("last_name", "companies"), ("companies",)),
     # a married-name change: same person, new last name, known company
     BlockingKey("first_name+company", ("first_name_canonical", "companies"), ("companies",)),
+    _SWAPPED_NAMES,
+    _SWAPPED_NAMES.mirrored("swapped_names_mirror"),
 )
 
 
@@ -90,7 +132,7 @@ def count_pairs(con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, rig
     """Upper bound on the pairs a key generates: sum of left x right counts per key value."""
     sql = f"""
         WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL),
-             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right)}) GROUP BY ALL)
+             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right, 'right')}) GROUP BY ALL)
         SELECT coalesce(sum(l.n * r.n), 0)::HUGEINT FROM l JOIN r USING ({key.key_columns})
     """
     return int(con.execute(sql).fetchall()[0][0])
@@ -102,7 +144,7 @@ def largest_blocks(
     """The key values responsible for the most pairs (for the drop warning)."""
     sql = f"""
         WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL),
-             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right)}) GROUP BY ALL)
+             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right, 'right')}) GROUP BY ALL)
         SELECT {key.key_columns}, l.n * r.n AS pairs FROM l JOIN r USING ({key.key_columns})
         ORDER BY pairs DESC LIMIT {int(n)}
     """
@@ -157,7 +199,7 @@ def reduce_profiles(
         con.execute(f"CREATE OR REPLACE TABLE {out_table} AS SELECT * FROM {right} LIMIT 0")
         return 0
     hits = " UNION ".join(
-        f"SELECT r.unique_id FROM ({k.keys_sql(right)}) r "
+        f"SELECT r.unique_id FROM ({k.keys_sql(right, 'right')}) r "
         f"SEMI JOIN ({k.keys_sql(left)}) l USING ({k.key_columns})"
         for k in keys
     )

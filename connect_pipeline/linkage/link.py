@@ -235,7 +235,7 @@ def _identifier_prior(con: duckdb.DuckDBPyConnection, n_profiles: int) -> tuple[
     keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in ("linkedin_slug", "email")]
     hits = " UNION ".join(
         f"SELECT l.unique_id FROM ({k.keys_sql('ats_features')}) l "
-        f"SEMI JOIN ({k.keys_sql('profiles_all')}) r USING ({k.key_columns})"
+        f"SEMI JOIN ({k.keys_sql('profiles_all', 'right')}) r USING ({k.key_columns})"
         for k in keys
     )
     found = int(con.execute(f"SELECT count(*) FROM ({hits})").fetchall()[0][0])

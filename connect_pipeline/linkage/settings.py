@@ -85,6 +85,10 @@ class Level:
     make: Callable[[], ComparisonLevelCreator]
     default_m: float
     ordinal: bool = True  # a degree of agreement: may not outweigh the levels above it
+    # False for a level that is not a step on the same scale as the levels below it (a swapped
+    # name is not a better or worse typo): it is still capped by the levels above, but does not
+    # lower the cap of the levels that follow.
+    caps_below: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,27 @@ class Comparison:
 
 def _custom(sql: str, label: str) -> Callable[[], ComparisonLevelCreator]:
     return lambda: cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
+
+
+class _DialectFunctionsLevel(cll.CustomLevel):
+    """A custom level whose SQL names a string-similarity function through ``{jw}``.
+
+    DuckDB calls Jaro-Winkler ``jaro_winkler_similarity``, Splink's Spark UDF ``jaro_winkler``,
+    and SQL translation cannot map one to the other, so the backend's own name is put in
+    before the rest of the condition is translated from DuckDB's dialect.
+    """
+
+    def create_sql(self, sql_dialect: Any) -> str:
+        template = self.sql_condition
+        self.sql_condition = template.replace("{jw}", sql_dialect.jaro_winkler_function_name)
+        try:
+            return super().create_sql(sql_dialect)
+        finally:
+            self.sql_condition = template
+
+
+def _custom_jw(sql: str, label: str) -> Callable[[], ComparisonLevelCreator]:
+    return lambda: _DialectFunctionsLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
 
 
 def _exact(col: str, label: str, tf: bool = False) -> Callable[[], ComparisonLevelCreator]:
@@ -120,7 +145,32 @@ def _else(label: str) -> Callable[[], ComparisonLevelCreator]:
     return lambda: cll.ElseLevel().configure(label_for_charts=label)
 
 
-_SWAPPED = "first_name_l = last_name_r AND last_name_l = first_name_r"
+# Given and family name recorded the other way round. One of the two must agree exactly; the
+# other may carry a typo, a transliteration or a trailing initial ("Sokolov Michail" vs "Mikhail
+# Sokolov"): a swap seldom comes alone, since the same careless form also mangles spellings. The
+# condition is symmetric in l and r because either input may be on either side of a pair.
+_SWAPPED = (
+    "(first_name_l = last_name_r AND (last_name_l = first_name_r "
+    "OR {jw}(last_name_l, first_name_r) >= 0.8)) "
+    "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8)"
+)
+
+# Seniority words that move over a career while the role stays. The ATS record is older than the
+# profile, so "junior data engineer" there and "data engineer" or "senior data engineer" on the
+# profile is the same person's progression, not a different job. Anchored prefix and suffix
+# forms only (no global flag), so the SQL translates to every backend unchanged.
+_SENIORITY_PREFIX = (
+    "^((junior|senior|staff|lead|principal|associate|graduate|trainee|entry level|"
+    "mid level|intermediate)\\s+)+"
+)
+_SENIORITY_SUFFIX = "\\s+(i|ii|iii|iv|v|1|2|3|4|5)$"
+
+
+def _role(col: str) -> str:
+    return f"regexp_replace(regexp_replace({col}, '{_SENIORITY_PREFIX}', ''), '{_SENIORITY_SUFFIX}', '')"
+
+
+_SAME_ROLE = f"{_role('title_l')} = {_role('title_r')}"
 
 MODEL: tuple[Comparison, ...] = (
     Comparison(
@@ -135,7 +185,7 @@ MODEL: tuple[Comparison, ...] = (
                 _exact("first_name_canonical", "canonical (nickname) match", tf=True),
                 0.12,
             ),
-            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01, False),
+            Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
             Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
             Level("differs", "first name differs", _else("different"), 0.06),
@@ -147,7 +197,7 @@ MODEL: tuple[Comparison, ...] = (
         "last_name_l IS NULL OR last_name_r IS NULL",
         (
             Level("exact", "last name agrees", _exact("last_name", "exact", tf=True), 0.80),
-            Level("swapped", "first and last name swapped", _custom(_SWAPPED, "swapped"), 0.01, False),
+            Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
             Level("similar", "last name is similar", _jw("last_name", 0.80, "JW >= 0.8"), 0.03),
             # Married names: a differing last name is common among true matches.
@@ -176,10 +226,16 @@ MODEL: tuple[Comparison, ...] = (
     ),
     Comparison(
         "title",
-        "Job title: exact, similar, loosely similar",
+        "Job title: exact, same role at another seniority, similar, loosely similar",
         "title_l IS NULL OR title_r IS NULL",
         (
             Level("exact", "same job title", _exact("title", "exact"), 0.35),
+            Level(
+                "role",
+                "same role at another seniority",
+                _custom(_SAME_ROLE, "same role, other seniority"),
+                0.15,
+            ),
             Level("similar", "similar job title", _jw("title", 0.90, "JW >= 0.9"), 0.15),
             Level("loose", "related job title", _jw("title", 0.75, "JW >= 0.75"), 0.15),
             Level("differs", "job title differs", _else("different"), 0.35),
@@ -310,7 +366,10 @@ def apply_fallbacks(
       pair reached; that must mean "no evidence", not "strong evidence against".
     * a fuzzier level never weighs more than the stricter levels above it (a first-name typo
       cannot count for more than the exact first name, however rare typos are among random
-      pairs); ``Level.ordinal`` marks the levels in that chain.
+      pairs); ``Level.ordinal`` marks the levels in that chain. A swapped name is capped the
+      same way: without term frequencies its u is an average over all names, so uncapped it
+      let a swapped pair of common names ("li wang" / "wang li") outweigh the same names
+      agreeing in place, which does get the common-name discount.
     """
     by_name = {c.name: c for c in model}
     for comp in model_dict.get("comparisons", []):
@@ -338,7 +397,8 @@ def apply_fallbacks(
                 if weight > cap:
                     m = min(1.0, u * 2**cap)
                     log(f"{spec.name}/{level.key} capped at the weight of stricter levels")
-                cap = min(cap, math.log2(m / u))
+                if level.caps_below:
+                    cap = min(cap, math.log2(m / u))
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
     return model_dict
