@@ -151,7 +151,7 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
         f"run {outcome.run_id}: {'succeeded' if outcome.success else 'FAILED: ' + str(outcome.error)}",
         f"candidates read      {extract.get('rows/candidates', '?')}"
         f" (applications {extract.get('rows/applications', '?')}, resumes {extract.get('resumes_downloaded', '?')},"
-        f" requests {extract.get('requests', '?')})",
+        f" HTTP requests {extract.get('requests', '?')})",
         f"eligible to match    {meta.get('ats_people', {}).get('eligible', '?')}",
         f"matched              {meta.get('ats_matches', {}).get('matched', '?')}",
     ]
