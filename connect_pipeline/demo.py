@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from connect_pipeline.pipeline import quality_against_labels
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.world.layout import account_dir, profiles_glob, truth_path
@@ -172,13 +173,9 @@ def _score(storage: TenantStorage, world: Path, tenant_id: str) -> tuple[float, 
     if not matches_path.exists():
         return None
     truth = pl.read_parquet(truth_path(world, tenant_id))
-    eligible = truth.filter(~pl.col("kind").is_in(["anonymised", "private"]))
-    matches = pl.read_parquet(matches_path).join(
-        truth.select("candidate_id", pl.col("profile_id").alias("true_profile")), on="candidate_id", how="left"
-    )
-    tp = matches.filter(pl.col("profile_id") == pl.col("true_profile")).height
-    in_index = eligible.filter(pl.col("profile_id").is_not_null()).height
-    return (tp / matches.height if matches.height else 1.0, tp / in_index if in_index else 1.0)
+    eligible = truth.filter(~pl.col("kind").is_in(["anonymised", "private"]))["candidate_id"]
+    quality = quality_against_labels(pl.read_parquet(matches_path), truth, eligible)
+    return quality.precision, quality.recall
 
 
 def serve_ui(data_dir: str | None = None) -> int:

@@ -121,6 +121,16 @@ class LinkResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def borderline_share(matches: pl.DataFrame, threshold: float) -> float:
+    """Share of matches within BORDERLINE_BITS of the threshold's weight: one weak detail (a
+    similar title, a shared city) away from not being a match. Measured in weight, not
+    probability, because probabilities crowd near 1 above any useful threshold."""
+    if not matches.height:
+        return 0.0
+    threshold_weight = math.log2(threshold / (1 - threshold))
+    return matches.filter(pl.col("match_weight") < threshold_weight + BORDERLINE_BITS).height / matches.height
+
+
 MATCH_SCHEMA: dict[str, pl.DataType] = {
     "candidate_id": pl.Int64(),
     "profile_id": pl.String(),
@@ -605,15 +615,7 @@ def _collect(
         ).sort("candidate_id")
     else:
         matches = pl.DataFrame(schema=MATCH_SCHEMA)
-    # Borderline: within BORDERLINE_BITS of the threshold's weight, i.e. one weak detail (a
-    # similar title, a shared city) away from not being a match. Measured in weight, not
-    # probability, because probabilities crowd near 1 above any useful threshold.
-    threshold_weight = math.log2(config.threshold / (1 - config.threshold))
-    borderline = (
-        matches.filter(pl.col("match_weight") < threshold_weight + BORDERLINE_BITS).height / matches.height
-        if matches.height
-        else 0.0
-    )
+    borderline = borderline_share(matches, config.threshold)
     return LinkResult(
         matches=matches,
         candidates_scored=int(candidates_scored),
