@@ -51,11 +51,13 @@ from typing import Any, Callable
 
 import duckdb
 import polars as pl
-from splink import DuckDBAPI, Linker, block_on
+from splink import Linker, block_on
 
 from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage import blocking as blk
-from connect_pipeline.linkage.explain import explain_frame
+from connect_pipeline.linkage.engine import Engine
+from connect_pipeline.linkage import scoring
+from connect_pipeline.linkage.scoring import ATS_SOURCE, MATCH_SCHEMA, PROFILE_SOURCE
 from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
@@ -65,6 +67,7 @@ from connect_pipeline.linkage.settings import (
     apply_fallbacks,
     build_settings,
     carry_parameters,
+    role_sql,
     settings_dict,
 )
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
@@ -77,10 +80,7 @@ identifier (LinkedIn, e-mail, phone) or from a name that agrees together with se
 details; a name alone, or a common name with one more detail, stays below it: namesakes are the
 dominant source of wrong links in a large index. Measured in bench/bench_accuracy.py."""
 
-ATS_SOURCE = "ats"
-PROFILE_SOURCE = "profiles"
 BORDERLINE_BITS = 3.0  # matches within this many bits above the threshold count as borderline
-HISTOGRAM_BUCKET = 2.0  # match weight bucket width (bits)
 U_SAMPLE_MAX_PROFILES = 200_000  # uniform profile sample for u estimation
 PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5
 
@@ -98,6 +98,8 @@ class LinkConfig:
     u_max_pairs: float = 2e6
     seed: int = 42
     max_pairs_per_rule: int = 50_000_000
+    pairs_per_chunk: int = scoring.PAIRS_PER_CHUNK
+    """Blocked pairs scored at once; prediction memory grows with it, not with the tenant."""
     backend: str = "duckdb"
     """"duckdb" (one machine) or "spark" (Splink's SparkAPI; needs the ``spark`` extra)."""
     trained_params: Path | None = None
@@ -119,6 +121,7 @@ class LinkResult:
     params_path: Path
     chart_path: Path | None
     timings: dict[str, float] = field(default_factory=dict)
+    prediction_chunks: int = 0
 
 
 def borderline_share(matches: pl.DataFrame, threshold: float) -> float:
@@ -131,16 +134,6 @@ def borderline_share(matches: pl.DataFrame, threshold: float) -> float:
     return matches.filter(pl.col("match_weight") < threshold_weight + BORDERLINE_BITS).height / matches.height
 
 
-MATCH_SCHEMA: dict[str, pl.DataType] = {
-    "candidate_id": pl.Int64(),
-    "profile_id": pl.String(),
-    "match_probability": pl.Float64(),
-    "match_weight": pl.Float64(),
-    "explanation": pl.String(),
-    "top_signals": pl.String(),
-}
-
-
 def _feature_select(columns: set[str], unique_id_sql: str) -> str:
     """SQL select list mapping a feature relation onto MODEL_COLUMNS with uniform types.
 
@@ -150,7 +143,7 @@ def _feature_select(columns: set[str], unique_id_sql: str) -> str:
     """
     parts = [f"{unique_id_sql} AS unique_id"]
     for col in MODEL_COLUMNS[1:]:
-        if col == "companies":
+        if col in ("companies", "title_role"):
             continue
         if col in LIST_COLUMNS:
             src = f"CAST({col} AS VARCHAR[])" if col in columns else "CAST(NULL AS VARCHAR[])"
@@ -168,6 +161,8 @@ def _feature_select(columns: set[str], unique_id_sql: str) -> str:
         "lambda x: x IS NOT NULL AND x <> ''))"
     )
     parts.append(f"CASE WHEN len({merged}) = 0 THEN NULL ELSE {merged} END AS companies")
+    title = "nullif(trim(CAST(title AS VARCHAR)), '')" if "title" in columns else "CAST(NULL AS VARCHAR)"
+    parts.append(f"{role_sql(title)} AS title_role")
     order = {c: i for i, c in enumerate(MODEL_COLUMNS)}
     parts.sort(key=lambda p: order[p.rsplit(" AS ", 1)[1]])
     return ", ".join(parts)
@@ -286,62 +281,6 @@ def _safe_em(
         log(f"EM on {name} failed ({type(exc).__name__}: {str(exc)[:200]}); defaults kept")
 
 
-class _Engine:
-    """Where Splink runs: DuckDB (the run's own connection) or Spark.
-
-    Preparation, blocking and population statistics always run in DuckDB over the Parquet
-    index, so both backends block identically; the engine only decides where the tables the
-    linker needs are registered and where prediction runs. The per-candidate selection reads
-    the prediction back in DuckDB, so both backends pick their matches with the same SQL.
-    """
-
-    def __init__(
-        self,
-        backend: str,
-        con: duckdb.DuckDBPyConnection,
-        config: LinkConfig,
-        spark: Any | None,
-    ) -> None:
-        self.backend = backend
-        self.con = con
-        self.spark: Any | None = None
-        if backend == "duckdb":
-            self.db_api: Any = DuckDBAPI(con)
-        else:
-            from connect_pipeline.linkage import spark as spark_mod
-
-            self.spark = spark or spark_mod.local_session(
-                config.spark_master, config.spark_shuffle_partitions
-            )
-            self._caller_views = spark_mod.temp_views(self.spark)
-            self.db_api = spark_mod.splink_api(self.spark)
-
-    def register(self, table: str, display_name: str) -> Any:
-        """A Splink frame for a DuckDB table of this run (copied over as Arrow for Spark)."""
-        if self.backend == "duckdb":
-            return self.db_api.register(table, dataset_display_name=display_name)
-        arrow = self.con.table(table).to_arrow_table()
-        return self.db_api.register(self.spark.createDataFrame(arrow), dataset_display_name=display_name)
-
-    def prediction_table(self, predictions: Any) -> str:
-        """Name of a DuckDB relation holding the prediction, for ``_collect``."""
-        if self.backend == "duckdb":
-            return predictions.physical_name
-        from connect_pipeline.linkage import spark as spark_mod
-
-        arrow = spark_mod.to_arrow(predictions.as_spark_dataframe())
-        self.con.register("spark_predictions_arrow", arrow)
-        self.con.execute("CREATE OR REPLACE TABLE spark_predictions AS SELECT * FROM spark_predictions_arrow")
-        self.con.unregister("spark_predictions_arrow")
-        return "spark_predictions"
-
-    def close(self) -> None:
-        if self.spark is not None:
-            from connect_pipeline.linkage import spark as spark_mod
-
-            spark_mod.release(self.spark, self._caller_views)
-
-
 def load_trained_params(path: Path, backend: str, rules: list, log: Callable[[str], None]) -> dict:
     """A trained params JSON (from either backend) as a model dict for ``backend``.
 
@@ -412,7 +351,7 @@ def link_tenant(
 
     logging.getLogger("splink").setLevel(logging.ERROR)  # EM "level not observed" notes are routine
     con = duckdb.connect(str(db_path) if db_path else ":memory:")
-    engine: _Engine | None = None
+    engine: Engine | None = None
     try:
         n_ats, n_prof = _prepare(con, ats_people, profile_features)
         lap("prepare")
@@ -447,7 +386,7 @@ def link_tenant(
             )
         lap("population")
 
-        engine = _Engine(config.backend, con, config, spark)
+        engine = Engine(config.backend, con, spark, config.spark_master, config.spark_shuffle_partitions)
         lap("engine")
         ats_sdf = engine.register("ats_features", ATS_SOURCE)
         subset_sdf = engine.register("profiles_subset", PROFILE_SOURCE)
@@ -499,16 +438,13 @@ def link_tenant(
             say(f"match weights chart not written: {exc}")
             chart_path = None
 
-        if plan.kept and n_subset:
-            pred: str | None = engine.prediction_table(final.inference.predict())
-        else:
-            pred = None
-        lap("predict")
-
-        result = _collect(con, pred, config, n_ats, plan, timings)
-        if scored_pairs_out is not None and pred is not None:
-            _write_scored(con, Path(scored_pairs_out))
-        lap("select")
+        # the review file needs every pair's levels; otherwise score with ids and weights only
+        scorer = final if scored_pairs_out is not None else Linker(
+            [ats_sdf, subset_sdf], scoring.slim(trained), log_level=None
+        )
+        result = _score_and_choose(
+            engine, scorer, trained, tf_frames, config, n_subset, plan, scored_pairs_out, say, lap
+        )
         result.settings_path = model_dir / "settings.json"
         result.params_path = params_path
         result.chart_path = chart_path
@@ -524,106 +460,48 @@ def link_tenant(
         con.close()
 
 
-def _write_scored(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Every scored pair with its weights and comparison levels (the review/diagnostic file)."""
-    gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    escaped = str(out).replace("'", "''")
-    con.execute(
-        f"COPY (SELECT CAST(ats_uid AS VARCHAR) AS ats_uid, CAST(profile_id AS VARCHAR) AS profile_id, "
-        f"CAST(match_weight AS DOUBLE) AS match_weight, "
-        f"CAST(match_probability AS DOUBLE) AS match_probability, {gammas} "
-        f"FROM scored ORDER BY ats_uid, profile_id) TO '{escaped}' (FORMAT parquet)"
-    )
-
-
-def _collect(
-    con: duckdb.DuckDBPyConnection,
-    pred: str | None,
+def _score_and_choose(
+    engine: Engine,
+    linker: Linker,
+    trained: dict,
+    tf_frames: dict,
     config: LinkConfig,
-    n_ats: int,
+    n_subset: int,
     plan: blk.BlockingPlan,
-    timings: dict[str, float],
+    scored_pairs_out: Path | None,
+    say: Callable[[str], None],
+    lap: Callable[[str], None],
 ) -> LinkResult:
-    """Best profile per candidate, threshold, explanations and run figures."""
+    """Predict in chunks, keep the best profile per candidate, explain each match."""
     blocking_counts = dict(plan.pre_filter_counts)
-    if pred is None:
-        empty = pl.DataFrame(schema=MATCH_SCHEMA)
-        return LinkResult(empty, 0, 0, blocking_counts, [], 0.0, Path(), Path(), None)
-
-    side = f"(source_dataset_l = '{ATS_SOURCE}')"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW scored AS
-        SELECT CASE WHEN {side} THEN unique_id_l ELSE unique_id_r END AS ats_uid,
-               CASE WHEN {side} THEN unique_id_r ELSE unique_id_l END AS profile_id,
-               *
-        FROM {pred}
-        """
+    if not (plan.kept and n_subset):
+        lap("predict")
+        return LinkResult(pl.DataFrame(schema=MATCH_SCHEMA), 0, 0, blocking_counts, [], 0.0,
+                          Path(), Path(), None)
+    _register_tf(linker, tf_frames)
+    blocked = sum(plan.pre_filter_counts.get(k.name, 0) for k in plan.kept)
+    n_chunks = scoring.chunks_for(blocked, config.pairs_per_chunk)
+    review_table = "review_pairs" if scored_pairs_out is not None else None
+    scored = scoring.score_in_chunks(engine, linker, n_chunks, config.threshold, say, review_table)
+    lap("predict")
+    for rule_index, n in scored.pairs_by_rule.items():
+        blocking_counts[f"{plan.kept[rule_index].name} (scored)"] = n
+    blocking_counts["ambiguous ties dropped"] = scoring.choose_best(engine.con)
+    matches = scoring.explain_winners(
+        engine, trained, lambda lk: _register_tf(lk, tf_frames), "ats_features", "profiles_subset"
     )
-    pairs_compared, candidates_scored = con.execute(
-        "SELECT count(*), count(DISTINCT ats_uid) FROM scored"
-    ).fetchall()[0]
-    for rule_index, n in con.execute(
-        "SELECT match_key, count(*) FROM scored GROUP BY match_key ORDER BY match_key"
-    ).fetchall():
-        name = plan.kept[int(rule_index)].name
-        blocking_counts[f"{name} (scored)"] = int(n)
-    histogram = [
-        (float(b), int(n))
-        for b, n in con.execute(
-            f"SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET} AS b, count(*) "
-            "FROM scored GROUP BY b ORDER BY b"
-        ).fetchall()
-    ]
-    # rank on slim columns, then fetch the full rows of the winners only
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE ranked AS
-        SELECT ats_uid, profile_id, match_weight, match_probability,
-               lead(match_weight) OVER w AS runner_up
-        FROM (SELECT ats_uid, profile_id, match_weight, match_probability FROM scored)
-        WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id)
-        QUALIFY row_number() OVER w = 1
-        """
-    )
-    ties = con.execute(
-        f"SELECT count(*) FROM ranked WHERE runner_up >= match_weight - 1e-9 "
-        f"AND match_probability >= {config.threshold}"
-    ).fetchall()[0][0]
-    blocking_counts["ambiguous ties dropped"] = int(ties)
-    best = con.sql(
-        f"""
-        SELECT i.candidate_id, s.*
-        FROM ranked r
-        JOIN scored s ON s.ats_uid = r.ats_uid AND s.profile_id = r.profile_id
-        JOIN ats_ids i ON i.unique_id = r.ats_uid
-        WHERE r.match_probability >= {config.threshold}
-          AND (r.runner_up IS NULL OR r.runner_up < r.match_weight - 1e-9)
-        """
-    ).pl()
-
-    if best.height:
-        explained = explain_frame(best)
-        matches = explained.select(
-            pl.col("candidate_id").cast(pl.Int64),
-            pl.col("profile_id").cast(pl.String),
-            pl.col("match_probability").cast(pl.Float64),
-            pl.col("match_weight").cast(pl.Float64),
-            pl.col("explanation"),
-            pl.col("top_signals"),
-        ).sort("candidate_id")
-    else:
-        matches = pl.DataFrame(schema=MATCH_SCHEMA)
-    borderline = borderline_share(matches, config.threshold)
+    if review_table is not None:
+        scoring.write_review_file(engine.con, review_table, Path(scored_pairs_out))
+    lap("select")
     return LinkResult(
         matches=matches,
-        candidates_scored=int(candidates_scored),
-        pairs_compared=int(pairs_compared),
+        candidates_scored=scored.candidates_scored,
+        pairs_compared=scored.pairs_compared,
         blocking_counts=blocking_counts,
-        score_histogram=histogram,
-        borderline_share=borderline,
+        score_histogram=scored.histogram,
+        borderline_share=borderline_share(matches, config.threshold),
         settings_path=Path(),
         params_path=Path(),
         chart_path=None,
+        prediction_chunks=scored.chunks,
     )

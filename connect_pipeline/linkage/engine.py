@@ -1,0 +1,69 @@
+"""Where Splink trains and predicts: DuckDB (the run's own connection) or Spark.
+
+Preparation, blocking and population statistics always run in DuckDB over the Parquet index,
+so both backends block identically; the engine only decides where the tables a linker needs
+are registered and where prediction runs. Scored pairs always come back to DuckDB, so both
+backends pick their matches with the same SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from splink import DuckDBAPI
+
+
+class Engine:
+    """A Splink database API for one run, and the hand-over of tables to and from it."""
+
+    def __init__(
+        self,
+        backend: str,
+        con: duckdb.DuckDBPyConnection,
+        spark: Any | None = None,
+        spark_master: str = "local[2]",
+        spark_shuffle_partitions: int = 4,
+    ) -> None:
+        self.backend = backend
+        self.con = con
+        self.spark: Any | None = None
+        if backend == "duckdb":
+            self.db_api: Any = DuckDBAPI(con)
+        else:
+            from connect_pipeline.linkage import spark as spark_mod
+
+            self.spark = spark or spark_mod.local_session(spark_master, spark_shuffle_partitions)
+            self._caller_views = spark_mod.temp_views(self.spark)
+            self.db_api = spark_mod.splink_api(self.spark)
+
+    def register(self, table: str, display_name: str) -> Any:
+        """A Splink frame for a DuckDB table of this run (copied over as Arrow for Spark)."""
+        if self.backend == "duckdb":
+            return self.db_api.register(table, dataset_display_name=display_name)
+        arrow = self.con.table(table).to_arrow_table()
+        return self.db_api.register(self.spark.createDataFrame(arrow), dataset_display_name=display_name)
+
+    def prediction_table(self, predictions: Any) -> str:
+        """Name of a DuckDB relation holding a prediction (copied back as Arrow from Spark)."""
+        if self.backend == "duckdb":
+            return predictions.physical_name
+        from connect_pipeline.linkage import spark as spark_mod
+
+        arrow = spark_mod.to_arrow(predictions.as_spark_dataframe())
+        self.con.register("spark_predictions_arrow", arrow)
+        self.con.execute("CREATE OR REPLACE TABLE spark_predictions AS SELECT * FROM spark_predictions_arrow")
+        self.con.unregister("spark_predictions_arrow")
+        return "spark_predictions"
+
+    def close(self) -> None:
+        if self.spark is not None:
+            from connect_pipeline.linkage import spark as spark_mod
+
+            spark_mod.release(self.spark, self._caller_views)
+
+    def discard(self, predictions: Any, table: str) -> None:
+        """Free a prediction once its figures and kept pairs have been taken from it."""
+        if table != predictions.physical_name:
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        predictions.drop_table_from_database_and_remove_from_cache()
