@@ -131,6 +131,7 @@ def ats_matches(context: AssetExecutionContext, connect: ConnectResource) -> Mat
         "candidates_scored": result.candidates_scored,
         "match_rate": round(result.matches.height / eligible, 4) if eligible else 0.0,
         "pairs_compared": result.pairs_compared,
+        "prediction_chunks": result.prediction_chunks,
         "borderline_share": round(result.borderline_share, 4),
         "blocking_counts": MetadataValue.json(result.blocking_counts),
         "score_histogram": MetadataValue.md(_histogram_md(result.score_histogram)),

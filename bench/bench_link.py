@@ -181,21 +181,34 @@ def main() -> None:
     parser.add_argument("--u-max-pairs", type=float, default=2e6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--generate-only", action="store_true", help="write the world and stop")
+    parser.add_argument("--reuse", action="store_true", help="link the world already in --workdir")
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_link_"))
     work.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    ats, prof, truth = make_world(args.ats, args.profiles, args.seed)
-    path = work / "profile_features.parquet"
-    prof.write_parquet(path)
-    del prof
-    print(f"generate: {time.perf_counter() - t0:.1f}s ({len(truth)} true matches)")
+    path, ats_path, truth_path = work / "profile_features.parquet", work / "ats.parquet", work / "truth.parquet"
+    if args.reuse and path.exists() and ats_path.exists():
+        ats = pl.read_parquet(ats_path)
+        truth = dict(pl.read_parquet(truth_path).iter_rows())
+        print(f"reusing the world in {work} ({len(truth)} true matches)")
+    else:
+        t0 = time.perf_counter()
+        ats, prof, truth = make_world(args.ats, args.profiles, args.seed)
+        prof.write_parquet(path)
+        ats.write_parquet(ats_path)
+        pl.DataFrame({"candidate_id": list(truth), "profile_id": list(truth.values())},
+                     schema={"candidate_id": pl.Int64, "profile_id": pl.String}).write_parquet(truth_path)
+        del prof
+        print(f"generate: {time.perf_counter() - t0:.1f}s ({len(truth)} true matches)")
+    if args.generate_only:
+        return
 
+    (work / "tenant.duckdb").unlink(missing_ok=True)
     t1 = time.perf_counter()
     result = link_tenant(ats, path, work / "model",
                          LinkConfig(u_max_pairs=args.u_max_pairs, seed=args.seed),
-                         db_path=work / "tenant.duckdb", log=lambda s: print("  " + s))
+                         db_path=work / "tenant.duckdb", log=lambda s: print("  " + s, flush=True))
     total = time.perf_counter() - t1
     got = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))
     correct = sum(1 for c, p in got.items() if truth.get(c) == p)

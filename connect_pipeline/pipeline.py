@@ -135,7 +135,15 @@ def link_people(
         # last full run estimated on all of its candidates, rather than re-estimate on a few
         config = replace(config, trained_params=trained)
         log("incremental run: scoring with the parameters of the last full run")
-    result = link_tenant(people, features, storage.model, config, log=log)
+    # the working tables go in a file under staging: DuckDB can spill there, and the purge
+    # that follows every match attempt removes it with the rest of the staged ATS data
+    work_db = storage.staging / "link.duckdb"
+    work_db.unlink(missing_ok=True)
+    try:
+        result = link_tenant(people, features, storage.model, config, db_path=work_db, log=log)
+    finally:
+        work_db.unlink(missing_ok=True)
+        work_db.with_name(work_db.name + ".wal").unlink(missing_ok=True)
     result.matches.write_parquet(staged_matches_path(storage))
     return result
 

@@ -88,6 +88,7 @@ _RELATION_COLUMNS = (
     "linkedin_slug",
     "emails",
     "phones",
+    "phone_tails",
 )
 
 def _on_side(expr: str, side: str) -> str:
@@ -109,7 +110,8 @@ _SWAPPED_NAMES = BlockingKey(
 DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("linkedin_slug", ("linkedin_slug",)),
     BlockingKey("email", ("emails",), ("emails",)),
-    BlockingKey("phone", ("phones",), ("phones",)),
+    # the number's last digits, so a wrong country code does not keep a pair apart
+    BlockingKey("phone", ("phone_tails",), ("phone_tails",)),
     BlockingKey("first_name+last_name", ("first_name_canonical", "last_name")),
     # catches last-name typos past the third letter and unresolved nicknames sharing an initial
     BlockingKey("first_name+last_name_prefix", ("first_name_canonical", "substr(last_name, 1, 3)")),

@@ -23,10 +23,12 @@ The run, and why each step is shaped the way it is:
 4. **m by EM** on the subset: block on LinkedIn slug (trains names, company, contact details),
    then on first + last name (trains LinkedIn, e-mail, phone, company, title, location).
    Parameters EM cannot estimate fall back to the documented defaults in ``settings.MODEL``.
-5. **Predict**, keep the best profile per candidate, threshold on ``match_probability``.
-   Exact ties for the best profile are dropped as ambiguous (guessing would be a coin flip on
-   whose ATS data a recruiter sees). Several candidates may map to one profile (duplicates in
-   the ATS are the tenant's business).
+5. **Predict** in slices of the candidate side with a slim model, keeping per slice only the
+   figures and the pairs at or above the threshold (``scoring``), so memory follows
+   ``pairs_per_chunk``, not the tenant. Keep the best profile per candidate; score the chosen
+   pairs once more with every column to explain them. Exact ties for the best profile are
+   dropped as ambiguous (guessing would be a coin flip on whose ATS data a recruiter sees).
+   Several candidates may map to one profile (duplicates in the ATS are the tenant's business).
 
 **Backends.** Steps 1-3 always run in DuckDB over the Parquet index (counting and semi-joins
 are what DuckDB does best, and they make both backends block identically). Training and
@@ -62,6 +64,7 @@ from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
     MODEL_COLUMNS,
+    PHONE_TAIL_DIGITS,
     SUPPORTED_BACKENDS,
     TF_COLUMNS,
     apply_fallbacks,
@@ -139,11 +142,13 @@ def _feature_select(columns: set[str], unique_id_sql: str) -> str:
 
     Empty strings and empty lists become null (Splink's null levels then say "no evidence"),
     and the current company is folded into the company list so "company in history" and the
-    company blocking keys see it on both sides.
+    company blocking keys see it on both sides. Two columns are derived once per record rather
+    than per scored pair: ``phone_tails`` (each number's last digits) and ``title_role`` (the
+    title without seniority words).
     """
     parts = [f"{unique_id_sql} AS unique_id"]
     for col in MODEL_COLUMNS[1:]:
-        if col in ("companies", "title_role"):
+        if col in ("companies", "title_role", "phone_tails"):
             continue
         if col in LIST_COLUMNS:
             src = f"CAST({col} AS VARCHAR[])" if col in columns else "CAST(NULL AS VARCHAR[])"
@@ -161,6 +166,12 @@ def _feature_select(columns: set[str], unique_id_sql: str) -> str:
         "lambda x: x IS NOT NULL AND x <> ''))"
     )
     parts.append(f"CASE WHEN len({merged}) = 0 THEN NULL ELSE {merged} END AS companies")
+    phones = "CAST(phones AS VARCHAR[])" if "phones" in columns else "CAST(NULL AS VARCHAR[])"
+    tails = (
+        f"list_distinct(list_transform(list_filter({phones}, lambda x: x IS NOT NULL AND x <> ''), "
+        f"lambda x: right(x, {PHONE_TAIL_DIGITS})))"
+    )
+    parts.append(f"CASE WHEN len({tails}) = 0 THEN NULL ELSE {tails} END AS phone_tails")
     title = "nullif(trim(CAST(title AS VARCHAR)), '')" if "title" in columns else "CAST(NULL AS VARCHAR)"
     parts.append(f"{role_sql(title)} AS title_role")
     order = {c: i for i, c in enumerate(MODEL_COLUMNS)}

@@ -62,10 +62,13 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "linkedin_slug",
     "emails",
     "phones",
+    "phone_tails",
     "city",
     "country",
 )
 LIST_COLUMNS = ("companies", "emails", "phones")
+# Digits of a phone number compared when the country codes disagree (see the phones comparison).
+PHONE_TAIL_DIGITS = 8
 
 # Columns whose term frequencies adjust the exact-match levels.
 TF_COLUMNS: tuple[str, ...] = ("first_name", "first_name_canonical", "last_name")
@@ -265,13 +268,22 @@ MODEL: tuple[Comparison, ...] = (
         ),
         identifier=True,
     ),
+    # A number typed without its country code gets the default region's code on normalisation,
+    # which is often wrong (a Brazilian mobile saved as "+1 ..."); its last digits still agree,
+    # and eight random digits agree by chance about once in a hundred million.
     Comparison(
         "phones",
-        "Phone numbers: at least one in common",
+        "Phone numbers: at least one in common, or in common but for the country code",
         "phones_l IS NULL OR phones_r IS NULL",
         (
             Level("same", "same phone number", _intersect("phones", "at least one shared"), 0.55),
-            Level("differs", "no phone number in common", _else("none shared"), 0.45),
+            Level(
+                "same_digits",
+                "same phone number but for the country code",
+                _intersect("phone_tails", f"last {PHONE_TAIL_DIGITS} digits shared"),
+                0.05,
+            ),
+            Level("differs", "no phone number in common", _else("none shared"), 0.4),
         ),
         identifier=True,
     ),
