@@ -284,13 +284,18 @@ def test_exploding_rule_is_dropped(world, tmp_path):
 def test_link_tenant_drops_rule_over_limit(world, tmp_path):
     ats = world["ats"].head(300)
     messages: list[str] = []
+    # 300 candidates x 5 pairs each = 1,500 > 1,000: the per-candidate bound sets the limit
     result = link_tenant(ats, world["profiles_path"], tmp_path / "model",
-                         LinkConfig(u_max_pairs=5e4, max_pairs_per_rule=2_000), log=messages.append)
+                         LinkConfig(u_max_pairs=5e4, max_pairs_per_rule=1_000, max_pairs_per_candidate=5),
+                         log=messages.append)
     dropped = [msg.split("blocking rule ")[1].split(" would")[0]
                for msg in messages if "dropped" in msg]
     assert dropped, "a rule above the limit must be dropped"
+    assert any("(limit 1,500)" in msg for msg in messages if "dropped" in msg)
+    kept = [k for k in result.blocking_counts if k.endswith(" (scored)")]
+    assert kept, "rules under the limit still run"
     for name in dropped:
-        assert result.blocking_counts[name] > 2_000
+        assert result.blocking_counts[name] > 1_500
         assert f"{name} (scored)" not in result.blocking_counts  # never run
     assert result.pairs_compared > 0
 

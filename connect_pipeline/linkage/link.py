@@ -75,13 +75,15 @@ from connect_pipeline.linkage.settings import (
 )
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
 
-DEFAULT_THRESHOLD: float = 0.95
-"""A match needs posterior odds of at least 19:1. A wrong link shows one person's ATS history on
+DEFAULT_THRESHOLD: float = 0.9
+"""A match needs posterior odds of at least 9:1. A wrong link shows one person's ATS history on
 another person's profile, which costs a recruiter (and the person) more than a missed link, so
-the bar sits well above a coin flip. Above 0.95 Splink's probabilities come from an agreeing
-identifier (LinkedIn, e-mail, phone) or from a name that agrees together with several other
-details; a name alone, or a common name with one more detail, stays below it: namesakes are the
-dominant source of wrong links in a large index. Measured in bench/bench_accuracy.py."""
+the bar sits well above a coin flip. The posterior already carries the namesake risk: names are
+discounted by how common the whole name is (not first and last name as if independent) and
+employers by their size, so a common name needs an identifier or several agreeing details and
+a name alone never passes. Measured in bench/bench_accuracy.py: on three generated worlds the
+matches above 0.9 were right 998 times in 1,000, i.e. the model is, if anything, cautious
+there; 0.95 cost 1-1.5 points of recall for about one wrong link fewer in 1,000."""
 
 BORDERLINE_BITS = 3.0  # matches within this many bits above the threshold count as borderline
 U_SAMPLE_MAX_PROFILES = 200_000  # uniform profile sample for u estimation
@@ -93,7 +95,12 @@ class LinkConfig:
     """Knobs of one run.
 
     ``u_max_pairs`` bounds random sampling for u (Splink's largest fixed cost) and, for
-    large training blocks, the pairs EM looks at. ``max_pairs_per_rule`` bounds every
+    large training blocks, the pairs EM looks at. A blocking rule is dropped when it would
+    make more than ``max_pairs_per_rule`` pairs *and* more than ``max_pairs_per_candidate``
+    per candidate on average: an absolute bound alone would drop the name rules of every large
+    tenant on a large index, a per-candidate bound alone would let a small tenant's rule on
+    a placeholder value ("n/a") compare it with millions of profiles.
+    ``max_pairs_per_rule`` bounds every
     blocking rule.
     """
 
@@ -101,6 +108,7 @@ class LinkConfig:
     u_max_pairs: float = 2e6
     seed: int = 42
     max_pairs_per_rule: int = 50_000_000
+    max_pairs_per_candidate: int = 2_000
     pairs_per_chunk: int = scoring.PAIRS_PER_CHUNK
     """Blocked pairs scored at once; prediction memory grows with it, not with the tenant."""
     backend: str = "duckdb"
@@ -137,18 +145,19 @@ def borderline_share(matches: pl.DataFrame, threshold: float) -> float:
     return matches.filter(pl.col("match_weight") < threshold_weight + BORDERLINE_BITS).height / matches.height
 
 
-def _feature_select(columns: set[str], unique_id_sql: str) -> str:
+def _feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> str:
     """SQL select list mapping a feature relation onto MODEL_COLUMNS with uniform types.
 
     Empty strings and empty lists become null (Splink's null levels then say "no evidence"),
     and the current company is folded into the company list so "company in history" and the
     company blocking keys see it on both sides. Two columns are derived once per record rather
-    than per scored pair: ``phone_tails`` (each number's last digits) and ``title_role`` (the
-    title without seniority words).
+    than per scored pair: ``phone_tails`` (each number's last digits), ``title_role`` (the
+    title without seniority words) and ``name_pair`` (first and last name, for term
+    frequencies); ``history_company`` is the candidate's company on the ATS side only.
     """
     parts = [f"{unique_id_sql} AS unique_id"]
     for col in MODEL_COLUMNS[1:]:
-        if col in ("companies", "title_role", "phone_tails"):
+        if col in ("companies", "title_role", "phone_tails", "name_pair", "history_company"):
             continue
         if col in LIST_COLUMNS:
             src = f"CAST({col} AS VARCHAR[])" if col in columns else "CAST(NULL AS VARCHAR[])"
@@ -166,6 +175,12 @@ def _feature_select(columns: set[str], unique_id_sql: str) -> str:
         "lambda x: x IS NOT NULL AND x <> ''))"
     )
     parts.append(f"CASE WHEN len({merged}) = 0 THEN NULL ELSE {merged} END AS companies")
+    # the ATS company looked up in the profiles' career histories (term frequencies); null on
+    # the profile side so the lookup always uses the candidate's company
+    parts.append(f"{company if ats_side else 'CAST(NULL AS VARCHAR)'} AS history_company")
+    first = "nullif(trim(CAST(first_name_canonical AS VARCHAR)), '')"
+    last = "nullif(trim(CAST(last_name AS VARCHAR)), '')"
+    parts.append(f"{first} || ' ' || {last} AS name_pair")
     phones = "CAST(phones AS VARCHAR[])" if "phones" in columns else "CAST(NULL AS VARCHAR[])"
     tails = (
         f"list_distinct(list_transform(list_filter({phones}, lambda x: x IS NOT NULL AND x <> ''), "
@@ -197,7 +212,7 @@ def _prepare(
     con.register("ats_input", ats_people.select(keep).to_arrow())
     con.execute(
         "CREATE OR REPLACE TABLE ats_features AS SELECT "
-        + _feature_select(set(keep), "CAST(CAST(candidate_id AS BIGINT) AS VARCHAR)")
+        + _feature_select(set(keep), "CAST(CAST(candidate_id AS BIGINT) AS VARCHAR)", ats_side=True)
         + " FROM ats_input"
     )
     con.execute(
@@ -220,7 +235,7 @@ def _prepare(
     escaped = path.replace("'", "''")
     con.execute(
         "CREATE OR REPLACE VIEW profiles_all AS SELECT "
-        + _feature_select(prof_cols, "CAST(unique_id AS VARCHAR)")
+        + _feature_select(prof_cols, "CAST(unique_id AS VARCHAR)", ats_side=False)
         + f" FROM read_parquet('{escaped}') WHERE unique_id IS NOT NULL"
     )
     n_ats = int(con.execute("SELECT count(*) FROM ats_features").fetchall()[0][0])
@@ -229,17 +244,61 @@ def _prepare(
 
 
 def _population_tf_tables(con: duckdb.DuckDBPyConnection, n_profiles: int) -> None:
-    """Name frequencies over all profiles, for the values this run can compare."""
+    """Name and company frequencies over all profiles, for the values this run can compare.
+
+    ``history_company``: the share of profiles with the candidate's company anywhere in their
+    career, which is what "company appears in their career history" agreeing is as common as.
+
+    ``name_pair`` (first name + last name) holds the last name's frequency *given* the first
+    name: (profiles with both - 1) / profiles with that first name, never below the last name's
+    overall frequency. The one is the profile being compared itself, which must not count as
+    its own namesake. Multiplied by the first name's own frequency this is the frequency of
+    the whole name, so names common together (within one culture) get the discount they
+    deserve and rare combinations keep the evidence independence would give them.
+    """
+    n = max(n_profiles, 1)
     for col in TF_COLUMNS:
+        if col in ("name_pair", "history_company"):
+            continue
         con.execute(
             f"""
             CREATE OR REPLACE TABLE tf_pop_{col} AS
-            SELECT {col}, count(*) / {max(n_profiles, 1)}::DOUBLE AS tf_{col}
+            SELECT {col}, count(*) / {n}::DOUBLE AS tf_{col}
             FROM profiles_all
             WHERE {col} IN (SELECT {col} FROM ats_features UNION SELECT {col} FROM profiles_subset)
             GROUP BY {col}
             """
         )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE tf_pop_name_pair AS
+        WITH wanted AS (SELECT DISTINCT name_pair FROM ats_features WHERE name_pair IS NOT NULL),
+        pairs AS (
+            SELECT name_pair, any_value(first_name_canonical) AS f, any_value(last_name) AS l,
+                   count(*) AS n
+            FROM profiles_all WHERE name_pair IN (SELECT name_pair FROM wanted) GROUP BY name_pair
+        ),
+        firsts AS (
+            SELECT first_name_canonical AS f, count(*) AS nf FROM profiles_all
+            WHERE first_name_canonical IN (SELECT f FROM pairs) GROUP BY ALL
+        ),
+        lasts AS (
+            SELECT last_name AS l, count(*) / {n}::DOUBLE AS tl FROM profiles_all
+            WHERE last_name IN (SELECT l FROM pairs) GROUP BY ALL
+        )
+        SELECT name_pair, greatest(tl, (n - 1) / nf::DOUBLE) AS tf_name_pair
+        FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
+        """
+    )
+    # share of profiles with the company anywhere in their career (current one included)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE tf_pop_history_company AS
+        SELECT c AS history_company, count(DISTINCT unique_id) / {n}::DOUBLE AS tf_history_company
+        FROM (SELECT unique_id, unnest(companies) AS c FROM profiles_all)
+        WHERE c IN (SELECT history_company FROM ats_features) GROUP BY c
+        """
+    )
 
 
 def _identifier_prior(con: duckdb.DuckDBPyConnection, n_profiles: int) -> tuple[float, float]:
@@ -379,7 +438,7 @@ def link_tenant(
 
         plan = blk.plan_blocking(
             con, blk.DEFAULT_BLOCKING_KEYS, "ats_features", "profiles_all",
-            config.max_pairs_per_rule, say,
+            max(config.max_pairs_per_rule, config.max_pairs_per_candidate * n_ats), say,
         )
         n_subset = blk.reduce_profiles(con, plan.kept, "ats_features", "profiles_all", "profiles_subset")
         say(f"{n_subset} profiles share a blocking key with the ATS side")

@@ -16,7 +16,11 @@ by position (both come from the same ``MODEL``).
 Why these comparisons:
 
 * Names carry most of the evidence but are shared by namesakes, so exact name levels use term
-  frequency adjustments (a rare surname agreeing says more than "smith" agreeing).
+  frequency adjustments (a rare surname agreeing says more than "smith" agreeing). Given and
+  family names are not independent (a surname common in one country comes with that country's
+  given names), so the last name's adjustment is its frequency among people with the same
+  first name, never less than its frequency overall: "anh nguyen" agreeing says much less
+  than "anh" times "nguyen" would suggest.
 * A last name that differs is only mildly negative (married names change), but a *first* name
   that differs entirely is strongly negative: that is what lets a conflicting name veto an e-mail
   or LinkedIn agreement instead of those identifiers overriding everything.
@@ -55,7 +59,9 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "first_name_canonical",
     "last_name",
     "full_name",
+    "name_pair",
     "company",
+    "history_company",
     "companies",
     "title",
     "title_role",
@@ -71,7 +77,9 @@ LIST_COLUMNS = ("companies", "emails", "phones")
 PHONE_TAIL_DIGITS = 8
 
 # Columns whose term frequencies adjust the exact-match levels.
-TF_COLUMNS: tuple[str, ...] = ("first_name", "first_name_canonical", "last_name")
+TF_COLUMNS: tuple[str, ...] = (
+    "first_name", "first_name_canonical", "name_pair", "company", "history_company",
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,20 @@ class Comparison:
     identifier: bool = False  # agreement is near-unique (u is rarely observed by sampling)
 
 
-def _custom(sql: str, label: str) -> Callable[[], ComparisonLevelCreator]:
-    return lambda: cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
+def _custom(sql: str, label: str, tf_column: str | None = None) -> Callable[[], ComparisonLevelCreator]:
+    """A level from SQL; ``tf_column`` adjusts it by that column's term frequency, against the
+    level's own u (it is no exact match of that column)."""
+
+    def make() -> ComparisonLevelCreator:
+        level = cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
+        if tf_column is None:
+            return level
+        return level.configure(
+            tf_adjustment_column=tf_column, tf_adjustment_weight=1.0,
+            disable_tf_exact_match_detection=True, tf_minimum_u_value=1e-4,
+        )
+
+    return make
 
 
 class _DialectFunctionsLevel(cll.CustomLevel):
@@ -129,10 +149,18 @@ def _custom_jw(sql: str, label: str) -> Callable[[], ComparisonLevelCreator]:
     return lambda: _DialectFunctionsLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
 
 
-def _exact(col: str, label: str, tf: bool = False) -> Callable[[], ComparisonLevelCreator]:
+def _exact(
+    col: str, label: str, tf: bool = False, tf_min_u: float | None = None, tf_column: str | None = None
+) -> Callable[[], ComparisonLevelCreator]:
     def make() -> ComparisonLevelCreator:
         level = cll.ExactMatchLevel(col, term_frequency_adjustments=tf)
-        return level.configure(label_for_charts=label)
+        options: dict[str, Any] = {"label_for_charts": label}
+        if tf_min_u is not None:
+            options["tf_minimum_u_value"] = tf_min_u
+        if tf_column is not None:  # this level is the exact one: adjust against its own u
+            options["tf_adjustment_column"] = tf_column
+            options["disable_tf_exact_match_detection"] = True
+        return level.configure(**options)
 
     return make
 
@@ -203,7 +231,9 @@ MODEL: tuple[Comparison, ...] = (
         "Last name: exact, swapped with first name, typo, loosely similar",
         "last_name_l IS NULL OR last_name_r IS NULL",
         (
-            Level("exact", "last name agrees", _exact("last_name", "exact", tf=True), 0.80),
+            # adjusted by how common this last name is *among people with that first name*
+            # (``name_pair``, see ``link._population_tf_tables``), not in general
+            Level("exact", "last name agrees", _exact("last_name", "exact", tf=True, tf_column="name_pair"), 0.80),
             Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
             Level("similar", "last name is similar", _jw("last_name", 0.80, "JW >= 0.8"), 0.03),
@@ -216,13 +246,17 @@ MODEL: tuple[Comparison, ...] = (
         "Company: same current, ATS company in profile history, shared history, similar",
         "(company_l IS NULL AND companies_l IS NULL) OR (company_r IS NULL AND companies_r IS NULL)",
         (
-            Level("same", "same company", _exact("company", "same current company"), 0.45),
+            # Working at a big employer together says less than at a small one: the level is
+            # adjusted by how many profiles name that company (floored, so an employer seen
+            # once in the index cannot outweigh a name).
+            Level("same", "same company", _exact("company", "same current company", tf=True, tf_min_u=1e-4), 0.45),
             Level(
                 "in_history",
                 "company appears in their career history",
                 _custom(
                     "array_contains(companies_r, company_l) OR array_contains(companies_l, company_r)",
                     "company in the other side's history",
+                    tf_column="history_company",
                 ),
                 0.25,
             ),
