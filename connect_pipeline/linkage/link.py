@@ -108,7 +108,7 @@ class LinkConfig:
     u_max_pairs: float = 2e6
     seed: int = 42
     max_pairs_per_rule: int = 50_000_000
-    max_pairs_per_candidate: int = 2_000
+    max_pairs_per_candidate: int = 1_000
     pairs_per_chunk: int = scoring.PAIRS_PER_CHUNK
     """Blocked pairs scored at once; prediction memory grows with it, not with the tenant."""
     backend: str = "duckdb"
