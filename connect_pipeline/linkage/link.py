@@ -62,7 +62,6 @@ from connect_pipeline.linkage import scoring
 from connect_pipeline.linkage.scoring import ATS_SOURCE, MATCH_SCHEMA, PROFILE_SOURCE
 from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
-    MODEL,
     MODEL_COLUMNS,
     PHONE_TAIL_DIGITS,
     SUPPORTED_BACKENDS,
