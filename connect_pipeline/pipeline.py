@@ -23,7 +23,13 @@ from connect_pipeline.extract import (
     staged_mode,
     staged_resume_files,
 )
-from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant
+from connect_pipeline.linkage import (
+    LinkConfig,
+    LinkResult,
+    build_population,
+    link_tenant,
+    population_is_current,
+)
 from connect_pipeline.normalise.ats import build_ats_people
 from connect_pipeline.normalise.profiles import build_profile_features, profile_snapshot_id
 from connect_pipeline.publish import PublishedPaths, publish, read_published
@@ -106,17 +112,28 @@ def eligible_people(people: pl.DataFrame, *, include_private: bool) -> pl.DataFr
 
 
 def ensure_profile_features(root: Path, profile_glob: str, log: Log = _quiet) -> Path:
-    """Profile features are built once per index snapshot and shared by every tenant."""
+    """Profile features and population figures, built once per index snapshot for every tenant.
+
+    The figures (``population_path``) are rebuilt on their own when the model's definitions
+    changed since they were written.
+    """
     snapshot = profile_snapshot_id(profile_glob)
     target = profile_features_dir(root, snapshot) / "features.parquet"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".features.{os.getpid()}.parquet")
-    log(f"building profile features for snapshot {snapshot}")
-    build_profile_features(profile_glob, tmp)
-    os.replace(tmp, target)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".features.{os.getpid()}.parquet")
+        log(f"building profile features for snapshot {snapshot}")
+        build_profile_features(profile_glob, tmp)
+        os.replace(tmp, target)
+    if not population_is_current(target, population_path(target)):
+        log(f"computing population figures for snapshot {snapshot}")
+        build_population(target, population_path(target))
     return target
+
+
+def population_path(features: Path) -> Path:
+    """Where a snapshot's population figures live: beside its features."""
+    return Path(features).parent / "population"
 
 
 def link_people(
@@ -140,7 +157,10 @@ def link_people(
     work_db = storage.staging / "link.duckdb"
     work_db.unlink(missing_ok=True)
     try:
-        result = link_tenant(people, features, storage.model, config, db_path=work_db, log=log)
+        result = link_tenant(
+            people, features, storage.model, config, db_path=work_db, log=log,
+            population_dir=population_path(features),
+        )
     finally:
         work_db.unlink(missing_ok=True)
         work_db.with_name(work_db.name + ".wal").unlink(missing_ok=True)

@@ -79,6 +79,22 @@ def test_staging_is_empty_and_checks_pass(acme_run, module_data_dir):
     assert survivors <= {"published", "model", "state", "tenant.duckdb", "labels.parquet"}
 
 
+def test_profile_snapshot_holds_population_figures_and_no_tenant_data(acme_run, module_data_dir):
+    """Name, employer and block-size figures are computed once per profile snapshot, beside its
+    features, and hold only what the profile index says (no tenant's candidates)."""
+    manifests = list((module_data_dir / "profile_features").glob("*/population/manifest.json"))
+    assert len(manifests) == 1
+    population = manifests[0].parent
+    features = pl.read_parquet(population.parent / "features.parquet")
+    assert json.loads(manifests[0].read_text())["n_profiles"] == features.height
+    firsts = pl.read_parquet(population / "first_name.parquet")
+    named = features.filter(pl.col("first_name").str.strip_chars() != "")
+    assert firsts["n"].sum() == named.height
+    assert set(firsts["first_name"]) <= set(features["first_name"])
+    sample = pl.read_parquet(population / "u_sample.parquet")
+    assert set(sample["unique_id"]) <= set(features["unique_id"])
+
+
 def test_duckdb_file_holds_the_published_tables(acme_run, module_data_dir):
     storage = TenantStorage(module_data_dir, "acme")
     with duckdb.connect(str(storage.duckdb_path), read_only=True) as con:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -13,7 +12,14 @@ import pytest
 from splink import DuckDBAPI, Linker
 
 from connect_pipeline.errors import LinkageError
-from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig, LinkResult, link_tenant
+from connect_pipeline.linkage import (
+    DEFAULT_THRESHOLD,
+    LinkConfig,
+    LinkResult,
+    build_population,
+    link_tenant,
+    population_is_current,
+)
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
 
@@ -268,36 +274,103 @@ def test_run_figures(world):
     assert r.blocking_counts["linkedin_slug"] > 0
 
 
-def test_exploding_rule_is_dropped(world, tmp_path):
+def test_exploding_asymmetric_rule_is_dropped_and_symmetric_one_trimmed(world):
     con = duckdb.connect()
     con.execute(f"CREATE TABLE r AS SELECT * FROM read_parquet('{world['profiles_path']}')")
     con.execute("CREATE TABLE l AS SELECT * FROM r LIMIT 300")
     constant = blk.BlockingKey("everyone", ("'same'",))
+    lopsided = blk.BlockingKey("lopsided", ("'same'",), right_exprs=("'same'",))
     messages: list[str] = []
-    plan = blk.plan_blocking(con, (blk.DEFAULT_BLOCKING_KEYS[0], constant), "l", "r",
+    plan = blk.plan_blocking(con, (blk.DEFAULT_BLOCKING_KEYS[0], constant, lopsided), "l", "r",
                              max_pairs_per_rule=100_000, log=messages.append)
-    assert [k.name for k in plan.kept] == ["linkedin_slug"]
-    assert plan.dropped["everyone"] == 300 * N_PROFILES
-    assert any("everyone" in msg and "dropped" in msg for msg in messages)
+    # one block over the limit: the symmetric rule keeps running without it, the asymmetric
+    # one (which cannot be trimmed) is never run
+    assert [k.name for k in plan.kept] == ["linkedin_slug", "everyone"]
+    assert plan.left_out["everyone"] == 300 * N_PROFILES
+    assert plan.pairs(plan.kept[1]) == 0
+    assert plan.dropped == {"lopsided": 300 * N_PROFILES}
+    assert any("lopsided" in msg and "dropped" in msg for msg in messages)
+    assert any("everyone" in msg and "left out" in msg for msg in messages)
 
 
-def test_link_tenant_drops_rule_over_limit(world, tmp_path):
+def test_trimming_leaves_out_the_largest_blocks_only(world):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE r AS SELECT * FROM read_parquet('{world['profiles_path']}')")
+    con.execute("CREATE TABLE l AS SELECT * FROM r USING SAMPLE 400 ROWS")
+    key = next(k for k in blk.DEFAULT_BLOCKING_KEYS if k.name == "first_name+company")
+    total = blk.count_pairs(con, key, "l", "r")
+    limit = total // 3
+    trimmed, left_out, largest = blk.trim(con, key, "l", "r", limit)
+    kept = total - left_out
+    assert 0 < kept <= limit
+    # the trimmed key generates exactly the kept pairs, and no kept block is larger than a
+    # block left out (largest first)
+    assert blk.count_pairs(con, trimmed, "l", "r") == kept
+    blocks = blk._blocks_sql(trimmed, "l", "r", None)
+    biggest_kept = con.execute(f"SELECT max(pairs) FROM ({blocks})").fetchall()[0][0]
+    smallest_out = con.execute(f"SELECT min(pairs) FROM {trimmed.left_out}").fetchall()[0][0]
+    assert biggest_kept <= smallest_out
+    assert largest[0] == con.execute(f"SELECT max(pairs) FROM {trimmed.left_out}").fetchall()[0][0]
+    # leaving out one block fewer would break the limit
+    assert kept + smallest_out > limit
+
+
+def test_link_tenant_trims_rules_over_limit(world, tmp_path):
     ats = world["ats"].head(300)
+    full = link_tenant(ats, world["profiles_path"], tmp_path / "full", LinkConfig(u_max_pairs=5e4))
     messages: list[str] = []
     # 300 candidates x 5 pairs each = 1,500 > 1,000: the per-candidate bound sets the limit
     result = link_tenant(ats, world["profiles_path"], tmp_path / "model",
                          LinkConfig(u_max_pairs=5e4, max_pairs_per_rule=1_000, max_pairs_per_candidate=5),
                          log=messages.append)
-    dropped = [msg.split("blocking rule ")[1].split(" would")[0]
-               for msg in messages if "dropped" in msg]
-    assert dropped, "a rule above the limit must be dropped"
-    assert any("(limit 1,500)" in msg for msg in messages if "dropped" in msg)
-    kept = [k for k in result.blocking_counts if k.endswith(" (scored)")]
-    assert kept, "rules under the limit still run"
-    for name in dropped:
+    trimmed = [msg.split("blocking rule ")[1].split(" would")[0]
+               for msg in messages if "left out" in msg]
+    assert trimmed, "a rule above the limit must be trimmed"
+    assert all("(limit 1,500)" in msg for msg in messages if "left out" in msg)
+    for name in trimmed:
         assert result.blocking_counts[name] > 1_500
-        assert f"{name} (scored)" not in result.blocking_counts  # never run
-    assert result.pairs_compared > 0
+        assert result.blocking_counts[f"{name} (largest blocks left out)"] > 0
+        # the rule still runs, within the limit
+        assert 0 <= result.blocking_counts.get(f"{name} (scored)", 0) <= 1_500
+    assert result.pairs_compared < full.pairs_compared
+    # identifiers still find people: most of the full run's matches survive
+    both = result.matches.join(full.matches, on=["candidate_id", "profile_id"])
+    assert both.height >= 0.8 * full.matches.height
+
+
+def test_population_figures_from_the_snapshot_link_as_computed_in_the_run(world, tmp_path):
+    population = tmp_path / "population"
+    assert not population_is_current(world["profiles_path"], population)
+    assert build_population(world["profiles_path"], population) == N_PROFILES
+    assert population_is_current(world["profiles_path"], population)
+    messages: list[str] = []
+    result = link_tenant(world["ats"], world["profiles_path"], tmp_path / "model",
+                         LinkConfig(u_max_pairs=3e5), log=messages.append, population_dir=population)
+    assert any("read from the snapshot" in m for m in messages)
+    assert not any("computing them in this run" in m for m in messages)
+    assert any("computing them in this run" in m for m in world["messages"])
+    ref = world["result"]
+    assert result.pairs_compared == ref.pairs_compared
+    assert result.blocking_counts == ref.blocking_counts
+    both = ref.matches.join(result.matches, on="candidate_id", how="full", suffix="_snap", coalesce=True)
+    assert both.height == ref.matches.height == result.matches.height
+    assert (both["profile_id"] == both["profile_id_snap"]).all()
+    assert (both["match_weight"] - both["match_weight_snap"]).abs().max() < 1e-6
+
+
+def test_stale_population_figures_are_not_used(world, tmp_path):
+    population = tmp_path / "population"
+    build_population(world["profiles_path"], population)
+    manifest = json.loads((population / "manifest.json").read_text())
+    # figures written under other definitions (an older model): never read, recomputed
+    (population / "manifest.json").write_text(json.dumps(manifest | {"fingerprint": "0" * 16}))
+    pl.DataFrame({"first_name": ["john"], "n": [10**9]}).write_parquet(population / "first_name.parquet")
+    assert not population_is_current(world["profiles_path"], population)
+    messages: list[str] = []
+    result = link_tenant(world["ats"].head(200), world["profiles_path"], tmp_path / "model",
+                         LinkConfig(u_max_pairs=5e4), log=messages.append, population_dir=population)
+    assert any("are stale" in m and "computing them in this run" in m for m in messages)
+    assert result.matches.height > 0
 
 
 def test_empty_ats_side(world, tmp_path):

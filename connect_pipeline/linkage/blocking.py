@@ -11,13 +11,22 @@ Each key is defined once (``BlockingKey``) and yields three things that must agr
 * a semi-join that keeps only the profiles sharing at least one kept key with the ATS side, so
   Splink never sees the millions of profiles no candidate could be compared with.
 
+A rule over the limit loses only its largest blocks (the commonest names, the largest
+employers), not all of its pairs: the blocks are left out largest first until the rule fits.
+Dropping the whole rule (as a first version did) took every candidate's name rule away on a
+large index because of a few hundred "John Smith"-like blocks, and recall with it. The left-out
+values are written to a table; the ATS side's key is null for them (a derived column the
+trimmed rule blocks on), so those blocks produce no pair whatever the profile side holds.
+Asymmetric keys (a name recorded the other way round) cannot be trimmed that way, because Splink
+may put either input on either side of a pair; they are still dropped whole.
+
 The full profile features stay in Parquet and are only scanned by DuckDB.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import duckdb
@@ -40,6 +49,13 @@ class BlockingKey:
     exprs: tuple[str, ...]
     explode: tuple[str, ...] = ()
     right_exprs: tuple[str, ...] | None = None
+    left_out: str | None = None
+    """A table of key values (``k0, k1, ...``) whose blocks are left out (see ``trim``)."""
+
+    @property
+    def block_column(self) -> str:
+        """The derived column a trimmed key blocks on (see ``add_block_columns``)."""
+        return "block_" + re.sub(r"\W+", "_", self.name)
 
     def mirrored(self, name: str) -> "BlockingKey":
         """The same key with the two sides' expressions exchanged."""
@@ -48,6 +64,9 @@ class BlockingKey:
         return BlockingKey(name, self.right_exprs, self.explode, self.exprs)
 
     def splink_rule(self) -> BlockingRuleCreator:
+        if self.left_out is not None:
+            col = self.block_column
+            return block_on(col, arrays_to_explode=[col] if self.explode else None)
         if self.right_exprs is None:
             return block_on(*self.exprs, arrays_to_explode=list(self.explode) or None)
         condition = " AND ".join(
@@ -64,20 +83,22 @@ class BlockingKey:
         exprs = self.right_exprs if side == "right" and self.right_exprs is not None else self.exprs
         if self.explode:
             unnested = ", ".join(f"unnest({c}) AS {c}" for c in self.explode)
-            others = [c for c in _RELATION_COLUMNS if c not in self.explode]
-            source = f"(SELECT {', '.join(others)}, {unnested} FROM {relation})"
+            source = f"(SELECT * EXCLUDE ({', '.join(self.explode)}), {unnested} FROM {relation})"
         else:
             source = relation
         cols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(exprs))
         not_null = " AND ".join(f"({e}) IS NOT NULL" for e in exprs)
-        return f"SELECT DISTINCT unique_id, {cols} FROM {source} WHERE {not_null}"
+        sql = f"SELECT DISTINCT unique_id, {cols} FROM {source} WHERE {not_null}"
+        if self.left_out is not None and side == "left":
+            sql = f"SELECT * FROM ({sql}) ANTI JOIN {self.left_out} USING ({self.key_columns})"
+        return sql
 
     @property
     def key_columns(self) -> str:
         return ", ".join(f"k{i}" for i in range(len(self.exprs)))
 
 
-# Columns a keys_sql may reference (the model columns of both sides).
+# Model columns an asymmetric key's expressions may reference (qualified by `_on_side`).
 _RELATION_COLUMNS = (
     "unique_id",
     "first_name",
@@ -128,29 +149,65 @@ class BlockingPlan:
     kept: list[BlockingKey]
     dropped: dict[str, int]
     pre_filter_counts: dict[str, int]
+    """Pairs each key would generate on the full inputs, before any block is left out."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Pairs of the blocks left out of a trimmed key."""
+
+    def pairs(self, key: BlockingKey) -> int:
+        """Pairs a kept key generates (its count less the blocks left out)."""
+        return self.pre_filter_counts.get(key.name, 0) - self.left_out.get(key.name, 0)
 
 
-def count_pairs(con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str) -> int:
-    """Upper bound on the pairs a key generates: sum of left x right counts per key value."""
-    sql = f"""
-        WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL),
-             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right, 'right')}) GROUP BY ALL)
-        SELECT coalesce(sum(l.n * r.n), 0)::HUGEINT FROM l JOIN r USING ({key.key_columns})
+def _blocks_sql(key: BlockingKey, left: str, right: str, right_counts: str | None) -> str:
+    """``k0, ..., pairs`` per key value: left count x right count.
+
+    ``right_counts`` is a relation already holding the right side's ``k0, ..., n`` (the
+    snapshot's block sizes); without it the right side is counted here.
     """
+    r = right_counts or (
+        f"(SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right, 'right')}) GROUP BY ALL)"
+    )
+    return f"""
+        WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL)
+        SELECT {key.key_columns}, l.n * r.n AS pairs FROM l JOIN {r} r USING ({key.key_columns})
+    """
+
+
+def count_pairs(
+    con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str,
+    right_counts: str | None = None,
+) -> int:
+    """Upper bound on the pairs a key generates: sum of left x right counts per key value."""
+    sql = f"SELECT coalesce(sum(pairs), 0)::HUGEINT FROM ({_blocks_sql(key, left, right, right_counts)})"
     return int(con.execute(sql).fetchall()[0][0])
 
 
-def largest_blocks(
-    con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str, n: int = 3
-) -> list[tuple]:
-    """The key values responsible for the most pairs (for the drop warning)."""
-    sql = f"""
-        WITH l AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(left)}) GROUP BY ALL),
-             r AS (SELECT {key.key_columns}, count(*) AS n FROM ({key.keys_sql(right, 'right')}) GROUP BY ALL)
-        SELECT {key.key_columns}, l.n * r.n AS pairs FROM l JOIN r USING ({key.key_columns})
-        ORDER BY pairs DESC LIMIT {int(n)}
+def trim(
+    con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str, limit: int,
+    right_counts: str | None = None,
+) -> tuple[BlockingKey, int, list[int]]:
+    """Leave out a key's largest blocks until it generates at most ``limit`` pairs.
+
+    Returns the trimmed key, the pairs left out, and the sizes of the largest blocks left out.
+    Ties are broken by key value, so the same inputs always leave out the same blocks.
     """
-    return con.execute(sql).fetchall()
+    table = f"left_out_{re.sub(r'[^0-9A-Za-z]+', '_', key.name)}"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table} AS
+        WITH b AS ({_blocks_sql(key, left, right, right_counts)}),
+        c AS (
+            SELECT *, sum(pairs) OVER (ORDER BY pairs DESC, {key.key_columns}
+                                       ROWS UNBOUNDED PRECEDING) AS cum,
+                   sum(pairs) OVER () AS total
+            FROM b
+        )
+        SELECT {key.key_columns}, pairs FROM c WHERE total - (cum - pairs) > {int(limit)}
+        """
+    )
+    left_out, = con.execute(f"SELECT coalesce(sum(pairs), 0)::HUGEINT FROM {table}").fetchall()[0]
+    largest = [int(r[0]) for r in con.execute(f"SELECT pairs FROM {table} ORDER BY pairs DESC LIMIT 3").fetchall()]
+    return replace(key, left_out=table), int(left_out), largest
 
 
 def plan_blocking(
@@ -160,29 +217,72 @@ def plan_blocking(
     right: str,
     max_pairs_per_rule: int,
     log: Callable[[str], None],
+    right_counts: Callable[[BlockingKey], str | None] = lambda key: None,
 ) -> BlockingPlan:
-    """Count every key on the full inputs and drop the ones that would explode.
+    """Count every key on the full inputs; trim (or, if asymmetric, drop) the ones that explode.
 
-    A dropped rule is logged with the values that made it explode; it is never run.
+    A trimmed or dropped rule is logged with the sizes of the blocks responsible (sizes only:
+    the key values are candidates' names and companies, which must not outlive the run in a log
+    line).
     """
     kept: list[BlockingKey] = []
     dropped: dict[str, int] = {}
     counts: dict[str, int] = {}
+    left_out: dict[str, int] = {}
     for key in keys:
-        pairs = count_pairs(con, key, left, right)
+        pairs = count_pairs(con, key, left, right, right_counts(key))
         counts[key.name] = pairs
-        if pairs > max_pairs_per_rule:
-            # sizes only: the key values are candidates' names and companies, which must not
-            # outlive the run in a log line
-            sizes = [f"{row[-1]:,}" for row in largest_blocks(con, key, left, right)]
+        if pairs <= max_pairs_per_rule:
+            kept.append(key)
+            continue
+        if key.right_exprs is None:
+            trimmed, out, largest = trim(con, key, left, right, max_pairs_per_rule, right_counts(key))
+            n_blocks = int(con.execute(f"SELECT count(*) FROM {trimmed.left_out}").fetchall()[0][0])
             log(
                 f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "
-                f"(limit {max_pairs_per_rule:,}); dropped. Largest blocks: {', '.join(sizes)} pairs"
+                f"(limit {max_pairs_per_rule:,}); its {n_blocks:,} largest blocks ({out:,} pairs) "
+                f"are left out, {pairs - out:,} pairs kept. Largest left out: "
+                f"{', '.join(f'{n:,}' for n in largest)} pairs"
             )
-            dropped[key.name] = pairs
-        else:
-            kept.append(key)
-    return BlockingPlan(kept=kept, dropped=dropped, pre_filter_counts=counts)
+            kept.append(trimmed)
+            left_out[key.name] = out
+            continue
+        sql = f"SELECT pairs FROM ({_blocks_sql(key, left, right, right_counts(key))}) ORDER BY pairs DESC LIMIT 3"
+        sizes = [f"{row[0]:,}" for row in con.execute(sql).fetchall()]
+        log(
+            f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "
+            f"(limit {max_pairs_per_rule:,}); dropped. Largest blocks: {', '.join(sizes)} pairs"
+        )
+        dropped[key.name] = pairs
+    return BlockingPlan(kept=kept, dropped=dropped, pre_filter_counts=counts, left_out=left_out)
+
+
+def add_block_columns(
+    con: duckdb.DuckDBPyConnection, keys: list[BlockingKey], table: str, side: str
+) -> None:
+    """Give an input the derived column each trimmed key blocks on.
+
+    The column holds the key's values joined into one string (a list when the key explodes an
+    array); on the left (ATS) side the values whose blocks are left out are missing, and a
+    null never blocks. Every input Splink sees needs the columns, in the same order, because
+    ``link_only`` needs the same columns on both sides.
+    """
+    for key in keys:
+        if key.left_out is None:
+            continue
+        parts = " || chr(31) || ".join(f"CAST(k{i} AS VARCHAR)" for i in range(len(key.exprs)))
+        agg = "list(DISTINCT ks ORDER BY ks)" if key.explode else "min(ks)"
+        col = key.block_column
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {table} AS
+            SELECT t.*, b.{col} FROM {table} t LEFT JOIN (
+                SELECT unique_id, {agg} AS {col}
+                FROM (SELECT unique_id, {parts} AS ks FROM ({key.keys_sql(table, side)}))
+                GROUP BY unique_id
+            ) b USING (unique_id)
+            """
+        )
 
 
 def reduce_profiles(

@@ -4,22 +4,25 @@ The run, and why each step is shaped the way it is:
 
 1. **Prepare** both sides into the same columns (Splink's ``link_only`` needs identical
    columns). The profile features stay in Parquet; DuckDB scans them, Python never holds them.
-2. **Block**: count every blocking rule on the full inputs with a group-by and drop rules that
-   would exceed ``max_pairs_per_rule`` (logged, never run). Then keep only the profiles that
-   share a key with the ATS side (semi-joins). Blocking on that subset yields exactly the pairs
-   blocking on all profiles would, at a fraction of the cost.
+2. **Block**: count every blocking rule on the full inputs with a group-by (the profile side's
+   block sizes come from the snapshot's population figures) and trim the rules that would
+   exceed the limit: their largest blocks are left out, logged, never run (``blocking``). Then
+   keep only the profiles that share a key with the ATS side (semi-joins). Blocking on that
+   subset yields exactly the pairs blocking on all profiles would, at a fraction of the cost.
 3. **Population statistics** — the subset is chosen *because* it resembles the ATS side, so
    anything estimated on it is biased toward the tenant's names. Each pair's posterior is
    ``prior x likelihood ratio`` over the whole population, so the three population quantities
-   come from the full profile features instead:
-   * term frequencies of names: counted over all profiles (values restricted to those the run
-     can meet, to keep the tables small);
+   come from the whole profile index, counted once per index snapshot (``population``) and
+   read by every tenant's run:
+   * term frequencies of names and employers (restricted to the values the run can meet, to
+     keep the tables small);
    * u probabilities: random sampling of ATS x a uniform sample of all profiles, in a separate
      linker whose parameters are then carried over;
    * the prior (probability two random records match): share of the tenant's candidates with an
      identifier (LinkedIn slug or e-mail) found in the index, shrunk toward one half for small
      tenants, divided by the number of profiles.
-   None of this is reused across tenants: every run estimates its own.
+   The index's figures hold no tenant data; everything estimated from a tenant's candidates
+   (u, m, the prior) is estimated in that tenant's run and never reused for another.
 4. **m by EM** on the subset: block on LinkedIn slug (trains names, company, contact details),
    then on first + last name (trains LinkedIn, e-mail, phone, company, title, location).
    Parameters EM cannot estimate fall back to the documented defaults in ``settings.MODEL``.
@@ -58,7 +61,7 @@ from splink import Linker, block_on
 from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage.engine import Engine
-from connect_pipeline.linkage import scoring
+from connect_pipeline.linkage import population, scoring
 from connect_pipeline.linkage.scoring import ATS_SOURCE, MATCH_SCHEMA, PROFILE_SOURCE
 from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
@@ -85,7 +88,6 @@ matches above 0.9 were right 998 times in 1,000, i.e. the model is, if anything,
 there; 0.95 cost 1-1.5 points of recall for about one wrong link fewer in 1,000."""
 
 BORDERLINE_BITS = 3.0  # matches within this many bits above the threshold count as borderline
-U_SAMPLE_MAX_PROFILES = 200_000  # uniform profile sample for u estimation
 PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5
 
 
@@ -94,13 +96,12 @@ class LinkConfig:
     """Knobs of one run.
 
     ``u_max_pairs`` bounds random sampling for u (Splink's largest fixed cost) and, for
-    large training blocks, the pairs EM looks at. A blocking rule is dropped when it would
-    make more than ``max_pairs_per_rule`` pairs *and* more than ``max_pairs_per_candidate``
-    per candidate on average: an absolute bound alone would drop the name rules of every large
-    tenant on a large index, a per-candidate bound alone would let a small tenant's rule on
-    a placeholder value ("n/a") compare it with millions of profiles.
-    ``max_pairs_per_rule`` bounds every
-    blocking rule.
+    large training blocks, the pairs EM looks at. A blocking rule is trimmed (its largest
+    blocks left out, see ``blocking``) when it would make more than ``max_pairs_per_rule``
+    pairs *and* more than ``max_pairs_per_candidate`` per candidate on average: an absolute
+    bound alone would cut the name rules of every large tenant on a large index, a
+    per-candidate bound alone would let a small tenant's rule on a placeholder value ("n/a")
+    compare it with millions of profiles.
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -195,7 +196,7 @@ def _feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> st
 
 def _prepare(
     con: duckdb.DuckDBPyConnection, ats_people: pl.DataFrame, profile_features: Path | str
-) -> tuple[int, int]:
+) -> tuple[int, str]:
     required = set(FEATURE_SCHEMA) - {"unique_id"}
     missing = sorted(required - set(ats_people.columns))
     if "candidate_id" not in ats_people.columns:
@@ -220,11 +221,20 @@ def _prepare(
     )
     con.unregister("ats_input")
 
+    view_definition = _profiles_view(con, profile_features)
+    n_ats = int(con.execute("SELECT count(*) FROM ats_features").fetchall()[0][0])
+    return n_ats, view_definition
+
+
+def _profiles_view(con: duckdb.DuckDBPyConnection, profile_features: Path | str) -> str:
+    """View ``profiles_all``: the profile features in model columns, scanned from Parquet.
+
+    Returns the select list, which is what the population figures' fingerprint must cover."""
     path = str(profile_features)
     if Path(path).is_dir():
         path = str(Path(path) / "**" / "*.parquet")
     try:
-        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
     except duckdb.Error as exc:
         raise LinkageError(f"profile features at {profile_features} cannot be read: {exc}") from exc
     prof_cols = {row[0] for row in described}
@@ -232,18 +242,49 @@ def _prepare(
     if lacking:
         raise LinkageError(f"profile features at {profile_features} lack columns {lacking}")
     escaped = path.replace("'", "''")
+    definition = _feature_select(prof_cols, "CAST(unique_id AS VARCHAR)", ats_side=False)
     con.execute(
-        "CREATE OR REPLACE VIEW profiles_all AS SELECT "
-        + _feature_select(prof_cols, "CAST(unique_id AS VARCHAR)", ats_side=False)
-        + f" FROM read_parquet('{escaped}') WHERE unique_id IS NOT NULL"
+        f"CREATE OR REPLACE VIEW profiles_all AS SELECT {definition} "
+        f"FROM read_parquet('{escaped}') WHERE unique_id IS NOT NULL"
     )
-    n_ats = int(con.execute("SELECT count(*) FROM ats_features").fetchall()[0][0])
-    n_prof = int(con.execute("SELECT count(*) FROM profiles_all").fetchall()[0][0])
-    return n_ats, n_prof
+    return definition
+
+
+def population_is_current(profile_features: Path | str, out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds population figures matching today's model definitions."""
+    con = duckdb.connect()
+    try:
+        definition = _profiles_view(con, profile_features)
+        return population.is_current(out_dir, "profiles_all", definition, blk.DEFAULT_BLOCKING_KEYS)
+    finally:
+        con.close()
+
+
+def build_population(
+    profile_features: Path | str, out_dir: Path, *, work_dir: Path | None = None
+) -> int:
+    """Compute the profile index's population figures once for its snapshot (see ``population``).
+
+    Returns the profile count. ``work_dir`` is where DuckDB may spill (defaults beside out_dir).
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET temp_directory = '{str(work_dir or out_dir.parent).replace(chr(39), chr(39) * 2)}'")
+        definition = _profiles_view(con, profile_features)
+        return population.write_population(
+            con, "profiles_all", definition, blk.DEFAULT_BLOCKING_KEYS, out_dir
+        )
+    finally:
+        con.close()
 
 
 def _population_tf_tables(con: duckdb.DuckDBPyConnection, n_profiles: int) -> None:
     """Name and company frequencies over all profiles, for the values this run can compare.
+
+    Read from the population figures (``pop_*``, once per snapshot), restricted to the values
+    of this run's two sides so the tables Splink joins stay small.
 
     ``history_company``: the share of profiles with the candidate's company anywhere in their
     career, which is what "company appears in their career history" agreeing is as common as.
@@ -262,40 +303,28 @@ def _population_tf_tables(con: duckdb.DuckDBPyConnection, n_profiles: int) -> No
         con.execute(
             f"""
             CREATE OR REPLACE TABLE tf_pop_{col} AS
-            SELECT {col}, count(*) / {n}::DOUBLE AS tf_{col}
-            FROM profiles_all
+            SELECT {col}, n / {n}::DOUBLE AS tf_{col} FROM pop_{col}
             WHERE {col} IN (SELECT {col} FROM ats_features UNION SELECT {col} FROM profiles_subset)
-            GROUP BY {col}
             """
         )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE tf_pop_name_pair AS
-        WITH wanted AS (SELECT DISTINCT name_pair FROM ats_features WHERE name_pair IS NOT NULL),
-        pairs AS (
-            SELECT name_pair, any_value(first_name_canonical) AS f, any_value(last_name) AS l,
-                   count(*) AS n
-            FROM profiles_all WHERE name_pair IN (SELECT name_pair FROM wanted) GROUP BY name_pair
+        WITH pairs AS (
+            SELECT name_pair, first_name_canonical AS f, last_name AS l, n FROM pop_name_pair
+            WHERE name_pair IN (SELECT name_pair FROM ats_features WHERE name_pair IS NOT NULL)
         ),
-        firsts AS (
-            SELECT first_name_canonical AS f, count(*) AS nf FROM profiles_all
-            WHERE first_name_canonical IN (SELECT f FROM pairs) GROUP BY ALL
-        ),
-        lasts AS (
-            SELECT last_name AS l, count(*) / {n}::DOUBLE AS tl FROM profiles_all
-            WHERE last_name IN (SELECT l FROM pairs) GROUP BY ALL
-        )
+        firsts AS (SELECT first_name_canonical AS f, n AS nf FROM pop_first_name_canonical),
+        lasts AS (SELECT last_name AS l, n / {n}::DOUBLE AS tl FROM pop_last_name)
         SELECT name_pair, greatest(tl, (n - 1) / nf::DOUBLE) AS tf_name_pair
         FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
         """
     )
-    # share of profiles with the company anywhere in their career (current one included)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE tf_pop_history_company AS
-        SELECT c AS history_company, count(DISTINCT unique_id) / {n}::DOUBLE AS tf_history_company
-        FROM (SELECT unique_id, unnest(companies) AS c FROM profiles_all)
-        WHERE c IN (SELECT history_company FROM ats_features) GROUP BY c
+        SELECT history_company, n / {n}::DOUBLE AS tf_history_company FROM pop_history_company
+        WHERE history_company IN (SELECT history_company FROM ats_features)
         """
     )
 
@@ -309,7 +338,7 @@ def _identifier_prior(con: duckdb.DuckDBPyConnection, n_profiles: int) -> tuple[
     keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in ("linkedin_slug", "email")]
     hits = " UNION ".join(
         f"SELECT l.unique_id FROM ({k.keys_sql('ats_features')}) l "
-        f"SEMI JOIN ({k.keys_sql('profiles_all', 'right')}) r USING ({k.key_columns})"
+        f"SEMI JOIN pop_{population.key_stat(k)} r USING ({k.key_columns})"
         for k in keys
     )
     found = int(con.execute(f"SELECT count(*) FROM ({hits})").fetchall()[0][0])
@@ -383,6 +412,7 @@ def link_tenant(
     log: Callable[[str], None] | None = None,
     spark: Any | None = None,
     scored_pairs_out: Path | None = None,
+    population_dir: Path | None = None,
 ) -> LinkResult:
     """Match each ATS candidate to at most one profile; write the tenant's model to model_dir.
 
@@ -393,6 +423,9 @@ def link_tenant(
     hands in an existing SparkSession (a cluster's), otherwise a local one is started.
     ``config.trained_params`` skips estimation and scores with parameters trained earlier for
     the same tenant, on either backend.
+
+    ``population_dir`` holds the profile index's population figures built once for its
+    snapshot (``build_population``); without current ones the run computes its own.
 
     ``scored_pairs_out`` writes every scored pair (ids, weights, comparison levels) to Parquet
     for review; it is tenant data, so it belongs in the tenant's folder and its purge.
@@ -422,7 +455,10 @@ def link_tenant(
     con = duckdb.connect(str(db_path) if db_path else ":memory:")
     engine: Engine | None = None
     try:
-        n_ats, n_prof = _prepare(con, ats_people, profile_features)
+        n_ats, view_definition = _prepare(con, ats_people, profile_features)
+        n_prof = population.attach_population(
+            con, "profiles_all", view_definition, blk.DEFAULT_BLOCKING_KEYS, population_dir, say
+        )
         lap("prepare")
         say(f"{n_ats} ATS candidates, {n_prof} profiles")
         if n_ats == 0 or n_prof == 0:
@@ -438,8 +474,11 @@ def link_tenant(
         plan = blk.plan_blocking(
             con, blk.DEFAULT_BLOCKING_KEYS, "ats_features", "profiles_all",
             max(config.max_pairs_per_rule, config.max_pairs_per_candidate * n_ats), say,
+            right_counts=lambda key: f"pop_{population.key_stat(key)}",
         )
         n_subset = blk.reduce_profiles(con, plan.kept, "ats_features", "profiles_all", "profiles_subset")
+        blk.add_block_columns(con, plan.kept, "ats_features", "left")
+        blk.add_block_columns(con, plan.kept, "profiles_subset", "right")
         say(f"{n_subset} profiles share a blocking key with the ATS side")
         lap("block")
 
@@ -448,11 +487,11 @@ def link_tenant(
         if config.trained_params is None:
             share, prior = _identifier_prior(con, n_prof)
             say(f"identifier hit share {share:.3f}; prior {prior:.3g}")
-            sample_n = min(n_prof, U_SAMPLE_MAX_PROFILES)
+            sample_n = int(con.execute("SELECT count(*) FROM pop_u_sample").fetchall()[0][0])
             con.execute(
-                f"CREATE OR REPLACE TABLE profiles_u_sample AS SELECT * FROM profiles_all "
-                f"USING SAMPLE reservoir({sample_n} ROWS) REPEATABLE ({int(config.seed)})"
+                "CREATE OR REPLACE TABLE profiles_u_sample AS SELECT * FROM pop_u_sample"
             )
+            blk.add_block_columns(con, plan.kept, "profiles_u_sample", "right")
         lap("population")
 
         engine = Engine(config.backend, con, spark, config.spark_master, config.spark_shuffle_partitions)
@@ -543,12 +582,14 @@ def _score_and_choose(
 ) -> LinkResult:
     """Predict in chunks, keep the best profile per candidate, explain each match."""
     blocking_counts = dict(plan.pre_filter_counts)
+    for name, n in plan.left_out.items():
+        blocking_counts[f"{name} (largest blocks left out)"] = n
     if not (plan.kept and n_subset):
         lap("predict")
         return LinkResult(pl.DataFrame(schema=MATCH_SCHEMA), 0, 0, blocking_counts, [], 0.0,
                           Path(), Path(), None)
     _register_tf(linker, tf_frames)
-    blocked = sum(plan.pre_filter_counts.get(k.name, 0) for k in plan.kept)
+    blocked = sum(plan.pairs(k) for k in plan.kept)
     n_chunks = scoring.chunks_for(blocked, config.pairs_per_chunk)
     review_table = "review_pairs" if scored_pairs_out is not None else None
     scored = scoring.score_in_chunks(engine, linker, n_chunks, config.threshold, say, review_table)

@@ -1,0 +1,158 @@
+"""Figures about the whole profile index that every tenant's link reads: once per snapshot.
+
+A pair's posterior is prior x likelihood ratio over the *population*, so name and employer
+frequencies, the u sample and the size of each blocking key's blocks are properties of the
+profile index, not of a tenant. Counting them means scanning every profile; doing that in every
+tenant's run made the index scan the largest cost of linking against a large index. So they are
+computed once per profile-index snapshot, written as Parquet beside the snapshot's features,
+and each run reads them (restricted to the values it meets). Nothing in them comes from a
+tenant, so sharing them keeps the rule that no tenant's parameters or frequencies reach another.
+
+Statistics (each a relation ``pop_<name>`` in the run's DuckDB connection):
+
+* ``first_name``, ``first_name_canonical``, ``last_name``, ``company``: value, ``n`` profiles;
+* ``name_pair``: canonical first name + last name, with both parts and ``n``;
+* ``history_company``: company, ``n`` profiles with it anywhere in their career;
+* ``keys_<blocking key>``: key values and ``n`` profiles per value (the profile side of every
+  block's size, which is what deciding whether a rule explodes needs);
+* ``u_sample``: a uniform sample of profiles (model columns) for estimating u.
+
+A ``manifest.json`` holds the profile count and a fingerprint of the SQL that produced the
+figures: when the model's columns or blocking keys change, the old figures no longer apply and
+a run computes its own (and says so) until the snapshot's are rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+
+from connect_pipeline.linkage.blocking import BlockingKey
+
+POPULATION_VERSION = 1
+U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
+U_SAMPLE_SEED = 42
+MANIFEST = "manifest.json"
+
+
+def key_stat(key: BlockingKey) -> str:
+    """The statistic holding a blocking key's profile-side block sizes."""
+    return "keys_" + re.sub(r"\W+", "_", key.name)
+
+
+def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
+    """name -> SQL over ``view`` (profiles in model columns) for every statistic."""
+    stats = {
+        col: f"SELECT {col}, count(*) AS n FROM {view} WHERE {col} IS NOT NULL GROUP BY {col}"
+        for col in ("first_name", "first_name_canonical", "last_name", "company")
+    }
+    stats["name_pair"] = (
+        f"SELECT name_pair, any_value(first_name_canonical) AS first_name_canonical, "
+        f"any_value(last_name) AS last_name, count(*) AS n FROM {view} "
+        f"WHERE name_pair IS NOT NULL GROUP BY name_pair"
+    )
+    # companies holds each company once per profile, so a row count is a count of profiles
+    stats["history_company"] = (
+        f"SELECT c AS history_company, count(*) AS n "
+        f"FROM (SELECT unnest(companies) AS c FROM {view}) WHERE c IS NOT NULL GROUP BY c"
+    )
+    for key in keys:
+        stats[key_stat(key)] = (
+            f"SELECT {key.key_columns}, count(*) AS n "
+            f"FROM ({key.keys_sql(view, 'right')}) GROUP BY ALL"
+        )
+    stats["u_sample"] = (
+        f"SELECT * FROM {view} USING SAMPLE reservoir({U_SAMPLE_ROWS} ROWS) REPEATABLE ({U_SAMPLE_SEED})"
+    )
+    return stats
+
+
+def fingerprint(view_definition: str, stats: dict[str, str]) -> str:
+    """Hash of what the figures mean: the profile columns' definition and every statistic's SQL."""
+    digest = hashlib.sha256(f"population-v{POPULATION_VERSION}\0{view_definition}".encode())
+    for name in sorted(stats):
+        digest.update(f"\0{name}\0{stats[name]}".encode())
+    return digest.hexdigest()[:16]
+
+
+def write_population(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    view_definition: str,
+    keys: Iterable[BlockingKey],
+    out_dir: Path,
+) -> int:
+    """Compute every statistic over ``view`` into ``out_dir`` (replaced whole, atomically).
+
+    Returns the profile count. A crash leaves the previous folder (or none), never a mix.
+    """
+    stats = statistics_sql(view, keys)
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, sql in stats.items():
+        target = str(tmp / f"{name}.parquet").replace("'", "''")
+        con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+    n_profiles = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+    manifest = {"fingerprint": fingerprint(view_definition, stats), "n_profiles": n_profiles}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return n_profiles
+
+
+def is_current(
+    out_dir: Path | None, view: str, view_definition: str, keys: Iterable[BlockingKey]
+) -> bool:
+    """Whether ``out_dir`` holds figures computed with today's definitions."""
+    if out_dir is None:
+        return False
+    try:
+        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("fingerprint") == fingerprint(view_definition, statistics_sql(view, keys))
+
+
+def attach_population(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    view_definition: str,
+    keys: Iterable[BlockingKey],
+    out_dir: Path | None,
+    log: Callable[[str], None],
+) -> int:
+    """Make every ``pop_<name>`` relation available in ``con``; returns the profile count.
+
+    Reads the snapshot's figures when ``out_dir`` holds current ones, otherwise computes them in
+    this run (correct, but it scans the whole index again: build them once per snapshot).
+    """
+    keys = list(keys)
+    stats = statistics_sql(view, keys)
+    if is_current(out_dir, view, view_definition, keys):
+        assert out_dir is not None
+        for name in stats:
+            path = str(Path(out_dir) / f"{name}.parquet").replace("'", "''")
+            con.execute(f"CREATE OR REPLACE VIEW pop_{name} AS SELECT * FROM read_parquet('{path}')")
+        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
+        log(f"population figures read from the snapshot ({manifest['n_profiles']:,} profiles)")
+        return int(manifest["n_profiles"])
+    where = f"at {out_dir} are stale" if out_dir is not None and Path(out_dir).exists() else "were not built"
+    log(
+        f"population figures for this profile snapshot {where}: computing them in this run "
+        "(build them once per snapshot with pipeline.ensure_profile_features)"
+    )
+    for name, sql in stats.items():
+        con.execute(f"CREATE OR REPLACE TABLE pop_{name} AS {sql}")
+    return int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
