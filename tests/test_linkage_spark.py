@@ -39,6 +39,7 @@ NEAR_CUT_OFF_EDITS: dict[str, dict[str, str]] = {
     "first_name": {"margaret": "magaret"},
 }
 MAX_NEAR_CUT_OFF = 60
+NEAR_CUT_OFF_START = 50_000  # candidate ids of the near-cut-off rows
 
 
 def _near_cut_off_typos(
@@ -89,7 +90,7 @@ def runs(tmp_path_factory, spark_session) -> dict:
     rng = random.Random(7)
     profiles = _profiles(rng)
     ats_rows, truth = _ats(rng, profiles)
-    typo_rows, typo_truth = _near_cut_off_typos(rng, profiles, 50_000)
+    typo_rows, typo_truth = _near_cut_off_typos(rng, profiles, NEAR_CUT_OFF_START)
     ats_rows += typo_rows
     truth |= typo_truth
     base = tmp_path_factory.mktemp("linkage_spark")
@@ -230,7 +231,11 @@ def test_spark_finds_the_same_true_links(runs):
               f"true {truth.get(c)}")
         # a candidate linked differently must have a pair whose level moved
         assert str(c) in moved_uids, f"candidate {c} differs without a level difference"
-    assert len(true_duck ^ true_spark) <= max(2, len(truth) // 100)
+    # the deliberate near-cut-off candidates may flip (each flip is explained above); the rest
+    # of the world must keep (nearly) every true link on both engines
+    ordinary = {c for c in true_duck ^ true_spark if c < NEAR_CUT_OFF_START}
+    assert len(ordinary) <= max(2, len(truth) // 100)
+    assert len(true_duck ^ true_spark) <= len(ordinary) + MAX_NEAR_CUT_OFF
 
 
 def test_no_tenant_data_left_in_the_spark_session(runs):
