@@ -53,9 +53,14 @@ class BlockingKey:
     """A table of key values (``k0, k1, ...``) whose blocks are left out (see ``trim``)."""
 
     @property
+    def slug(self) -> str:
+        """The name as it can appear in a table or column name."""
+        return re.sub(r"\W+", "_", self.name)
+
+    @property
     def block_column(self) -> str:
         """The derived column a trimmed key blocks on (see ``add_block_columns``)."""
-        return "block_" + re.sub(r"\W+", "_", self.name)
+        return f"block_{self.slug}"
 
     def mirrored(self, name: str) -> "BlockingKey":
         """The same key with the two sides' expressions exchanged."""
@@ -191,7 +196,7 @@ def trim(
     Returns the trimmed key, the pairs left out, and the sizes of the largest blocks left out.
     Ties are broken by key value, so the same inputs always leave out the same blocks.
     """
-    table = f"left_out_{re.sub(r'[^0-9A-Za-z]+', '_', key.name)}"
+    table = f"left_out_{key.slug}"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS

@@ -343,7 +343,7 @@ def _identifier_prior(con: duckdb.DuckDBPyConnection, n_profiles: int) -> tuple[
     keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in ("linkedin_slug", "email")]
     hits = " UNION ".join(
         f"SELECT l.unique_id FROM ({k.keys_sql('ats_features')}) l "
-        f"SEMI JOIN pop_{population.key_stat(k)} r USING ({k.key_columns})"
+        f"SEMI JOIN {population.key_counts(k)} r USING ({k.key_columns})"
         for k in keys
     )
     found = int(con.execute(f"SELECT count(*) FROM ({hits})").fetchall()[0][0])
@@ -479,7 +479,7 @@ def link_tenant(
         plan = blk.plan_blocking(
             con, blk.DEFAULT_BLOCKING_KEYS, "ats_features", "profiles_all",
             max(config.max_pairs_per_rule, config.max_pairs_per_candidate * n_ats), say,
-            right_counts=lambda key: f"pop_{population.key_stat(key)}",
+            right_counts=population.key_counts,
         )
         n_subset = blk.reduce_profiles(con, plan.kept, "ats_features", "profiles_all", "profiles_subset")
         blk.add_block_columns(con, plan.kept, "ats_features", "left")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Callable, Iterable
@@ -44,7 +43,12 @@ MANIFEST = "manifest.json"
 
 def key_stat(key: BlockingKey) -> str:
     """The statistic holding a blocking key's profile-side block sizes."""
-    return "keys_" + re.sub(r"\W+", "_", key.name)
+    return f"keys_{key.slug}"
+
+
+def key_counts(key: BlockingKey) -> str:
+    """The relation ``attach_population`` gives a blocking key's profile-side block sizes."""
+    return f"pop_{key_stat(key)}"
 
 
 def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
@@ -112,17 +116,25 @@ def write_population(
     return n_profiles
 
 
+def _current_manifest(
+    out_dir: Path | None, view: str, view_definition: str, keys: Iterable[BlockingKey]
+) -> dict | None:
+    """``out_dir``'s manifest if its figures were computed with today's definitions."""
+    if out_dir is None:
+        return None
+    try:
+        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    current = manifest.get("fingerprint") == fingerprint(view_definition, statistics_sql(view, keys))
+    return manifest if current else None
+
+
 def is_current(
     out_dir: Path | None, view: str, view_definition: str, keys: Iterable[BlockingKey]
 ) -> bool:
     """Whether ``out_dir`` holds figures computed with today's definitions."""
-    if out_dir is None:
-        return False
-    try:
-        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return manifest.get("fingerprint") == fingerprint(view_definition, statistics_sql(view, keys))
+    return _current_manifest(out_dir, view, view_definition, keys) is not None
 
 
 def attach_population(
@@ -140,12 +152,11 @@ def attach_population(
     """
     keys = list(keys)
     stats = statistics_sql(view, keys)
-    if is_current(out_dir, view, view_definition, keys):
-        assert out_dir is not None
+    manifest = _current_manifest(out_dir, view, view_definition, keys)
+    if manifest is not None:
         for name in stats:
             path = str(Path(out_dir) / f"{name}.parquet").replace("'", "''")
             con.execute(f"CREATE OR REPLACE VIEW pop_{name} AS SELECT * FROM read_parquet('{path}')")
-        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
         log(f"population figures read from the snapshot ({manifest['n_profiles']:,} profiles)")
         return int(manifest["n_profiles"])
     where = f"at {out_dir} are stale" if out_dir is not None and Path(out_dir).exists() else "were not built"
