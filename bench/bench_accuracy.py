@@ -22,7 +22,7 @@ from connect_pipeline.extract import extract_tenant
 from connect_pipeline.harvest.auth import Credential
 from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig
-from connect_pipeline.local_greenhouse import LocalGreenhouse
+from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.pipeline import (
     eligible_people,
     ensure_profile_features,
@@ -31,8 +31,8 @@ from connect_pipeline.pipeline import (
     people_path,
 )
 from connect_pipeline.storage import TenantStorage
-from connect_pipeline.world.generate import TenantSpec, generate_world
-from connect_pipeline.world.layout import account_dir, profiles_glob, truth_path
+from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
+from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 
 
 def score(pairs: pl.DataFrame, truth: pl.DataFrame, eligible_ids: list[int]) -> tuple[float, float, int]:

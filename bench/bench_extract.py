@@ -52,9 +52,9 @@ from connect_pipeline.harvest.collections import (  # noqa: E402
     PAGE_SIZE,
     REQUIRED_SCOPES,
 )
-from connect_pipeline.local_greenhouse import FaultPlan, LocalGreenhouse  # noqa: E402
+from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse  # noqa: E402
 from connect_pipeline.storage import TenantStorage  # noqa: E402
-from connect_pipeline.world.layout import account_dir  # noqa: E402
+from connect_pipeline.testkit.world.layout import account_dir  # noqa: E402
 
 TENANT = "benchco"
 ADMIN_ID = 1

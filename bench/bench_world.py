@@ -16,9 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from connect_pipeline.world.__main__ import _tenant
-from connect_pipeline.world.generate import TenantSpec, generate_world, write_profiles
-from connect_pipeline.world.people import make_people
+from connect_pipeline.testkit.world.__main__ import _tenant
+from connect_pipeline.testkit.world.generate import TenantSpec, generate_world, write_profiles
+from connect_pipeline.testkit.world.people import make_people
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from connect_pipeline.local_greenhouse import LocalGreenhouse
+from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
-from connect_pipeline.world.generate import TenantSpec, generate_world
-from connect_pipeline.world.layout import account_dir, profiles_glob
+from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
+from connect_pipeline.testkit.world.layout import account_dir, profiles_glob
 
 WORLD_TENANTS = (TenantSpec("acme", 400), TenantSpec("globex", 300))
 WORLD_PROFILES = 6_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import RunsFilter, instance_for_test
 
-from assets.runner import BACKFILL_TAG, backfill
+from connect_pipeline.cli.runner import BACKFILL_TAG, backfill
 from tests.conftest import connect_tenant
 
 

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from dagster import instance_for_test
 
-from assets.runner import run_tenant
-from connect_pipeline.local_greenhouse import LocalGreenhouse
+from connect_pipeline.cli.runner import run_tenant
+from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.storage import TenantStorage
-from connect_pipeline.world.layout import truth_path
+from connect_pipeline.testkit.world.layout import truth_path
 from tests.conftest import connect_tenant
 
 

@@ -30,9 +30,9 @@ from connect_pipeline.extract import (
 )
 from connect_pipeline.harvest import Credential, HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS, REQUIRED_SCOPES
-from connect_pipeline.local_greenhouse import FaultPlan, LocalGreenhouse
+from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.storage import TenantStorage
-from connect_pipeline.world.layout import account_dir
+from connect_pipeline.testkit.world.layout import account_dir
 
 TENANT = "extractco"
 ADMIN_ID = 1

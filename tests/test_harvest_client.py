@@ -29,8 +29,8 @@ from connect_pipeline.harvest import Credential, HarvestClient, verify_connectio
 from connect_pipeline.harvest.collections import BY_NAME, REQUIRED_SCOPES
 from connect_pipeline.harvest.ratelimit import RateBudget, retry_after_seconds
 from connect_pipeline.harvest.verify import introspect_url_for
-from connect_pipeline.local_greenhouse import FaultPlan, LocalGreenhouse
-from connect_pipeline.world.layout import account_dir
+from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
+from connect_pipeline.testkit.world.layout import account_dir
 
 TENANT = "acme"
 N_CANDIDATES = 1200
@@ -454,7 +454,7 @@ def test_download_with_size_cap_and_no_signature_in_errors(
         assert client.stats["download"]["rows"] == 1
     assert "larger than" in str(too_big.value)
     # What the client side logs (the server's own access log is not ours to police).
-    logged = [r.getMessage() for r in caplog.records if not r.name.startswith("connect_pipeline.local_greenhouse")]
+    logged = [r.getMessage() for r in caplog.records if not r.name.startswith("connect_pipeline.testkit.local_greenhouse")]
     assert any("/files/" in line for line in logged)
     assert not any("signature=" in line or "cursor=" in line for line in logged)
     for message in (str(too_big.value), str(gone.value)):

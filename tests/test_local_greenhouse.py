@@ -20,7 +20,7 @@ import pypdf
 import pytest
 
 from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
-from connect_pipeline.local_greenhouse import FaultPlan, LocalGreenhouse
+from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -673,7 +673,7 @@ def test_loads_thousands_of_candidates_and_pages_them(tmp_path: Path) -> None:
 
 def test_runs_as_a_process_and_exits_on_sigterm(world: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "connect_pipeline.local_greenhouse", "--world", str(world), "--port", "0",
+        [sys.executable, "-m", "connect_pipeline.testkit.local_greenhouse", "--world", str(world), "--port", "0",
          "--rate-limit", "5", "--window", "30"],
         cwd=REPO,
         stdout=subprocess.PIPE,

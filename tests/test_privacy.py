@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from assets.runner import run_tenant
+from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from tests.conftest import account

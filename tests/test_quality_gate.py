@@ -6,10 +6,10 @@ import polars as pl
 from dagster import AssetMaterialization, instance_for_test
 
 from assets.checks import usual_band
-from assets.runner import run_tenant
+from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.storage import TenantStorage
-from connect_pipeline.world.generate import TenantSpec, generate_world
-from connect_pipeline.world.layout import profiles_glob
+from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
+from connect_pipeline.testkit.world.layout import profiles_glob
 from tests.conftest import connect_tenant
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import polars as pl
 from dagster import instance_for_test
 
-from assets.runner import run_tenant
+from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
 

@@ -1,6 +1,6 @@
 """Tenant connections, secret references and the `tenants` commands.
 
-The CLI tests drive ``connect_pipeline.cli_tenants`` through argparse, and `verify` runs against
+The CLI tests drive ``connect_pipeline.cli.tenants`` through argparse, and `verify` runs against
 the local Greenhouse over real HTTP; one test runs the installed command in a subprocess.
 """
 
@@ -20,13 +20,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from connect_pipeline import secrets, tenants
-from connect_pipeline.cli_tenants import add_tenant_commands
+from connect_pipeline.cli.tenants import add_tenant_commands
 from connect_pipeline.errors import ConfigError, TenantNotFound
 from connect_pipeline.harvest.collections import BY_NAME, REQUIRED_SCOPES
-from connect_pipeline.local_greenhouse import LocalGreenhouse
+from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
-from connect_pipeline.world.layout import account_dir
+from connect_pipeline.testkit.world.layout import account_dir
 
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_SECRET = "plain-secret-" + uuid.uuid4().hex

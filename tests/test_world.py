@@ -15,10 +15,10 @@ from pypdf import PdfReader
 from unidecode import unidecode
 
 from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
-from connect_pipeline.world.__main__ import main as world_cli
-from connect_pipeline.world.generate import KINDS, TenantSpec, generate_world
-from connect_pipeline.world.layout import account_dir, profiles_glob, truth_path
-from connect_pipeline.world.people import make_people
+from connect_pipeline.testkit.world.__main__ import main as world_cli
+from connect_pipeline.testkit.world.generate import KINDS, TenantSpec, generate_world
+from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
+from connect_pipeline.testkit.world.people import make_people
 
 TENANTS = (TenantSpec("acme", 300), TenantSpec("globex", 300))
 N_PROFILES = 3000
@@ -105,7 +105,7 @@ def test_profile_index_matches_the_contract(world: Path) -> None:
 
 
 def test_profile_index_is_split_into_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import connect_pipeline.world.generate as generate
+    import connect_pipeline.testkit.world.generate as generate
 
     monkeypatch.setattr(generate, "PART_ROWS", 1000)
     world = generate_world(tmp_path / "w", n_profiles=2500, tenants=[TenantSpec("solo", 40)], resumes=False)

@@ -19,7 +19,7 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
-from ..harvest.collections import BY_NAME
+from connect_pipeline.harvest.collections import BY_NAME
 from .auth import Token, TokenAuthority
 from .faults import FaultDice
 from .query import SERVED_COLLECTIONS, QueryError, parse_list_query

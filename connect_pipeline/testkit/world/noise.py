@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from unidecode import unidecode
 
-from connect_pipeline.world.catalog import ascii_token, catalog
-from connect_pipeline.world.phones import format_phone, templates_for
-from connect_pipeline.world.pools import (
+from connect_pipeline.testkit.world.catalog import ascii_token, catalog
+from connect_pipeline.testkit.world.phones import format_phone, templates_for
+from connect_pipeline.testkit.world.pools import (
     COUNTRIES,
     CULTURES,
     FORMAL_OF,

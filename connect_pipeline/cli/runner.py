@@ -32,7 +32,7 @@ class TenantRun:
     error: str | None
 
 
-INSTANCE_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "dagster.yaml"
+INSTANCE_TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
 
 
 def _root_cause(error) -> str:

@@ -19,10 +19,10 @@ import numpy as np
 import polars as pl
 
 from connect_pipeline.storage import validate_tenant_id
-from connect_pipeline.world.greenhouse import Slot, write_tenant
-from connect_pipeline.world.layout import account_dir, truth_path
-from connect_pipeline.world.noise import slug_of
-from connect_pipeline.world.people import REFERENCE_TIME, make_people, profile_frame
+from connect_pipeline.testkit.world.greenhouse import Slot, write_tenant
+from connect_pipeline.testkit.world.layout import account_dir, truth_path
+from connect_pipeline.testkit.world.noise import slug_of
+from connect_pipeline.testkit.world.people import REFERENCE_TIME, make_people, profile_frame
 
 PART_ROWS = 250_000
 KINDS = ("in_index", "not_in_index", "duplicate", "anonymised", "private", "shared")

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import polars as pl
 
-from connect_pipeline.world.pools import COUNTRIES, NANP_TEMPLATES, PHONE_TEMPLATES, Country
+from connect_pipeline.testkit.world.pools import COUNTRIES, NANP_TEMPLATES, PHONE_TEMPLATES, Country
 
 _TOKEN = re.compile(r"\{(cc|t|a|b|c|g[ .\-]?)\}")
 

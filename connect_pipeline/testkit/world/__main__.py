@@ -1,4 +1,4 @@
-"""`python -m connect_pipeline.world --out DIR --seed 7 --profiles 20000 --tenant acme:2000 ...`"""
+"""`python -m connect_pipeline.testkit.world --out DIR --seed 7 --profiles 20000 --tenant acme:2000 ...`"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from connect_pipeline.world.generate import TenantSpec, generate_world
+from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 
 
 def _tenant(text: str) -> TenantSpec:
@@ -18,7 +18,7 @@ def _tenant(text: str) -> TenantSpec:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m connect_pipeline.world",
+    parser = argparse.ArgumentParser(prog="python -m connect_pipeline.testkit.world",
                                      description="Generate a deterministic world (profile index, "
                                                  "Greenhouse accounts, ground truth).")
     parser.add_argument("--out", type=Path, required=True, help="world directory to (re)write")

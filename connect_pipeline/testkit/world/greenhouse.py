@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
-from connect_pipeline.world import noise, pdfs
-from connect_pipeline.world.catalog import ascii_token, catalog
-from connect_pipeline.world.people import REFERENCE_TIME
-from connect_pipeline.world.pools import COUNTRIES, TITLE_BASES
+from connect_pipeline.testkit.world import noise, pdfs
+from connect_pipeline.testkit.world.catalog import ascii_token, catalog
+from connect_pipeline.testkit.world.people import REFERENCE_TIME
+from connect_pipeline.testkit.world.pools import COUNTRIES, TITLE_BASES
 
 EPOCH_START = int(datetime(2019, 1, 1, tzinfo=timezone.utc).timestamp())
 REF = int(REFERENCE_TIME.timestamp())

@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from connect_pipeline.world.catalog import Catalog, NameTable, catalog, zipf_weights
-from connect_pipeline.world.phones import phone_column
-from connect_pipeline.world.pools import CULTURES, PERSONAL_DOMAINS, SENIORITY_WEIGHTS, nicknames_for
+from connect_pipeline.testkit.world.catalog import Catalog, NameTable, catalog, zipf_weights
+from connect_pipeline.testkit.world.phones import phone_column
+from connect_pipeline.testkit.world.pools import CULTURES, PERSONAL_DOMAINS, SENIORITY_WEIGHTS, nicknames_for
 
 REFERENCE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

@@ -9,7 +9,7 @@ from connect_pipeline.errors import ConnectError
 
 
 def _run(args: argparse.Namespace) -> int:
-    from assets.runner import run_tenant  # Dagster is imported only by the commands that run it
+    from connect_pipeline.cli.runner import run_tenant  # Dagster is imported only by the commands that run it
 
     mode = "full" if args.full else "incremental" if args.incremental else "auto"
     outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=args.profiles, mode=mode)
@@ -29,8 +29,8 @@ def _run(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from assets.runner import backfill
-    from connect_pipeline.progress import ProgressBar
+    from connect_pipeline.cli.runner import backfill
+    from connect_pipeline.cli.progress import ProgressBar
     from connect_pipeline.storage import data_root
     from connect_pipeline.tenants import TenantRegistry
 
@@ -62,13 +62,13 @@ def _lookup(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from connect_pipeline.demo import run_demo, serve_ui
+    from connect_pipeline.cli.demo import run_demo, serve_ui
 
     return serve_ui(args.data_dir) if args.ui else run_demo(args.data_dir, small=args.small)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from connect_pipeline.cli_tenants import add_tenant_commands
+    from connect_pipeline.cli.tenants import add_tenant_commands
 
     parser = argparse.ArgumentParser(
         prog="connect-pipeline",

@@ -24,7 +24,7 @@ import polars as pl
 from connect_pipeline.pipeline import quality_against_labels
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
-from connect_pipeline.world.layout import account_dir, profiles_glob, truth_path
+from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 
 DEMO_TENANTS = {"acme": 3000, "globex": 2500}
 DEMO_PROFILES = 40_000
@@ -60,7 +60,7 @@ def ensure_world(world: Path, *, small: bool) -> dict:
         if meta.get("n_profiles") == n_profiles and sorted(meta.get("tenants", [])) == sorted(tenants):
             return meta
         shutil.rmtree(world)
-    from connect_pipeline.world.generate import TenantSpec, generate_world
+    from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 
     print(f"generating a world: {n_profiles} profiles, tenants {tenants} ...", flush=True)
     generate_world(
@@ -74,7 +74,7 @@ def ensure_world(world: Path, *, small: bool) -> dict:
 
 def start_local_greenhouse(world: Path, *, port: int = 0) -> LocalServer:
     process = subprocess.Popen(
-        [sys.executable, "-m", "connect_pipeline.local_greenhouse", "--world", str(world),
+        [sys.executable, "-m", "connect_pipeline.testkit.local_greenhouse", "--world", str(world),
          "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
@@ -88,7 +88,7 @@ def start_local_greenhouse(world: Path, *, port: int = 0) -> LocalServer:
         if process.poll() is not None:
             break
     process.kill()
-    raise RuntimeError("the local Greenhouse did not start; run `python -m connect_pipeline.local_greenhouse --world ...` to see why")
+    raise RuntimeError("the local Greenhouse did not start; run `python -m connect_pipeline.testkit.local_greenhouse --world ...` to see why")
 
 
 def connect_tenants(root: Path, world: Path, server: LocalServer) -> list[str]:
@@ -119,7 +119,7 @@ def connect_tenants(root: Path, world: Path, server: LocalServer) -> list[str]:
 
 
 def run_demo(data_dir: str | None = None, *, small: bool = False) -> int:
-    from assets.runner import run_tenant
+    from connect_pipeline.cli.runner import run_tenant
 
     root = data_root(data_dir)
     world = root / "demo" / "world"

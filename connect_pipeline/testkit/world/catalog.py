@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from unidecode import unidecode
 
-from connect_pipeline.world.pools import (
+from connect_pipeline.testkit.world.pools import (
     COMPANY_PREFIXES,
     COMPANY_SUFFIXES,
     COUNTRIES,

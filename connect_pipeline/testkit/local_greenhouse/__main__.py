@@ -1,6 +1,6 @@
 """Run the local Greenhouse as a process until SIGTERM or SIGINT.
 
-    python -m connect_pipeline.local_greenhouse --world DIR [--host H] [--port P]
+    python -m connect_pipeline.testkit.local_greenhouse --world DIR [--host H] [--port P]
            [--rate-limit N] [--window S] [--token-ttl S]
 """
 
@@ -16,7 +16,7 @@ from .server import LocalGreenhouse
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m connect_pipeline.local_greenhouse")
+    parser = argparse.ArgumentParser(prog="python -m connect_pipeline.testkit.local_greenhouse")
     parser.add_argument("--world", type=Path, required=True, help="world directory to serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")

@@ -1,0 +1,3 @@
+from connect_pipeline.cli.main import main
+
+raise SystemExit(main())
