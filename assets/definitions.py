@@ -12,12 +12,13 @@ from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
 from assets.tenant_assets import TENANT_ASSETS, profile_features
 from connect_pipeline.storage import DATA_ROOT_ENV, data_root
-from resources.connect import ConnectResource, default_profiles_glob
+from resources.connect import ConnectResource, TenantRunResource, default_profiles_glob
 
 
 def build_definitions(data_dir: str | None = None, profiles_glob: str | None = None) -> Definitions:
+    root = str(data_root(data_dir or os.environ.get(DATA_ROOT_ENV)))
     connect = ConnectResource(
-        data_dir=str(data_root(data_dir or os.environ.get(DATA_ROOT_ENV))),
+        data_dir=root,
         profiles_glob=profiles_glob or default_profiles_glob(),
         link_backend=os.environ.get("CONNECT_PIPELINE_LINK_BACKEND", "duckdb"),
     )
@@ -27,7 +28,7 @@ def build_definitions(data_dir: str | None = None, profiles_glob: str | None = N
         jobs=[tenant_job, profile_features_job],
         schedules=[tenant_cadence_schedule],
         sensors=[tenant_registry_sensor],
-        resources={"connect": connect},
+        resources={"connect": connect, "tenant_run": TenantRunResource(data_dir=root)},
     )
 
 

@@ -2,25 +2,35 @@
 
 Each body reads like a sentence over connect_pipeline's stage functions; the assets hand results
 between them through the tenant's staging folder, not an I/O manager, so nothing of a tenant's
-ATS data lands in Dagster's storage.
+ATS data lands in Dagster's storage. ``tenant_asset`` gives every stage the same partitioning,
+the tenant's connection and folders, and the run lease (``TenantRunResource``), which also
+purges the staged inputs when the run ends, however it ends.
 """
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from assets.partitions import tenant_partitions
-from connect_pipeline.extract import extract_tenant, staged_mode
+from connect_pipeline.errors import TenantNotFound
+from connect_pipeline.extract import extract_tenant
 from connect_pipeline.normalise.profiles import profile_snapshot_id
 from connect_pipeline.pipeline import (
+    eligible_people,
     ensure_profile_features,
     link_people,
     normalise_tenant,
     publish_tenant,
-    purge_on_failure,
     purge_tenant,
 )
-from resources.connect import ConnectResource
+from connect_pipeline.quality import match_rate_of_eligible
+from connect_pipeline.run_state import staged_mode
+from connect_pipeline.storage import TenantStorage
+from connect_pipeline.tenants import TenantConnection
+from resources.connect import ConnectResource, TenantRunResource
 
 
 @asset(
@@ -42,31 +52,80 @@ def profile_features(context: AssetExecutionContext, connect: ConnectResource) -
 
 class ExtractConfig(Config):
     """``auto``: incremental when a full sweep ran in the last week, else full; ``full`` forces the
-    sweep that also finds deleted and merged candidates; ``incremental`` reads only the window."""
+    full read; ``incremental`` reads only the window (every mode sweeps candidate ids for
+    deletions)."""
 
-    mode: str = "auto"
+    mode: Literal["auto", "full", "incremental"] = "auto"
 
 
-@asset(
-    partitions_def=tenant_partitions,
-    group_name="tenant_pipeline",
-    description="Greenhouse records (Harvest v3) and resume files of one tenant, staged until the "
-    "purge: a full sweep weekly (finds deletions), an incremental window otherwise.",
-)
-def ats_extract(
-    context: AssetExecutionContext, config: ExtractConfig, connect: ConnectResource
-) -> MaterializeResult:
-    connection, storage = connect.tenant(context.partition_key)
-    with purge_on_failure(storage, context.log.warning):
-        with connect.harvest_client(connection, log=context.log.info) as client:
-            summary = extract_tenant(
-                client,
-                storage,
-                mode=config.mode,
-                include_private=connection.include_private,
-                log=context.log.info,
+@dataclass(frozen=True)
+class Tenant:
+    """What a stage knows about the tenant its partition names."""
+
+    connection: TenantConnection
+    storage: TenantStorage
+    connect: ConnectResource
+
+    def still_connected(self) -> None:
+        """Raise when the tenant was removed while this run was going: nothing more is written."""
+        if not self.connect.registry().has(self.connection.tenant_id):
+            raise TenantNotFound(
+                f"tenant {self.connection.tenant_id} was removed while this run was in progress; "
+                "nothing was published and its staged inputs are purged"
             )
-            stats = client.stats
+
+
+def tenant_asset(
+    *, deps: Sequence = (), description: str, config: type[Config] | None = None
+) -> Callable:
+    """Declare a stage of the tenant graph: partitioned by tenant, run under the tenant's lease.
+
+    The body receives ``(context, tenant)`` (and the config, when the stage has one).
+    """
+
+    def decorate(body: Callable) -> Callable:
+        def tenant_of(context: AssetExecutionContext, connect: ConnectResource) -> Tenant:
+            connection, storage = connect.tenant(context.partition_key)
+            tenant = Tenant(connection, storage, connect)
+            tenant.still_connected()
+            return tenant
+
+        if config is None:
+            def compute(context: AssetExecutionContext, connect: ConnectResource, tenant_run: TenantRunResource):
+                return body(context, tenant_of(context, connect))
+        else:
+            def compute(context: AssetExecutionContext, config, connect: ConnectResource, tenant_run: TenantRunResource):
+                return body(context, tenant_of(context, connect), config)
+            compute.__annotations__["config"] = config
+        compute.__name__ = body.__name__
+        compute.__doc__ = body.__doc__
+        return asset(
+            name=body.__name__,
+            partitions_def=tenant_partitions,
+            group_name="tenant_pipeline",
+            deps=list(deps),
+            description=description,
+        )(compute)
+
+    return decorate
+
+
+@tenant_asset(
+    description="Greenhouse records (Harvest v3) and resume files of one tenant, staged until the "
+    "purge: an incremental window (plus a sweep of candidate ids for deletions) daily, a full "
+    "read weekly.",
+    config=ExtractConfig,
+)
+def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractConfig) -> MaterializeResult:
+    with tenant.connect.harvest_client(tenant.connection, log=context.log.info) as client:
+        summary = extract_tenant(
+            client,
+            tenant.storage,
+            mode=config.mode,
+            include_private=tenant.connection.include_private,
+            log=context.log.info,
+        )
+        stats = client.stats
     metadata: dict = {f"rows/{name}": n for name, n in summary.rows.items()}
     metadata["mode"] = summary.mode
     metadata["window"] = f"{summary.since or 'beginning'} → {summary.until}"
@@ -81,19 +140,15 @@ def ats_extract(
     return MaterializeResult(metadata=metadata)
 
 
-@asset(
-    partitions_def=tenant_partitions,
-    group_name="tenant_pipeline",
+@tenant_asset(
     deps=[ats_extract],
     description="One row of matching signals per ATS candidate (names, companies, LinkedIn, "
     "e-mails, phones, location, resume signals). Staged; purged after the match attempt.",
 )
-def ats_people(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    connection, storage = connect.tenant(context.partition_key)
-    with purge_on_failure(storage, context.log.warning):
-        summary = normalise_tenant(
-            storage, include_private=connection.include_private, log=context.log.info
-        )
+def ats_people(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
+    summary = normalise_tenant(
+        tenant.storage, include_private=tenant.connection.include_private, log=context.log.info
+    )
     return MaterializeResult(
         metadata={
             "candidates": summary.candidates,
@@ -106,30 +161,30 @@ def ats_people(context: AssetExecutionContext, connect: ConnectResource) -> Mate
     )
 
 
-@asset(
-    partitions_def=tenant_partitions,
-    group_name="tenant_pipeline",
+@tenant_asset(
     deps=[ats_people, profile_features],
     description="Splink link_only between the tenant's ATS people and the profile features, "
     "trained per tenant; at most one profile per candidate.",
 )
-def ats_matches(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    connection, storage = connect.tenant(context.partition_key)
-    with purge_on_failure(storage, context.log.warning):
-        features = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
-        result = link_people(
-            storage,
-            features,
-            include_private=connection.include_private,
-            config=connect.link_config(),
-            log=context.log.info,
-        )
-    eligible = pl.scan_parquet(storage.staging / "ats_people.parquet").select(pl.len()).collect().item()
+def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
+    connect, storage = tenant.connect, tenant.storage
+    features = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
+    result = link_people(
+        storage,
+        features,
+        include_private=tenant.connection.include_private,
+        config=connect.link_config(),
+        log=context.log.info,
+    )
+    eligible = eligible_people(
+        pl.read_parquet(storage.people), include_private=tenant.connection.include_private
+    ).height
     metadata = {
         "extract_mode": staged_mode(storage),
         "matched": result.matches.height,
+        "eligible": eligible,
+        "match_rate_of_eligible": match_rate_of_eligible(result.matches.height, eligible),
         "candidates_scored": result.candidates_scored,
-        "match_rate": round(result.matches.height / eligible, 4) if eligible else 0.0,
         "pairs_compared": result.pairs_compared,
         "prediction_chunks": result.prediction_chunks,
         "borderline_share": round(result.borderline_share, 4),
@@ -142,39 +197,36 @@ def ats_matches(context: AssetExecutionContext, connect: ConnectResource) -> Mat
     return MaterializeResult(metadata=metadata)
 
 
-@asset(
-    partitions_def=tenant_partitions,
-    group_name="tenant_pipeline",
+@tenant_asset(
     deps=[ats_matches],
     description="What a recruiter sees: one row per matched profile (prospect/applicant, stage, "
-    "status, last activity, recruiter, contacts, attachments, Greenhouse link), swapped in atomically.",
+    "status, last activity, recruiter, contacts, attachments, Greenhouse link), published with "
+    "the matches as one generation.",
 )
-def enrichment(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    connection, storage = connect.tenant(context.partition_key)
-    with purge_on_failure(storage, context.log.warning):
-        paths, matches, table = publish_tenant(storage, connection, log=context.log.info)
+def enrichment(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
+    paths, matches, table = publish_tenant(
+        tenant.storage, tenant.connection, still_connected=tenant.still_connected, log=context.log.info
+    )
     return MaterializeResult(
         metadata={
             "matches": matches.height,
             "enriched_profiles": table.height,
             "prospects": int(table["is_prospect"].sum()) if table.height else 0,
             "applicants": int(table["is_applicant"].sum()) if table.height else 0,
+            "generation": paths.generation,
             "enrichment_path": MetadataValue.path(str(paths.enrichment)),
             "matches_path": MetadataValue.path(str(paths.matches)),
-            "duckdb_path": MetadataValue.path(str(paths.duckdb)),
+            "duckdb_path": MetadataValue.path(str(tenant.storage.duckdb_path)),
         }
     )
 
 
-@asset(
-    partitions_def=tenant_partitions,
-    group_name="tenant_pipeline",
+@tenant_asset(
     deps=[enrichment],
     description="Deletes the staged ATS inputs once the match was attempted; its check proves it.",
 )
-def staging_purge(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    storage = connect.storage(context.partition_key)
-    removed = purge_tenant(storage, context.log.info)
+def staging_purge(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
+    removed = purge_tenant(tenant.storage, context.log.info)
     return MaterializeResult(metadata={"files_removed": removed})
 
 

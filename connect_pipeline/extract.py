@@ -4,18 +4,20 @@
 published tables are rebuilt from what Greenhouse holds now and deleted, merged or anonymised
 candidates disappear from them.
 
-**Incremental** (the daily cadence): candidates and applications *updated* in the window
-``[watermark - overlap, now]`` and resumes created in it are read, then every record the
-affected candidates need is fetched by id (≤ 50 ids a request): their applications, prospect
-details and resumes, and the other candidates already published on the same profile (so the
-profile's enrichment row can be rebuilt whole). A candidate requested by id that Greenhouse no
-longer returns was deleted or merged. Applications are re-read when they *change*, not only when
-created: filtering on ``updated_at`` of applications is what other extractors missed.
+**Incremental** (the daily cadence): applications *updated* in the window
+``[watermark - overlap, now]`` and resumes created in it are read, then a sweep pages through
+every candidate Greenhouse still lists: its ids reveal deletions and merges at every run (they
+leave the published tables at the next run of any kind, not at the weekly sweep), and its pages
+carry the records of the candidates changed in the window. Every record the affected candidates
+need is then fetched by id (≤ 50 ids a request): their applications, prospect details and resumes,
+and the other candidates already published on the same profile (so the profile's enrichment row
+can be rebuilt whole). Applications are re-read when they *change*, not only when created:
+filtering on ``updated_at`` of applications is what other extractors missed.
 
 Durability: each step writes ``<name>.jsonl.part`` page by page and renames it when whole; a
 manifest records the window and the finished steps, so a run killed mid-extract resumes the same
 window where it stopped, with no duplicate and no gap. The watermark moves only after a publish
-(see ``commit_watermark``), so a failed run never skips a window.
+(``run_state.commit_watermark``), so a failed run never skips a window.
 
 Resume files are downloaded in the same run because Greenhouse's attachment URLs are signed and
 expire; the URL itself is dropped from the staged records once the files are fetched.
@@ -29,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,7 +40,16 @@ import polars as pl
 from connect_pipeline.errors import ConfigError, HarvestError
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
-from connect_pipeline.storage import TenantStorage
+from connect_pipeline.run_state import (
+    Manifest,
+    deleted_candidates,
+    has_published,
+    published_ids,
+    published_neighbours,
+    read_watermarks,
+    save_deleted,
+)
+from connect_pipeline.storage import PRIVATE_FILE, TenantStorage
 
 Log = Callable[[str], None]
 
@@ -65,40 +76,6 @@ class ExtractSummary:
     seconds: float = 0.0
 
 
-@dataclass
-class Manifest:
-    """What this extract is doing, kept in staging so a killed run can finish the same window."""
-
-    mode: str
-    since: str | None
-    until: str
-    completed: list[str] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, path: Path) -> "Manifest | None":
-        if not path.exists():
-            return None
-        return cls(**json.loads(path.read_text()))
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(json.dumps(asdict(self)))
-        os.replace(tmp, path)
-
-
-def manifest_path(storage: TenantStorage) -> Path:
-    return storage.staging / "extract_manifest.json"
-
-
-def watermarks_path(storage: TenantStorage) -> Path:
-    return storage.state / "watermarks.json"
-
-
-def read_watermarks(storage: TenantStorage) -> dict:
-    path = watermarks_path(storage)
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -111,7 +88,7 @@ def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | 
     """The window to read: resume an unfinished one, else full or incremental as due."""
     if mode not in MODES:
         raise ConfigError(f"extract mode {mode!r} is not one of {', '.join(MODES)}")
-    unfinished = Manifest.load(manifest_path(storage))
+    unfinished = Manifest.load(storage)
     if unfinished is not None and (mode == "auto" or mode == unfinished.mode):
         return unfinished
     now = now or datetime.now(timezone.utc)
@@ -120,10 +97,8 @@ def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | 
         # updated earlier in this same second is inside it (re-reading one is an upsert)
         now = now.replace(microsecond=0) + timedelta(seconds=1)
     marks = read_watermarks(storage)
-    published = (storage.published / "matches.parquet").exists()
-    last_full = marks.get("last_full")
-    due_full = last_full is None or now - _parse(last_full) >= FULL_EVERY
-    if mode == "full" or (mode == "auto" and (due_full or not published or "until" not in marks)):
+    published = has_published(storage)
+    if mode == "full" or (mode == "auto" and (full_sweep_due(marks, now) or not published or "until" not in marks)):
         return Manifest("full", None, _iso(now))
     if "until" not in marks or not published:
         raise ConfigError(
@@ -131,6 +106,16 @@ def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | 
             "incrementally from; run with mode 'full' (or 'auto') first"
         )
     return Manifest("incremental", _iso(_parse(marks["until"]) - WINDOW_OVERLAP), _iso(now))
+
+
+def full_sweep_due(marks: dict[str, str], now: datetime) -> bool:
+    """The one rule for when ``auto`` re-reads everything: a week after the last full sweep.
+
+    Deletions no longer wait for it (every run sweeps candidate ids); the weekly full read
+    re-reads records whose changes Greenhouse does not reflect in ``updated_at``.
+    """
+    last_full = marks.get("last_full")
+    return last_full is None or now - _parse(last_full) >= FULL_EVERY
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -142,7 +127,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def staged_collection(storage: TenantStorage, name: str) -> list[dict]:
-    return read_jsonl(storage.raw / f"{name}.jsonl")
+    return read_jsonl(storage.raw_collection(name))
 
 
 def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -> int:
@@ -163,6 +148,7 @@ def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -
             fh.flush()
             if rows and rows % 10_000 < len(page):
                 log(f"{name}: {rows} rows so far")
+    os.chmod(part, PRIVATE_FILE)
     os.replace(part, path)
     return rows
 
@@ -181,7 +167,7 @@ class _Steps:
         self.storage, self.manifest, self.summary, self.log = storage, manifest, summary, log
 
     def stage(self, name: str, pages: Callable[[], Iterator[list[dict]]]) -> None:
-        path = self.storage.raw / f"{name}.jsonl"
+        path = self.storage.raw_collection(name)
         if name in self.manifest.completed and path.exists():
             self.summary.resumed_steps.append(name)
             self.summary.rows[name] = sum(1 for _ in path.open())
@@ -192,7 +178,7 @@ class _Steps:
 
     def done(self, name: str) -> None:
         self.manifest.completed.append(name)
-        self.manifest.save(manifest_path(self.storage))
+        self.manifest.save(self.storage)
 
 
 def extract_tenant(
@@ -208,7 +194,7 @@ def extract_tenant(
     started = time.monotonic()
     storage.ensure()
     manifest = plan_extract(storage, mode=mode, now=now)
-    manifest.save(manifest_path(storage))
+    manifest.save(storage)
     summary = ExtractSummary(mode=manifest.mode, since=manifest.since, until=manifest.until)
     steps = _Steps(storage, manifest, summary, log)
     log(f"{manifest.mode} extract, window {manifest.since or 'beginning'} → {manifest.until}")
@@ -226,9 +212,11 @@ def extract_tenant(
         raise
 
     candidates = staged_collection(storage, "candidates")
-    if manifest.mode == "incremental":
+    if manifest.mode == "full":
+        _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
+    else:
         summary.affected_candidates = len(candidates)
-        summary.deleted_candidates = len(deleted_candidates(storage))
+    summary.deleted_candidates = len(deleted_candidates(storage))
     if "resumes" not in manifest.completed:
         result = prefetch.result()
         if result is None:  # no prefetch ran, or it stopped early: fetch what is missing now
@@ -236,7 +224,7 @@ def extract_tenant(
                 client, storage, _resume_targets(storage, include_private), max_resume_bytes, log
             )
         summary.resumes_downloaded, summary.resumes_skipped = result
-        _strip_urls(storage.raw / "attachments.jsonl")
+        _strip_urls(storage.raw_collection("attachments"))
         steps.done("resumes")
     else:
         summary.resumes_downloaded = len(list(storage.resumes.glob("*.pdf")))
@@ -328,27 +316,45 @@ def _full_read(client: HarvestClient, steps: _Steps, attachments_staged: Callabl
 def _incremental_read(
     client: HarvestClient, storage: TenantStorage, steps: _Steps, attachments_staged: Callable[[], None]
 ) -> None:
-    window = window_filter(_parse(steps.manifest.since), _parse(steps.manifest.until))
-    steps.stage("changed_candidates", lambda: client.iter_pages("candidates", {"updated_at": window}))
+    """The window's changes, plus a sweep of every candidate id Greenhouse still holds.
+
+    Greenhouse keeps no tombstones: a deleted or merged candidate simply stops being listed. So
+    every run pages through the candidates (the sweep) and compares their ids with the ids it
+    published; the sweep's pages also carry the records of the candidates changed in the window,
+    so no separate window query is needed for them. Applications and attachments changed in the
+    window are read first, so the sweep can keep the records their candidates need too.
+    """
+    since, until = _parse(steps.manifest.since), _parse(steps.manifest.until)
+    window = window_filter(since, until)
     steps.stage("changed_applications", lambda: client.iter_pages("applications", {"updated_at": window}))
     steps.stage("new_attachments", lambda: client.iter_pages("attachments", {"created_at": window}))
-
-    changed = {c["id"] for c in staged_collection(storage, "changed_candidates")}
-    touched = changed | {
+    from_children = {
         r["candidate_id"] for name in ("changed_applications", "new_attachments")
         for r in staged_collection(storage, name) if r.get("candidate_id") is not None
     }
-    affected = touched | published_neighbours(storage, touched)
+    wanted_early = from_children | published_neighbours(storage, from_children)
 
-    def candidates_by_id() -> Iterator[list[dict]]:
-        yield staged_collection(storage, "changed_candidates")
-        yield from client.iter_by_parent_ids("candidates", "ids", sorted(affected - changed))
+    def sweep() -> Iterator[list[dict]]:
+        for page in client.iter_pages("candidates"):
+            yield [_swept(c, since, until, wanted_early) for c in page]
 
-    steps.stage("candidates", candidates_by_id)
-    present = {c["id"] for c in staged_collection(storage, "candidates")}
-    gone = sorted(affected - present)
-    _write_json(storage.staging / "deleted_candidates.json", gone)
-    ids = sorted(present)
+    steps.stage("candidate_sweep", sweep)
+    swept = staged_collection(storage, "candidate_sweep")
+    listed = {s["id"] for s in swept}
+    changed = {s["id"] for s in swept if s["changed"]}
+    touched = changed | from_children
+    affected = (touched | published_neighbours(storage, touched)) & listed
+    kept = {s["id"]: s["record"] for s in swept if "record" in s}
+
+    def candidates() -> Iterator[list[dict]]:
+        yield [kept[i] for i in sorted(affected & kept.keys())]
+        # a neighbour listed before its namesake changed: rare, fetched by id
+        yield from client.iter_by_parent_ids("candidates", "ids", sorted(affected - kept.keys()))
+
+    steps.stage("candidates", candidates)
+    current = {s["id"] for s in swept if not s["anonymised"]}
+    _save_gone(storage, current)
+    ids = sorted({c["id"] for c in staged_collection(storage, "candidates")})
     steps.stage("attachments", lambda: client.iter_by_parent_ids("attachments", "candidate_ids", ids))
     attachments_staged()
     steps.stage("applications", lambda: client.iter_by_parent_ids("applications", "candidate_ids", ids))
@@ -359,39 +365,23 @@ def _incremental_read(
     )
 
 
-def published_neighbours(storage: TenantStorage, candidate_ids: set[int]) -> set[int]:
-    """Candidates already published on the same profiles as these (their rows are rebuilt too)."""
-    path = storage.published / "matches.parquet"
-    if not candidate_ids or not path.exists():
-        return set()
-    matches = pl.read_parquet(path, columns=["candidate_id", "profile_id"])
-    profiles = matches.filter(pl.col("candidate_id").is_in(list(candidate_ids)))["profile_id"]
-    return set(matches.filter(pl.col("profile_id").is_in(profiles.implode()))["candidate_id"].to_list())
+def _swept(candidate: dict, since: datetime, until: datetime, wanted: set[int]) -> dict:
+    """What the sweep keeps of a listed candidate: its id, and its record only when needed.
+
+    "Changed" is the window the server filter would have applied, bounds included.
+    """
+    updated = candidate.get("updated_at")
+    changed = bool(updated) and since <= _parse(str(updated)) <= until
+    entry = {"id": candidate["id"], "changed": changed, "anonymised": is_anonymised(candidate)}
+    if changed or candidate["id"] in wanted:
+        entry["record"] = candidate
+    return entry
 
 
-def deleted_candidates(storage: TenantStorage) -> list[int]:
-    path = storage.staging / "deleted_candidates.json"
-    return json.loads(path.read_text()) if path.exists() else []
-
-
-def _write_json(path: Path, value: object) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(value))
-    os.replace(tmp, path)
-
-
-def commit_watermark(storage: TenantStorage) -> dict:
-    """Advance the tenant's watermark to the window just published (called after the publish)."""
-    manifest = Manifest.load(manifest_path(storage))
-    if manifest is None:
-        return read_watermarks(storage)
-    marks = read_watermarks(storage)
-    marks["until"] = manifest.until
-    if manifest.mode == "full":
-        marks["last_full"] = manifest.until
-    storage.state.mkdir(parents=True, exist_ok=True)
-    _write_json(watermarks_path(storage), marks)
-    return marks
+def _save_gone(storage: TenantStorage, current: set[int]) -> None:
+    """Published candidates Greenhouse no longer lists (or lists anonymised): publish drops them."""
+    published = set(published_ids(storage)["candidate_id"].to_list())
+    save_deleted(storage, sorted(published - current))
 
 
 def _download_resumes(
@@ -456,8 +446,3 @@ def staged_resume_files(storage: TenantStorage) -> list[tuple[int, int, Path]]:
         if attachment_id in by_id:
             out.append((attachment_id, by_id[attachment_id], path))
     return out
-
-
-def staged_mode(storage: TenantStorage) -> str:
-    manifest = Manifest.load(manifest_path(storage))
-    return manifest.mode if manifest else "full"

@@ -15,8 +15,8 @@ def lookup_profiles(
     tenant_id: str, profile_ids: Sequence[str], *, data_dir: str | None = None
 ) -> dict[str, dict]:
     storage = TenantStorage(data_root(data_dir), tenant_id)
-    path = storage.published / "enrichment.parquet"
-    if not path.exists():
+    path = storage.published_table("enrichment")  # resolved once: one generation for the whole page
+    if path is None:
         raise TenantNotFound(
             f"tenant {tenant_id} has no published enrichment yet: run `connect-pipeline run {tenant_id}`"
         )

@@ -16,13 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from connect_pipeline.enrichment import build_enrichment
-from connect_pipeline.extract import (
-    commit_watermark,
-    deleted_candidates,
-    staged_collection,
-    staged_mode,
-    staged_resume_files,
-)
+from connect_pipeline.extract import staged_collection, staged_resume_files
 from connect_pipeline.linkage import (
     LinkConfig,
     LinkResult,
@@ -33,8 +27,16 @@ from connect_pipeline.linkage import (
 from connect_pipeline.normalise.ats import build_ats_people
 from connect_pipeline.normalise.profiles import build_profile_features, profile_snapshot_id
 from connect_pipeline.publish import PublishedPaths, publish, read_published
+from connect_pipeline.quality import match_rate_of_eligible
 from connect_pipeline.resumes import ResumeLimits, read_resumes
-from connect_pipeline.storage import TenantStorage, profile_features_dir
+from connect_pipeline.run_state import (
+    PublishRecord,
+    commit_watermark,
+    deleted_candidates,
+    record_publish,
+    staged_mode,
+)
+from connect_pipeline.storage import TenantStorage, profile_features_dir, write_with
 from connect_pipeline.tenants import TenantConnection
 
 Log = Callable[[str], None]
@@ -54,14 +56,6 @@ class NormaliseSummary:
     resumes_skipped: dict[str, int] = field(default_factory=dict)
 
 
-def people_path(storage: TenantStorage) -> Path:
-    return storage.staging / "ats_people.parquet"
-
-
-def staged_matches_path(storage: TenantStorage) -> Path:
-    return storage.staging / "matches.parquet"
-
-
 def normalise_tenant(
     storage: TenantStorage,
     *,
@@ -73,7 +67,7 @@ def normalise_tenant(
     candidates = staged_collection(storage, "candidates")
     applications = staged_collection(storage, "applications")
     resumes = read_resumes(staged_resume_files(storage), resume_limits or ResumeLimits())
-    resumes.write_parquet(storage.staging / "resume_text.parquet")
+    write_with(storage.resume_text, resumes.write_parquet)
     ok = resumes.filter(pl.col("status") == "ok")
     skipped = dict(
         resumes.filter(pl.col("status") != "ok").group_by("reason").len().iter_rows()
@@ -85,7 +79,7 @@ def normalise_tenant(
     )
     people = build_ats_people(candidates, applications, signals, include_private=include_private)
     eligible = eligible_people(people, include_private=include_private)
-    people.write_parquet(people_path(storage))
+    write_with(storage.people, people.write_parquet)
     summary = NormaliseSummary(
         candidates=people.height,
         eligible=eligible.height,
@@ -144,9 +138,9 @@ def link_people(
     config: LinkConfig | None = None,
     log: Log = _quiet,
 ) -> LinkResult:
-    people = eligible_people(pl.read_parquet(people_path(storage)), include_private=include_private)
+    people = eligible_people(pl.read_parquet(storage.people), include_private=include_private)
     config = config or LinkConfig()
-    trained = storage.model / "params.json"
+    trained = storage.trained_params
     if staged_mode(storage) == "incremental" and trained.exists() and config.trained_params is None:
         # a window holds a handful of candidates: score them with the parameters this tenant's
         # last full run estimated on all of its candidates, rather than re-estimate on a few
@@ -154,7 +148,7 @@ def link_people(
         log("incremental run: scoring with the parameters of the last full run")
     # the working tables go in a file under staging: DuckDB can spill there, and the purge
     # that follows every match attempt removes it with the rest of the staged ATS data
-    work_db = storage.staging / "link.duckdb"
+    work_db = storage.link_db
     work_db.unlink(missing_ok=True)
     try:
         result = link_tenant(
@@ -164,21 +158,28 @@ def link_people(
     finally:
         work_db.unlink(missing_ok=True)
         work_db.with_name(work_db.name + ".wal").unlink(missing_ok=True)
-    result.matches.write_parquet(staged_matches_path(storage))
+    write_with(storage.staged_matches, result.matches.write_parquet)
     return result
 
 
 def publish_tenant(
-    storage: TenantStorage, connection: TenantConnection, *, log: Log = _quiet
+    storage: TenantStorage,
+    connection: TenantConnection,
+    *,
+    still_connected: Callable[[], None] = lambda: None,
+    log: Log = _quiet,
 ) -> tuple[PublishedPaths, pl.DataFrame, pl.DataFrame]:
-    """Build the enrichment rows this run can vouch for, swap the tables in, advance the watermark.
+    """Build the enrichment rows this run can vouch for, publish them as one generation, then
+    record the publish and advance the watermark.
 
     A full run republishes everything, so whatever Greenhouse no longer holds is gone. An
-    incremental run replaces only the rows of the candidates it read (and of candidates found
-    deleted) and rebuilds the enrichment of every profile they were or are matched to.
+    incremental run replaces the rows of the candidates it read and drops those the sweep found
+    deleted, merged or anonymised, and rebuilds the enrichment of every profile they were or are
+    matched to. ``still_connected`` raises when the tenant was removed during the run: nothing
+    is published then.
     """
     computed_at = datetime.now(timezone.utc)
-    fresh = pl.read_parquet(staged_matches_path(storage)).with_columns(
+    fresh = pl.read_parquet(storage.staged_matches).with_columns(
         pl.lit(computed_at).dt.cast_time_unit("us").alias("computed_at")
     )
     records = {
@@ -201,7 +202,8 @@ def publish_tenant(
 
     previous_matches = read_published(storage, "matches")
     previous_enrichment = read_published(storage, "enrichment")
-    if staged_mode(storage) == "incremental" and previous_matches is not None and previous_enrichment is not None:
+    mode = staged_mode(storage)
+    if mode == "incremental" and previous_matches is not None and previous_enrichment is not None:
         touched = {c["id"] for c in records["candidates"]} | set(deleted_candidates(storage))
         was = previous_matches.filter(pl.col("candidate_id").is_in(list(touched)))
         matches = pl.concat(
@@ -217,7 +219,18 @@ def publish_tenant(
         log(f"incremental publish: {len(touched)} candidates re-read, {len(profiles)} profiles rebuilt")
     else:
         matches, enrichment = fresh, enrich(fresh)
-    paths = publish(storage, matches, enrichment)
+    paths = publish(storage, matches, enrichment, before_switch=still_connected)
+    eligible = eligible_people(
+        pl.read_parquet(storage.people), include_private=connection.include_private
+    ).height
+    record_publish(storage, PublishRecord(
+        generation=paths.generation,
+        published_at=computed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        mode=mode,
+        eligible=eligible,
+        matched=fresh.height,
+        match_rate_of_eligible=match_rate_of_eligible(fresh.height, eligible),
+    ))
     marks = commit_watermark(storage)
     log(f"published {matches.height} matches, {enrichment.height} enriched profiles; watermark {marks.get('until')}")
     return paths, matches, enrichment
@@ -227,58 +240,3 @@ def purge_tenant(storage: TenantStorage, log: Log = _quiet) -> int:
     removed = storage.purge_staging()
     log(f"purged {removed} staged files")
     return removed
-
-
-def labels_path(storage: TenantStorage) -> Path:
-    """A tenant's confirmed matches (candidate_id, profile_id), when it has any."""
-    return storage.base / "labels.parquet"
-
-
-@dataclass(frozen=True)
-class Quality:
-    precision: float
-    recall: float
-    true_positives: int
-    predicted: int
-    labelled_in_index: int
-
-
-def quality_against_labels(matches: pl.DataFrame, labels: pl.DataFrame, eligible_ids: pl.Series) -> Quality:
-    """Precision and recall over the candidates the run was allowed to match.
-
-    ``labels`` holds candidate_id and profile_id (null when the person is known not to be in the
-    index). Candidates without a label are ignored, so partial confirmations still score.
-    """
-    labels = labels.filter(pl.col("candidate_id").is_in(eligible_ids.implode()))
-    scored = matches.filter(pl.col("candidate_id").is_in(labels["candidate_id"].implode()))
-    joined = scored.join(labels, on="candidate_id", how="inner", suffix="_true")
-    tp = joined.filter(pl.col("profile_id") == pl.col("profile_id_true")).height
-    in_index = labels.filter(pl.col("profile_id").is_not_null()).height
-    return Quality(
-        precision=tp / scored.height if scored.height else 1.0,
-        recall=tp / in_index if in_index else 1.0,
-        true_positives=tp,
-        predicted=scored.height,
-        labelled_in_index=in_index,
-    )
-
-
-class purge_on_failure:
-    """Delete staged ATS inputs if the stage inside fails: a failed match attempt still purges.
-
-    The guide promises the ATS data is deleted once the match is attempted, successful or not,
-    so a failure anywhere between extract and publish must not leave records behind.
-    """
-
-    def __init__(self, storage: TenantStorage, log: Log = _quiet):
-        self.storage = storage
-        self.log = log
-
-    def __enter__(self) -> "purge_on_failure":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            removed = self.storage.purge_staging()
-            self.log(f"stage failed ({exc_type.__name__}); purged {removed} staged files")
-        return False

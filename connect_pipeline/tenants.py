@@ -13,7 +13,7 @@ import ipaddress
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -24,18 +24,15 @@ from urllib.parse import urlsplit
 from connect_pipeline.errors import ConfigError, TenantNotFound
 from connect_pipeline.harvest.auth import Credential
 from connect_pipeline.secrets import SecretRef, resolve
+from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.storage import TenantStorage, validate_tenant_id
 
 DEFAULT_API_BASE_URL = "https://harvest.greenhouse.io/v3/"
 DEFAULT_TOKEN_URL = "https://auth.greenhouse.io/token"
 CADENCES = ("daily", "weekly")
 REGISTRY_FILE = "tenants.json"
+REMOVE_WAIT_SECONDS = 600.0  # a run notices a removal at its next stage boundary
 _REGISTRY_VERSION = 1
-
-# Called as callback(tenant_id, action) after the registry changed; action is "add" or "remove".
-# The orchestration layer registers here to keep its per-tenant partitions in step.
-on_registry_change: list[Callable[[str, str], None]] = []
-
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -173,20 +170,31 @@ class TenantRegistry:
             tenants = self._read()
             tenants[connection.tenant_id] = connection
             self._write(tenants)
-        _notify(connection.tenant_id, "add")
         return connection
 
-    def remove(self, tenant_id: str) -> None:
-        """Forget the tenant and delete every file held for it."""
+    def has(self, tenant_id: str) -> bool:
+        return tenant_id in self._read()
+
+    def remove(self, tenant_id: str, *, wait_seconds: float = REMOVE_WAIT_SECONDS) -> None:
+        """Forget the tenant, then delete every file held for it, for good.
+
+        The registry entry goes first: a run in progress checks it before each stage and before
+        its publish switch, so it stops without publishing. The files go once the tenant's run
+        lease is ours, so no run can write them back. A removal that timed out waiting for the
+        lease can simply be repeated: it deletes the files still there.
+        """
         validate_tenant_id(tenant_id)
         with self._locked():
             tenants = self._read()
-            if tenant_id not in tenants:
-                self.get(tenant_id)  # raises TenantNotFound with the hint
-            del tenants[tenant_id]
-            self._write(tenants)
-            TenantStorage(self.root, tenant_id).remove()
-        _notify(tenant_id, "remove")
+            registered = tenants.pop(tenant_id, None) is not None
+            if registered:
+                self._write(tenants)
+        storage = TenantStorage(self.root, tenant_id)
+        if not registered and not storage.base.exists():
+            self.get(tenant_id)  # raises TenantNotFound with the hint
+        holder = LeaseHolder.this_process(f"remove-{os.getpid()}", "tenants remove")
+        with TenantLease(self.root, tenant_id, holder, wait_seconds=wait_seconds):
+            storage.remove()
 
     def _read(self) -> dict[str, TenantConnection]:
         try:
@@ -234,8 +242,3 @@ class TenantRegistry:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-
-
-def _notify(tenant_id: str, action: str) -> None:
-    for callback in list(on_registry_change):
-        callback(tenant_id, action)

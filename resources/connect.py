@@ -7,11 +7,14 @@ registry's reference (an environment variable or an encrypted value), never stor
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, InitResourceContext
 
 from connect_pipeline.harvest.client import HarvestClient
+from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
@@ -60,4 +63,57 @@ class ConnectResource(ConfigurableResource):
     def link_config(self) -> LinkConfig:
         return LinkConfig(
             threshold=self.link_threshold, u_max_pairs=self.u_max_pairs, backend=self.link_backend
+        )
+
+
+class TenantRunResource(ConfigurableResource):
+    """Holds the tenant's run lease for the whole run, however the run was launched.
+
+    Dagster initialises a run's resources once before its first step and tears them down after
+    its last (the tenant job runs in one process), which is exactly the span the lease must
+    cover: from the extract to the purge. Teardown also purges the staged ATS inputs, so a run
+    that failed, or whose publish the quality gate blocked, still deletes them; a killed run
+    (no teardown) leaves them for the next run, which resumes its extract.
+    """
+
+    data_dir: str
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator["TenantRunResource"]:
+        run = context.dagster_run
+        tenant_id = run.tags.get(PARTITION_TAG) if run is not None else None
+        if tenant_id is None:
+            yield self
+            return
+        root = data_root(self.data_dir)
+        holder = LeaseHolder.this_process(run.run_id, started_by=launched_by(run.tags))
+        with TenantLease(root, tenant_id, holder) as lease:
+            if lease.stale is not None and context.instance is not None:
+                mark_dead_run_failed(context.instance, lease.stale, tenant_id)
+            try:
+                yield self
+            finally:
+                TenantStorage(root, tenant_id).purge_staging()
+
+
+PARTITION_TAG = "dagster/partition"
+
+
+def launched_by(tags: Mapping[str, str]) -> str:
+    """Who started a run, in words: the schedule, sensor, backfill, CLI or the UI."""
+    for tag, label in (("dagster/schedule_name", "schedule"), ("dagster/sensor_name", "sensor"),
+                       ("dagster/backfill", "backfill"), ("connect/backfill", "CLI backfill")):
+        if tag in tags:
+            return f"{label} {tags[tag]}"
+    return tags.get("connect/launched_by", "Dagster UI or API")
+
+
+def mark_dead_run_failed(instance: DagsterInstance, dead: LeaseHolder, tenant_id: str) -> None:
+    """A run named in a lease nobody holds died without releasing it: say so in Dagster."""
+    record = instance.get_run_by_id(dead.run_id)
+    if record is not None and record.status in (DagsterRunStatus.STARTED, DagsterRunStatus.STARTING):
+        instance.report_run_failed(
+            record,
+            message=f"tenant {tenant_id}: the process of this run (pid {dead.pid} on {dead.host}) "
+            "died without finishing; the next run of the tenant took over and marked it failed",
         )

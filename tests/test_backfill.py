@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import RunsFilter, instance_for_test
 
 from connect_pipeline.cli.runner import BACKFILL_TAG, backfill
+from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
 
 
@@ -29,5 +30,5 @@ def test_backfill_resumes_and_retries_only_the_failure(world, world_profiles, gr
         assert second["globex"] == "succeeded"
         runs = instance.get_run_records(filters=RunsFilter(tags={BACKFILL_TAG: "bf-1"}))
         assert sorted(r.dagster_run.tags["dagster/partition"] for r in runs) == ["acme", "globex", "globex"]
-    assert (data_dir / "tenants" / "globex" / "published" / "enrichment.parquet").exists()
+    assert TenantStorage(data_dir, "globex").published_table("enrichment") is not None
     assert list((data_dir / "tenants" / "globex").rglob("staging/*")) == []

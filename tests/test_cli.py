@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
+from connect_pipeline.storage import TenantStorage
+
 from tests.conftest import account
 
 CLI = str(Path(sys.executable).parent / "connect-pipeline")
@@ -41,9 +43,9 @@ def test_add_verify_run_lookup_remove(world, world_profiles, greenhouse, tmp_pat
     ran = _cli("run", "globex", env=env)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert secret not in ran.stdout + ran.stderr
-    published = tmp_path / "data" / "tenants" / "globex" / "published"
-    enrichment = pl.read_parquet(published / "enrichment.parquet")
-    assert pl.read_parquet(published / "matches.parquet").height > 0
+    published = TenantStorage(tmp_path / "data", "globex")
+    enrichment = pl.read_parquet(published.published_table("enrichment"))
+    assert pl.read_parquet(published.published_table("matches")).height > 0
     assert enrichment.height > 0
 
     some = enrichment["profile_id"][0]

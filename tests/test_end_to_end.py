@@ -42,8 +42,8 @@ def test_full_graph_publishes_against_ground_truth(acme_run, world, module_data_
     outcome, _ = acme_run
     assert outcome.success, outcome.error
     storage = TenantStorage(module_data_dir, "acme")
-    matches = pl.read_parquet(storage.published / "matches.parquet")
-    enrichment = pl.read_parquet(storage.published / "enrichment.parquet")
+    matches = pl.read_parquet(storage.published_table("matches"))
+    enrichment = pl.read_parquet(storage.published_table("enrichment"))
     truth = _truth(world, "acme")
 
     joined = matches.join(truth, on="candidate_id", how="left", suffix="_true")
@@ -100,8 +100,8 @@ def test_duckdb_file_holds_the_published_tables(acme_run, module_data_dir):
     with duckdb.connect(str(storage.duckdb_path), read_only=True) as con:
         n_enriched = con.execute("SELECT count(*) FROM enrichment").fetchone()[0]
         n_matches = con.execute("SELECT count(*) FROM matches").fetchone()[0]
-    assert n_enriched == pl.read_parquet(storage.published / "enrichment.parquet").height
-    assert n_matches == pl.read_parquet(storage.published / "matches.parquet").height > 0
+    assert n_enriched == pl.read_parquet(storage.published_table("enrichment")).height
+    assert n_matches == pl.read_parquet(storage.published_table("matches")).height > 0
 
 
 def test_run_metadata_reaches_dagster(acme_run):
@@ -124,7 +124,7 @@ def test_tenants_never_mix(world, world_profiles, greenhouse, data_dir, monkeypa
     for tenant, other in (("acme", "globex"), ("globex", "acme")):
         mine = set(_truth(world, tenant)["candidate_id"])
         theirs = set(_truth(world, other)["candidate_id"]) - mine
-        published = pl.read_parquet(TenantStorage(data_dir, tenant).published / "matches.parquet")
+        published = pl.read_parquet(TenantStorage(data_dir, tenant).published_table("matches"))
         assert set(published["candidate_id"]) <= mine
         assert not set(published["candidate_id"]) & theirs
         params = json.loads((TenantStorage(data_dir, tenant).model / "params.json").read_text())
@@ -137,7 +137,7 @@ def _records(world: Path, tenant: str, collection: str) -> dict[int, dict]:
 
 
 def test_enrichment_fields_are_what_greenhouse_holds(acme_run, world, module_data_dir):
-    enrichment = pl.read_parquet(TenantStorage(module_data_dir, "acme").published / "enrichment.parquet")
+    enrichment = pl.read_parquet(TenantStorage(module_data_dir, "acme").published_table("enrichment"))
     candidates = _records(world, "acme", "candidates")
     applications = _records(world, "acme", "applications")
     users = _records(world, "acme", "users")

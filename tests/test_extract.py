@@ -22,12 +22,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connect_pipeline.extract import (
-    commit_watermark,
-    deleted_candidates,
-    extract_tenant,
-    staged_collection,
-)
+from connect_pipeline.extract import extract_tenant, staged_collection
+from connect_pipeline.publish import publish
+from connect_pipeline.run_state import commit_watermark, deleted_candidates
 from connect_pipeline.harvest import Credential, HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS, REQUIRED_SCOPES
 from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
@@ -236,11 +233,11 @@ def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(w
 
 
 def _published_matches(storage: TenantStorage, rows: list[tuple[int, str]]) -> None:
-    storage.published.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
+    matches = pl.DataFrame(
         {"candidate_id": [c for c, _ in rows], "profile_id": [p for _, p in rows]},
         schema={"candidate_id": pl.Int64, "profile_id": pl.Utf8},
-    ).write_parquet(storage.published / "matches.parquet")
+    )
+    publish(storage, matches, matches.select("profile_id"))
 
 
 def _after_full_run(server: LocalGreenhouse, root: Path, published: list[tuple[int, str]]) -> TenantStorage:
@@ -283,6 +280,32 @@ def test_incremental_restages_a_candidate_whose_application_changed_and_reports_
     assert summary.deleted_candidates == 1
 
 
+def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path) -> None:
+    """Nothing else about these candidates changed: only the sweep of ids can tell they are gone
+    (before it, they stayed published until the weekly full read)."""
+    deleted, merged, anonymised, kept = cand_id(21), cand_id(22), cand_id(23), cand_id(24)
+    with start(world) as server:
+        storage = _after_full_run(
+            server, tmp_path / "data",
+            [(deleted, "p-1"), (merged, "p-2"), (anonymised, "p-3"), (kept, "p-4")],
+        )
+        server.delete(TENANT, "candidates", deleted)
+        server.delete(TENANT, "candidates", merged)
+        record = next(c for c in server.records(TENANT, "candidates") if c["id"] == anonymised)
+        # anonymised in place, its updated_at left as it was: only the sweep sees it
+        server.upsert(TENANT, "candidates", {**record, "first_name": "Anonymized", "last_name": str(anonymised)})
+        before = server.stats[TENANT]["by_collection"].get("candidates", 0)
+        with client_for(server) as client:
+            summary = extract_tenant(client, storage, mode="incremental")
+        sweep_pages = server.stats[TENANT]["by_collection"].get("candidates", 0) - before
+
+    assert deleted_candidates(storage) == sorted([deleted, merged, anonymised])
+    assert summary.deleted_candidates == 3
+    assert kept not in {c["id"] for c in staged_collection(storage, "candidates")}
+    # the sweep reads candidate pages only, at the largest page size
+    assert 0 < sweep_pages <= -(-N_CANDIDATES // 500) + 1
+
+
 def test_the_incremental_window_is_bounded_on_both_sides(world: Path, tmp_path: Path) -> None:
     """A record updated after the window's end waits for the next window; one before its start
     (minus the overlap) was read by the previous one. Both bounds go to the server."""
@@ -311,5 +334,5 @@ def test_the_incremental_window_is_bounded_on_both_sides(world: Path, tmp_path: 
 
     assert summary.until == stamp(now)
     assert summary.since == stamp(watermark - timedelta(minutes=10))  # the overlap
-    changed = {c["id"] for c in staged_collection(storage, "changed_candidates")}
+    changed = {c["id"] for c in staged_collection(storage, "candidate_sweep") if c["changed"]}
     assert changed == {cand_id(21), cand_id(24)}

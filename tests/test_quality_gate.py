@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import polars as pl
-from dagster import AssetMaterialization, instance_for_test
+from dagster import instance_for_test
 
-from assets.checks import usual_band
 from connect_pipeline.cli.runner import run_tenant
+from connect_pipeline.quality import band_history, judge, usual_band
+from connect_pipeline.run_state import PublishRecord, publish_history, record_publish
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 from connect_pipeline.testkit.world.layout import profiles_glob
@@ -14,10 +15,27 @@ from tests.conftest import connect_tenant
 
 
 def test_usual_band_ignores_one_outlier():
-    low, high = usual_band([0.70, 0.72, 0.69, 0.71, 0.10])
-    assert low <= 0.69 and high >= 0.72
-    assert low > 0.10  # the outlier did not widen the band down to itself
+    band = usual_band([0.70, 0.72, 0.69, 0.71, 0.10])
+    assert band.low <= 0.69 and band.high >= 0.72
+    assert band.low > 0.10  # the outlier did not widen the band down to itself
     assert usual_band([0.7]) is None
+
+
+def _record(rate: float, mode: str = "full") -> PublishRecord:
+    return PublishRecord("g", "2026-11-30T00:00:00Z", mode, 1000, int(rate * 1000), rate)
+
+
+def test_band_learns_from_passed_full_publishes_only():
+    history = [_record(0.70), _record(0.0, mode="incremental"), _record(0.72)]
+    assert band_history(history) == [0.70, 0.72]
+    eligible = pl.DataFrame({"candidate_id": list(range(1000))})
+    matches = pl.DataFrame({"candidate_id": list(range(710))})
+    verdict = judge(matches, eligible, mode="full", history=history)
+    assert verdict.passed and verdict.figures["match_rate_of_eligible"] == 0.71
+    # with one passed run, the band is not there yet, and the figures say why
+    assert judge(matches, eligible, mode="full", history=history[:1]).figures["usual_band"] == (
+        "needs 1 more passed full run"
+    )
 
 
 def test_collapsed_match_rate_blocks_the_publish(world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path):
@@ -29,16 +47,21 @@ def test_collapsed_match_rate_blocks_the_publish(world, world_profiles, greenhou
     with instance_for_test() as instance:
         good = run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles, instance=instance, mode="full")
         assert good.success and good.checks["match_quality"]
-        rate = good.metadata["ats_matches"]["match_rate"]
-        for _ in range(3):  # earlier runs at the same rate: the tenant's usual band
-            instance.report_runless_asset_event(AssetMaterialization(
-                "ats_matches", partition="acme", metadata={"match_rate": rate, "extract_mode": "full"}))
-        before = pl.read_parquet(storage.published / "enrichment.parquet")
+        rate = good.metadata["ats_matches"]["match_rate_of_eligible"]
+        [passed] = publish_history(storage)
+        assert passed.match_rate_of_eligible == rate  # the asset and the band speak of one rate
+        record_publish(storage, passed)  # a second passed full run at the same rate: a band
+        before = pl.read_parquet(storage.published_table("enrichment"))
 
-        bad = run_tenant("acme", data_dir=str(data_dir), profiles_glob=profiles_glob(strangers),
-                         instance=instance, mode="full")
-    assert not bad.success
-    assert bad.checks["match_quality"] is False
-    assert "enrichment" not in bad.metadata  # the publish never ran
-    assert pl.read_parquet(storage.published / "enrichment.parquet").equals(before)
-    assert storage.staged_files() == []
+        for _ in range(2):  # blocked runs never enter the band
+            bad = run_tenant("acme", data_dir=str(data_dir), profiles_glob=profiles_glob(strangers),
+                             instance=instance, mode="full")
+            assert not bad.success
+            assert bad.checks["match_quality"] is False
+            assert "enrichment" not in bad.metadata  # the publish never ran
+            assert pl.read_parquet(storage.published_table("enrichment")).equals(before)
+            assert storage.staged_files() == []  # purged when the run ended
+        assert len(publish_history(storage)) == 2
+
+        again = run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles, instance=instance, mode="full")
+    assert again.success and again.checks["match_quality"]

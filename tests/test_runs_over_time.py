@@ -27,7 +27,7 @@ def test_changes_reach_the_published_tables(world, world_profiles, greenhouse, d
         first = run()
         assert first.success, first.error
         assert first.metadata["ats_extract"]["mode"] == "full"
-        matches = pl.read_parquet(storage.published / "matches.parquet")
+        matches = pl.read_parquet(storage.published_table("matches"))
         apps = greenhouse.records("acme", "applications")
         matched = sorted(matches["candidate_id"].to_list())
         applicant_of = {a["candidate_id"]: a for a in apps if not a.get("prospect") and a.get("job_id")}
@@ -45,8 +45,8 @@ def test_changes_reach_the_published_tables(world, world_profiles, greenhouse, d
         assert second.success, second.error
         assert second.metadata["ats_extract"]["mode"] == "incremental"
         assert storage.staged_files() == []
-        matches = pl.read_parquet(storage.published / "matches.parquet")
-        enrichment = pl.read_parquet(storage.published / "enrichment.parquet")
+        matches = pl.read_parquet(storage.published_table("matches"))
+        enrichment = pl.read_parquet(storage.published_table("enrichment"))
         row = enrichment.filter(pl.col("candidate_ids").list.contains(moved_cand)).row(0, named=True)
         assert (row["application_id"], row["stage_name"]) == (moved["id"], "Final Interview 7")
         assert anonymised_cand not in matches["candidate_id"].to_list()
@@ -55,15 +55,15 @@ def test_changes_reach_the_published_tables(world, world_profiles, greenhouse, d
         # deletions leave no trace in a window: the weekly full sweep finds them
         third = run(mode="full")
         assert third.success, third.error
-        matches = pl.read_parquet(storage.published / "matches.parquet")
-        enrichment = pl.read_parquet(storage.published / "enrichment.parquet")
+        matches = pl.read_parquet(storage.published_table("matches"))
+        enrichment = pl.read_parquet(storage.published_table("enrichment"))
         assert deleted_cand not in matches["candidate_id"].to_list()
         assert not enrichment["candidate_ids"].list.contains(deleted_cand).any()
         still = enrichment.filter(pl.col("candidate_ids").list.contains(moved_cand))
         assert still["stage_name"].to_list() == ["Final Interview 7"]
 
         # a failure in the link (an unreadable profile index) purges staging and keeps the table
-        before = pl.read_parquet(storage.published / "enrichment.parquet")
+        before = pl.read_parquet(storage.published_table("enrichment"))
         bad = tmp_path / "bad"
         bad.mkdir()
         (bad / "broken.parquet").write_bytes(b"not parquet at all")
@@ -71,4 +71,4 @@ def test_changes_reach_the_published_tables(world, world_profiles, greenhouse, d
         assert not failed.success
         assert "ats_matches" in " ".join(failed.failed_steps)
         assert storage.staged_files() == []
-        assert pl.read_parquet(storage.published / "enrichment.parquet").equals(before)
+        assert pl.read_parquet(storage.published_table("enrichment")).equals(before)

@@ -17,6 +17,7 @@ import pytest
 from dagster import DagsterInstance
 from dagster_graphql import DagsterGraphQLClient
 
+from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,4 +116,4 @@ def test_tenant_run_through_webserver_and_daemon(world, world_profiles, greenhou
     finally:
         _stop(web)
         _stop(daemon)
-    assert (data_dir / "tenants" / "acme" / "published" / "enrichment.parquet").exists()
+    assert TenantStorage(data_dir, "acme").published_table("enrichment") is not None

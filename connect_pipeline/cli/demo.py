@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from connect_pipeline.pipeline import quality_against_labels
-from connect_pipeline.storage import TenantStorage, data_root
+from connect_pipeline.quality import quality_against_labels
+from connect_pipeline.storage import TenantStorage, data_root, write_with
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 
@@ -114,7 +114,7 @@ def connect_tenants(root: Path, world: Path, server: LocalServer) -> list[str]:
         )
         labels = pl.read_parquet(truth_path(world, tenant_id)).select("candidate_id", "profile_id")
         storage = TenantStorage(root, tenant_id).ensure()
-        labels.write_parquet(storage.base / "labels.parquet")
+        write_with(storage.labels, labels.write_parquet)
     return tenants
 
 
@@ -159,8 +159,8 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
     if quality:
         lines.append(f"precision / recall   {quality[0]:.4f} / {quality[1]:.4f}  (against the generator's truth)")
     lines += [
-        f"published            {storage.published / 'enrichment.parquet'}",
-        f"                     {storage.published / 'matches.parquet'}",
+        f"published            {storage.published_table('enrichment')}",
+        f"                     {storage.published_table('matches')}",
         f"                     {storage.duckdb_path}",
         f"staging left         {len(storage.staged_files())} files",
         "checks               " + ", ".join(f"{k}={'pass' if v else 'FAIL'}" for k, v in outcome.checks.items()),
@@ -169,8 +169,8 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
 
 
 def _score(storage: TenantStorage, world: Path, tenant_id: str) -> tuple[float, float] | None:
-    matches_path = storage.published / "matches.parquet"
-    if not matches_path.exists():
+    matches_path = storage.published_table("matches")
+    if matches_path is None:
         return None
     truth = pl.read_parquet(truth_path(world, tenant_id))
     eligible = truth.filter(~pl.col("kind").is_in(["anonymised", "private"]))["candidate_id"]

@@ -18,6 +18,8 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from assets.definitions import build_definitions
 from assets.partitions import TENANTS_PARTITION
 from assets.run_config import extract_run_config
+from connect_pipeline.errors import ConnectError
+from connect_pipeline.lease import RunInProgress, current_holder
 from connect_pipeline.storage import data_root
 
 
@@ -50,8 +52,12 @@ def default_dagster_home(root: Path) -> Path:
     config = home / "dagster.yaml"
     if not config.exists() and INSTANCE_TEMPLATE.exists():
         shutil.copyfile(INSTANCE_TEMPLATE, config)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def open_instance(root: Path) -> DagsterInstance:
+    """The persistent instance the UI and the daemon use, without touching the environment."""
+    return DagsterInstance.from_config(str(default_dagster_home(root)))
 
 
 def run_tenant(
@@ -65,10 +71,12 @@ def run_tenant(
     log_level: str = "INFO",
 ) -> TenantRun:
     root = data_root(data_dir)
+    holder = current_holder(root, tenant_id)
+    if holder is not None:  # refuse before Dagster records a run that could only fail
+        raise RunInProgress(tenant_id, holder)
     defs = build_definitions(str(root), profiles_glob)
     if instance is None:
-        default_dagster_home(root)
-        instance = DagsterInstance.get()
+        instance = open_instance(root)
     if not instance.has_dynamic_partition(TENANTS_PARTITION, tenant_id):
         instance.add_dynamic_partitions(TENANTS_PARTITION, [tenant_id])
     defs.resolve_job_def("profile_features_job").execute_in_process(
@@ -79,7 +87,7 @@ def run_tenant(
     result = defs.resolve_job_def("tenant_job").execute_in_process(
         partition_key=tenant_id,
         instance=instance,
-        tags={"tenant": tenant_id, **(tags or {})},
+        tags={"tenant": tenant_id, "extract_mode": mode, "connect/launched_by": "CLI", **(tags or {})},
         run_config={**extract_run_config(mode), "loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
@@ -97,6 +105,11 @@ def run_tenant(
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
             error = _root_cause(event.step_failure_data.error)
+        elif error is None and event.event_type == DagsterEventType.RUN_FAILURE:
+            # a run that failed before any step (e.g. another run holds the tenant's lease)
+            failure = event.event_specific_data
+            if failure is not None and getattr(failure, "error", None) is not None:
+                error = _root_cause(failure.error)
     return TenantRun(tenant_id, result.run_id, result.success, failed, metadata, checks, error)
 
 
@@ -119,8 +132,7 @@ def backfill(
     so a backfill that failed half-way finishes the rest and retries only the failures.
     """
     if instance is None:
-        default_dagster_home(data_root(data_dir))
-        instance = DagsterInstance.get()
+        instance = open_instance(data_root(data_dir))
     done = {
         record.dagster_run.tags.get("dagster/partition")
         for record in instance.get_run_records(
@@ -132,11 +144,14 @@ def backfill(
         if tenant_id in done:
             outcome[tenant_id] = "skipped (already succeeded in this backfill)"
         else:
-            run = run_tenant(
-                tenant_id, data_dir=data_dir, profiles_glob=profiles_glob, instance=instance,
-                mode=mode, tags={BACKFILL_TAG: backfill_id},
-            )
-            outcome[tenant_id] = "succeeded" if run.success else f"failed: {run.error}"
+            try:
+                run = run_tenant(
+                    tenant_id, data_dir=data_dir, profiles_glob=profiles_glob, instance=instance,
+                    mode=mode, tags={BACKFILL_TAG: backfill_id},
+                )
+                outcome[tenant_id] = "succeeded" if run.success else f"failed: {run.error}"
+            except ConnectError as exc:  # e.g. another run holds the tenant: the others go on
+                outcome[tenant_id] = f"failed: {exc}"
         if on_tenant:
             on_tenant(i, len(tenant_ids), tenant_id, outcome[tenant_id])
     return outcome
