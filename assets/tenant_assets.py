@@ -68,11 +68,15 @@ class Tenant:
 
     def still_connected(self) -> None:
         """Raise when the tenant was removed while this run was going: nothing more is written."""
-        if not self.connect.registry().has(self.connection.tenant_id):
-            raise TenantNotFound(
-                f"tenant {self.connection.tenant_id} was removed while this run was in progress; "
-                "nothing was published and its staged inputs are purged"
-            )
+        ensure_connected(self.connect, self.connection.tenant_id)
+
+
+def ensure_connected(connect: ConnectResource, tenant_id: str) -> None:
+    if not connect.registry().has(tenant_id):
+        raise TenantNotFound(
+            f"tenant {tenant_id} is not connected: it was removed (or never added) while this run "
+            "was in progress; nothing was published and its staged inputs are purged"
+        )
 
 
 def tenant_asset(
@@ -85,10 +89,9 @@ def tenant_asset(
 
     def decorate(body: Callable) -> Callable:
         def tenant_of(context: AssetExecutionContext, connect: ConnectResource) -> Tenant:
+            ensure_connected(connect, context.partition_key)
             connection, storage = connect.tenant(context.partition_key)
-            tenant = Tenant(connection, storage, connect)
-            tenant.still_connected()
-            return tenant
+            return Tenant(connection, storage, connect)
 
         if config is None:
             def compute(context: AssetExecutionContext, connect: ConnectResource, tenant_run: TenantRunResource):

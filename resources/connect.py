@@ -80,7 +80,7 @@ class TenantRunResource(ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator["TenantRunResource"]:
-        run = context.dagster_run
+        run = context.run
         tenant_id = run.tags.get(PARTITION_TAG) if run is not None else None
         if tenant_id is None:
             yield self

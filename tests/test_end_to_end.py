@@ -110,7 +110,8 @@ def test_run_metadata_reaches_dagster(acme_run):
     assert extract["rows/candidates"] == 400
     assert extract["requests"] > 0
     matches = outcome.metadata["ats_matches"]
-    assert 0 < matches["match_rate"] <= 1
+    assert 0 < matches["match_rate_of_eligible"] <= 1
+    assert matches["match_rate_of_eligible"] == round(matches["matched"] / matches["eligible"], 4)
     records = instance.get_run_records()
     assert any(r.dagster_run.tags.get("tenant") == "acme" for r in records)
 
