@@ -40,7 +40,7 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def validate_tenant_id(tenant_id: str) -> str:
-    if not TENANT_ID_RE.match(tenant_id or ""):
+    if not TENANT_ID_RE.fullmatch(tenant_id or ""):
         raise ConfigError(
             f"tenant id {tenant_id!r} is not a slug: use lower-case letters, digits, '-' or '_' "
             "(at most 63 characters, starting with a letter or digit)"
