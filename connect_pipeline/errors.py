@@ -2,6 +2,7 @@
 
     ConnectError
     ├── ConfigError               bad tenant record, bad URL, missing env var / key
+    │   └── ProfileIndexError     the profile index breaks its contract (profile_index.py)
     ├── TenantNotFound
     ├── HarvestError              anything Harvest said or failed to say
     │   ├── AuthError             token could not be minted (wrong id/secret, revoked)
@@ -26,6 +27,10 @@ class ConnectError(Exception):
 
 class ConfigError(ConnectError):
     pass
+
+
+class ProfileIndexError(ConfigError):
+    """The profile index breaks its contract: the message names the file, the column and the fix."""
 
 
 class TenantNotFound(ConnectError):

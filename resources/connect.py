@@ -6,7 +6,6 @@ registry's reference (an environment variable or an encrypted value), never stor
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,15 +15,9 @@ from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, Ini
 from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig
+from connect_pipeline.profile_index import PROFILES_ENV, default_profiles_glob  # noqa: F401 (re-exported)
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
-
-PROFILES_ENV = "CONNECT_PIPELINE_PROFILES"
-
-
-def default_profiles_glob() -> str:
-    return os.environ.get(PROFILES_ENV, str(data_root() / "demo" / "world" / "profiles" / "*.parquet"))
-
 
 class ConnectResource(ConfigurableResource):
     """Storage root, profile index and link settings shared by every tenant run."""

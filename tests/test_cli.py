@@ -10,8 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from connect_pipeline.storage import TenantStorage
-
-from tests.conftest import account
+from tests.conftest import account, connect_tenant
 
 CLI = str(Path(sys.executable).parent / "connect-pipeline")
 
@@ -79,3 +78,67 @@ def test_greenhouse_url_must_be_https_with_trailing_slash(tmp_path):
                "--client-id", "c", "--secret-env", "X", env=env)
     assert bad.returncode != 0
     assert "trailing slash" in bad.stderr
+
+
+def _dagster_untouched(home: Path) -> None:
+    """Nothing written under $DAGSTER_HOME, and an instance opened there has no run and no partition."""
+    from dagster import DagsterInstance
+
+    from assets.partitions import TENANTS_PARTITION
+
+    assert list(home.iterdir()) == []
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_runs() == []
+        assert instance.get_dynamic_partitions(TENANTS_PARTITION) == []
+
+
+def test_run_refuses_an_unknown_or_malformed_tenant_before_dagster(data_dir, world_profiles):
+    env = dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles)
+    for tenant_id in ("nobody", "../evil", "nl\n"):
+        ran = _cli("run", tenant_id, env=env)
+        assert ran.returncode == 2, (tenant_id, ran.stdout[-2000:], ran.stderr[-2000:])
+        assert repr(tenant_id) in ran.stderr and "connect-pipeline tenants list" in ran.stderr
+        assert "Traceback" not in ran.stderr
+    backfilled = _cli("backfill", "nobody", env=env)
+    assert backfilled.returncode == 2 and "'nobody'" in backfilled.stderr
+    _dagster_untouched(Path(os.environ["DAGSTER_HOME"]))
+
+
+def test_run_with_a_broken_index_stops_before_any_greenhouse_request(
+    world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path
+):
+    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    good = pl.read_parquet(world_profiles)
+    good.write_parquet(broken / "part-00000.parquet")
+    good.head(100).with_columns(pl.concat_list("first_name").alias("first_name")).write_parquet(
+        broken / "part-00001.parquet"
+    )
+    env = dict(os.environ)
+    ran = _cli("run", "acme", "--profiles", str(broken / "*.parquet"), env=env)
+    assert ran.returncode == 2, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert str(broken / "part-00001.parquet") in ran.stderr and "'first_name'" in ran.stderr
+    assert "plain strings" in ran.stderr
+
+    # a truncated file, given through the environment as a run by the scheduler would
+    (broken / "part-00001.parquet").write_bytes((broken / "part-00000.parquet").read_bytes()[:5000])
+    ran = _cli("run", "acme", env=dict(env, CONNECT_PIPELINE_PROFILES=str(broken)))
+    assert ran.returncode == 2 and str(broken / "part-00001.parquet") in ran.stderr and "truncated" in ran.stderr
+
+    # duplicated ids: the data engineer's case, caught by the row scan rather than the footers
+    good.head(40).write_parquet(broken / "part-00001.parquet")
+    ran = _cli("backfill", "acme", "--profiles", str(broken / "*.parquet"), env=env)
+    assert ran.returncode == 2 and "40 ids occur more than once" in ran.stderr
+
+    acme = greenhouse.stats["acme"]
+    assert acme["requests"] == 0 and acme["tokens_minted"] == 0 and acme["downloads"] == 0
+    _dagster_untouched(Path(os.environ["DAGSTER_HOME"]))
+
+
+def test_tenants_add_refuses_an_id_with_a_trailing_newline(data_dir):
+    env = dict(os.environ, X="s")
+    added = _cli("tenants", "add", "nl\n", "--greenhouse-url", "https://app.greenhouse.io/",
+                 "--client-id", "c", "--secret-env", "X", env=env)
+    assert added.returncode == 2 and "not a slug" in added.stderr
+    assert not (data_dir / "tenants.json").exists()

@@ -5,14 +5,41 @@ from __future__ import annotations
 import argparse
 import sys
 
-from connect_pipeline.errors import ConnectError
+from connect_pipeline.errors import ConfigError, ConnectError
+
+
+def _preflight(tenant_ids: list[str], data_dir: str | None, profiles: str | None) -> str:
+    """Refuse what would only fail later, before Dagster is imported and before any Greenhouse request.
+
+    Every tenant must be registered (a malformed or unknown id would otherwise become a Dagster
+    partition and a failed run) and the profile index must meet its contract (a broken one would
+    otherwise fail, or silently lose matches, after the whole extract). Raises a ConnectError
+    (exit code 2); returns the profile glob the run must use, so the run reads what was checked.
+    """
+    from connect_pipeline.profile_index import check_profile_index, default_profiles_glob
+    from connect_pipeline.storage import data_root, validate_tenant_id
+    from connect_pipeline.tenants import TenantRegistry
+
+    root = data_root(data_dir)
+    registry = TenantRegistry(root)
+    for tenant_id in tenant_ids:
+        try:
+            validate_tenant_id(tenant_id)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; `connect-pipeline tenants list` shows the registered tenants") from None
+        registry.get(tenant_id)  # TenantNotFound names the id and how to list or add tenants
+    profile_glob = profiles or default_profiles_glob()
+    check_profile_index(root, profile_glob)
+    return profile_glob
 
 
 def _run(args: argparse.Namespace) -> int:
+    profile_glob = _preflight([args.tenant_id], args.data_dir, args.profiles)
+
     from connect_pipeline.cli.runner import run_tenant  # Dagster is imported only by the commands that run it
 
     mode = "full" if args.full else "incremental" if args.incremental else "auto"
-    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=args.profiles, mode=mode)
+    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=profile_glob, mode=mode)
     for asset_key, meta in outcome.metadata.items():
         shown = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k != "score_histogram"}
         print(f"{asset_key}: {shown}")
@@ -29,8 +56,6 @@ def _run(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from connect_pipeline.cli.runner import backfill
-    from connect_pipeline.cli.progress import ProgressBar
     from connect_pipeline.storage import data_root
     from connect_pipeline.tenants import TenantRegistry
 
@@ -38,11 +63,16 @@ def _backfill(args: argparse.Namespace) -> int:
     if not tenants:
         print("no tenants to backfill: add one with `connect-pipeline tenants add`", file=sys.stderr)
         return 2
+    profile_glob = _preflight(tenants, args.data_dir, args.profiles)
+
+    from connect_pipeline.cli.runner import backfill  # Dagster is imported only by the commands that run it
+    from connect_pipeline.cli.progress import ProgressBar
+
     backfill_id = args.resume or datetime.now(timezone.utc).strftime("bf-%Y%m%dT%H%M%SZ")
     print(f"backfill {backfill_id} over {len(tenants)} tenants (resume with --resume {backfill_id})")
     bar = ProgressBar(len(tenants), label="tenants")
     outcome = backfill(
-        tenants, backfill_id=backfill_id, data_dir=args.data_dir, profiles_glob=args.profiles,
+        tenants, backfill_id=backfill_id, data_dir=args.data_dir, profiles_glob=profile_glob,
         mode="full" if args.full else "auto",
         on_tenant=lambda i, n, tenant, status: bar.update(i, f"{tenant}: {status}"),
     )
