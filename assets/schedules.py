@@ -7,6 +7,8 @@ from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from assets.jobs import tenant_job
 from assets.run_config import extract_run_config
+from connect_pipeline.errors import ProfileIndexError
+from connect_pipeline.profile_index import check_profile_index
 from resources.connect import ConnectResource
 
 WEEKLY_DAY = 0  # Monday: weekly tenants run, and every tenant gets its weekly full reconciliation
@@ -26,7 +28,11 @@ def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: Connect
     cadences = {t.tenant_id: t.cadence for t in connect.registry().list()}
     due = tenants_due(cadences, when)
     if not due:
-        return SkipReason("no tenant is due today")
+        return SkipReason(f"no tenant is due today ({len(cadences)} connected, none daily, not the weekly day)")
+    try:
+        check_profile_index(connect.root, connect.profiles_glob)
+    except ProfileIndexError as exc:  # no run would get past its first step: say why here
+        return SkipReason(f"{len(due)} tenants due, none started: {exc}")
     stamp = when.strftime("%Y-%m-%d")
     mode = "full" if when.weekday() == WEEKLY_DAY else "auto"
     return [

@@ -26,6 +26,7 @@ from connect_pipeline.pipeline import (
     publish_tenant,
     purge_tenant,
 )
+from connect_pipeline.profile_index import check_profile_index
 from connect_pipeline.quality import match_rate_of_eligible
 from connect_pipeline.run_state import staged_mode
 from connect_pipeline.storage import TenantStorage
@@ -39,6 +40,7 @@ from resources.connect import ConnectResource, TenantRunResource
     "and shared by every tenant (no tenant data).",
 )
 def profile_features(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
+    check_profile_index(connect.root, connect.profiles_glob)
     path = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     return MaterializeResult(
@@ -120,6 +122,8 @@ def tenant_asset(
     config=ExtractConfig,
 )
 def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractConfig) -> MaterializeResult:
+    # a broken index fails the run in seconds, before any Greenhouse request (cached per snapshot)
+    check_profile_index(tenant.connect.root, tenant.connect.profiles_glob)
     with tenant.connect.harvest_client(tenant.connection, log=context.log.info) as client:
         summary = extract_tenant(
             client,

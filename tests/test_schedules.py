@@ -12,6 +12,8 @@ from dagster import (
     instance_for_test,
 )
 
+import polars as pl
+
 from assets.definitions import build_definitions
 from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
@@ -32,7 +34,39 @@ def _resource(root) -> ConnectResource:
     return ConnectResource(data_dir=str(root), profiles_glob=str(root / "p" / "*.parquet"))
 
 
+def _write_index(root, *, names_as_lists: bool = False) -> None:
+    (root / "p").mkdir(exist_ok=True)
+    first = [["Ada"], ["Alan"]] if names_as_lists else ["Ada", "Alan"]
+    pl.DataFrame({
+        "profile_id": ["p1", "p2"], "first_name": first, "last_name": ["Lovelace", "Turing"],
+        "full_name": ["Ada Lovelace", "Alan Turing"], "current_title": [None, None],
+        "current_company": [None, None], "past_companies": [[], []], "location": [None, None],
+        "linkedin_url": [None, None], "emails": [[], []], "phones": [[], []],
+        "updated_at": [datetime(2026, 1, 1), datetime(2026, 1, 1)],
+    }, schema_overrides={"past_companies": pl.List(pl.String), "emails": pl.List(pl.String),
+                         "phones": pl.List(pl.String)}).write_parquet(root / "p" / "index.parquet")
+
+
+def _evaluate(root, when: datetime):
+    defs = build_definitions(str(root), str(root / "p" / "*.parquet"))
+    with instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
+        ctx = build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                     repository_def=defs.get_repository_def(), resources={"connect": _resource(root)})
+        return tenant_cadence_schedule.evaluate_tick(ctx)
+
+
+def test_a_broken_index_skips_the_tick_naming_the_file(tmp_path):
+    _register(tmp_path, "daily-co", "daily")
+    _write_index(tmp_path, names_as_lists=True)
+    result = _evaluate(tmp_path, datetime(2026, 12, 1, 2, tzinfo=timezone.utc))
+    assert not result.run_requests
+    assert "index.parquet" in result.skip_message and "first_name" in result.skip_message
+
+
 def _requests(root, when: datetime):
+    if not (root / "p" / "index.parquet").exists():
+        _write_index(root)
     defs = build_definitions(str(root), str(root / "p" / "*.parquet"))
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
