@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-spark ui validate clean
+.PHONY: install demo test test-fast test-spark ui validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Everything but the whole-Dagster-run tests (marked slow): the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not spark"
 
 # The Spark backend's agreement tests (local mode, Java 17): slow, so not part of `make test`.
 test-spark: $(STAMP)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from dagster import RunsFilter, instance_for_test
 
 from connect_pipeline.cli.runner import BACKFILL_TAG, backfill
 from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
+
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
 
 
 def test_backfill_resumes_and_retries_only_the_failure(world, world_profiles, greenhouse, data_dir, monkeypatch):

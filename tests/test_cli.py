@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from connect_pipeline.storage import TenantStorage
 from tests.conftest import account, connect_tenant
@@ -19,6 +20,7 @@ def _cli(*args: str, env: dict, stdin: str | None = None) -> subprocess.Complete
     return subprocess.run([CLI, *args], env=env, input=stdin, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_add_verify_run_lookup_remove(world, world_profiles, greenhouse, tmp_path):
     acc = account(world, "globex")
     secret = acc["credentials"][0]["client_secret"]

@@ -16,6 +16,8 @@ from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.layout import truth_path
 from tests.conftest import connect_tenant
 
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
+
 
 def _truth(world: Path, tenant: str) -> pl.DataFrame:
     return pl.read_parquet(truth_path(world, tenant))

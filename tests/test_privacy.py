@@ -14,6 +14,8 @@ from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from tests.conftest import account
 
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
+
 CANARY = "canary-SECRET-7f3a9c1e5b2d4f60a8"
 
 

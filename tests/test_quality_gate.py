@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from dagster import instance_for_test
 
 from connect_pipeline.cli.runner import run_tenant
@@ -12,6 +13,8 @@ from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 from connect_pipeline.testkit.world.layout import profiles_glob
 from tests.conftest import connect_tenant
+
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
 
 
 def test_usual_band_ignores_one_outlier():

@@ -25,12 +25,15 @@ from connect_pipeline.storage import TenantStorage, lease_path
 from connect_pipeline.tenants import TenantRegistry
 from tests.conftest import connect_tenant
 
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
+
 CLI = str(Path(sys.executable).parent / "connect-pipeline")
 
 HOLD = """
 import sys, time
 from pathlib import Path
 from connect_pipeline.lease import LeaseHolder, TenantLease
+
 lease = TenantLease(Path(sys.argv[1]), sys.argv[2], LeaseHolder.this_process(sys.argv[3], "a test"))
 lease.acquire()
 print("held", flush=True)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import polars as pl
+import pytest
 from dagster import instance_for_test
 
 from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
+
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
 
 
 def _now() -> str:

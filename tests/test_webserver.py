@@ -20,6 +20,8 @@ from dagster_graphql import DagsterGraphQLClient
 from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
 
+pytestmark = pytest.mark.slow  # whole Dagster runs: `make test-fast` leaves them out
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
