@@ -537,7 +537,9 @@ def test_endless_download_5xx_gives_up_as_unavailable(tiny_world: Path) -> None:
     fake = FakeTime()
     plan = FaultPlan(error_5xx=1.0, downloads=True)
     with start(tiny_world, faults=plan) as gh:
-        with client_for(gh, credential_for(gh), max_retries=2, session=HarvestSession(clock=fake.clock, sleep=fake.sleep)) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        # No hedging: every attempt is one request, however slow this machine is.
+        with client_for(gh, credential_for(gh), max_retries=2, session=session, download_hedge_after_s=60) as client:
             link = gh.file_url(TENANT, 700)
             with pytest.raises(DownloadFailed) as caught:
                 client.download(link, attachment_id=700, candidate_id=1000, max_bytes=1_000_000)
@@ -552,7 +554,8 @@ def test_download_429_waits_out_retry_after_on_the_session_sleep(tiny_world: Pat
     fake = FakeTime()
     plan = FaultPlan(burst_429=0.5, downloads=True, seed=4)
     with start(tiny_world, faults=plan) as gh:
-        with client_for(gh, credential_for(gh), session=HarvestSession(clock=fake.clock, sleep=fake.sleep)) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(gh, credential_for(gh), session=session, download_hedge_after_s=60) as client:
             body = client.download(gh.file_url(TENANT, 700), attachment_id=700, candidate_id=1000, max_bytes=1_000_000)
             stats = client.stats["download"]
         assert gh.stats[TENANT]["faults"] == {"download_burst_429": 1}
@@ -576,10 +579,11 @@ def test_a_hung_download_is_hedged(tiny_world: Path) -> None:
 
 def test_a_hung_page_costs_a_retry_not_the_hang(tiny_world: Path) -> None:
     """Seed 64 hangs the fourth /v3 request for 20 s. The API timeout (30 s) would wait it out;
-    the page read timeout, derived from how fast the first pages came, gives up and retries."""
+    the page read timeout, derived from how fast the first pages came (here its floor, 5 s), gives
+    up and retries."""
     plan = FaultPlan(hang=0.25, hang_seconds=20, seed=64)
     with start(tiny_world, faults=plan) as gh:
-        with client_for(gh, credential_for(gh), timeout_s=30, page_read_timeout_floor_s=0.5) as client:
+        with client_for(gh, credential_for(gh), timeout_s=30, page_read_timeout_floor_s=5) as client:
             ids = all_ids(client, "candidates", per_page=200)
             stats = client.stats["candidates"]
         assert gh.stats[TENANT]["faults"] == {"hang": 1}
