@@ -4,16 +4,21 @@
     python bench/bench_extract.py --window 3 --limit 50   # the same data in minutes
     python bench/bench_extract.py --small              # 5k / 7.5k / 5k, a quick look
 
-Three reads of one synthetic tenant, each against the local Greenhouse with its rate limit on:
+One synthetic tenant served by two local Greenhouses holding the same data, one of them with
+faults (by default what an acceptance run injects: 1 % of requests hang for 45 s, 2 % answer
+5xx, 1 % have their connection reset; on API requests and file downloads alike). Four reads:
 
-1. a **full** read: requests per collection against the minimum the data needs (per collection
-   ``max(1, ceil(rows / 500))``, plus one download per resume), and wall time against the
-   rate-limit floor (API requests ÷ limit × window);
-2. an **incremental** read after ~1 % of candidates and applications changed: the minimum is
-   what that window needs (window reads + by-id batches of ≤ 50 ids), computed from the data;
-3. a **faulted** full read (5xx, timeouts, resets, bursts of 429) on a second server holding the
-   same data, whose staged records must equal the clean read's: same ids, same content, nothing
-   duplicated, nothing missing.
+1. a **full** read from the clean server: requests per collection against the minimum the data
+   needs (per collection ``max(1, ceil(rows / 500))``, plus one download per resume), and wall
+   time against the rate-limit floor (API requests ÷ limit × window);
+2. the same **full** read from the faulty server, whose staged records and resume files must
+   equal the clean read's (same ids, same content, nothing duplicated, nothing missing);
+3. an **incremental** read from each after the same ~1 % of candidates and applications changed
+   on both: the minimum is what that window needs (window reads + by-id batches of ≤ 50 ids),
+   computed from the data; again the faulty read must stage exactly what the clean one did.
+
+Both reads of a pair use the same window (``now`` is passed in), and the clients use their
+default timeouts, so the wall-time ratio faulty ÷ clean is what faults cost a real run.
 
 The local server does not rate-limit file downloads (they model S3-signed URLs, which are not
 Harvest requests), so the floor counts API requests only; downloads are reported separately.
@@ -42,6 +47,7 @@ import polars as pl  # noqa: E402
 from connect_pipeline.extract import (  # noqa: E402
     SMALL_COLLECTIONS,
     commit_watermark,
+    deleted_candidates,
     extract_tenant,
     staged_collection,
 )
@@ -136,13 +142,13 @@ def synthesise_tenant(
     return acc
 
 
-def client_for(server: LocalGreenhouse, timeout_s: float) -> HarvestClient:
-    """A client with a credential of its own, so no token or budget is shared across reads."""
+def client_for(server: LocalGreenhouse) -> HarvestClient:
+    """A client with a credential of its own (so no token or budget is shared across reads) and
+    the client's default timeouts, retries and download concurrency: what a real run uses."""
     client_id, secret = f"bench-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
     server.add_credential(TENANT, client_id, secret, REQUIRED_SCOPES)
     credential = Credential(client_id=client_id, client_secret=secret, token_url=server.token_url, sub=ADMIN_ID)
-    return HarvestClient(server.api_base_url, credential, tenant_id=TENANT, timeout_s=timeout_s,
-                         backoff_base_s=0.05, backoff_cap_s=1.0, max_retries=10)
+    return HarvestClient(server.api_base_url, credential, tenant_id=TENANT)
 
 
 def full_minimum(server: LocalGreenhouse) -> tuple[dict[str, int], int]:
@@ -204,7 +210,7 @@ def incremental_minimum(server: LocalGreenhouse, since: str, until: str, neighbo
 
 
 def report(title: str, server: LocalGreenhouse, minimum: dict[str, int], min_downloads: int,
-           seconds: float, limit: int, window: float, summary, *, faulted: bool = False) -> dict:
+           seconds: float, limit: int, window: float, summary, client_stats: dict, *, faulted: bool = False) -> dict:
     stats = server.stats[TENANT]
     used = stats["by_collection"]
     requests = stats["requests"]
@@ -218,13 +224,16 @@ def report(title: str, server: LocalGreenhouse, minimum: dict[str, int], min_dow
     print(f"API requests {requests} (429 answers: {throttled}, injected faults: {stats['faults'] or 'none'})")
     target = "(each injected fault costs a request; the 1.05 target is for clean reads)" if faulted else "(target ≤ 1.05)"
     print(f"minimum the data needs {need}; ratio {requests / need:.3f} {target}")
-    print(f"resume downloads {stats['downloads']} (minimum {min_downloads}; not rate-limited by the local server, "
-          "which models S3-signed URLs, so the floor below counts API requests only)")
+    dl = client_stats.get("download", {})
+    print(f"resume downloads served {stats['downloads']} (minimum {min_downloads}); client download attempts "
+          f"{int(dl.get('requests', 0))}, retries {int(dl.get('retries', 0))}, hedged {int(dl.get('hedged', 0))}; "
+          f"skipped {summary.resumes_skipped or 'none'}")
     binds = requests > limit
     print(f"wall time {seconds:.1f} s; rate-limit floor {floor:.1f} s ({requests} ÷ {limit} × {window:g} s); "
           + (f"ratio {seconds / floor:.3f} (target ≤ 1.15)" if binds else "the limit does not bind (fewer requests than one window allows)"))
     print(f"rows: {summary.rows}")
-    return {"requests": requests, "minimum": need, "seconds": seconds, "floor": floor, "429": throttled}
+    return {"requests": requests, "downloads": stats["downloads"], "minimum": need, "seconds": seconds,
+            "floor": floor, "429": throttled, "faults": sum(stats["faults"].values())}
 
 
 def staged_snapshot(storage: TenantStorage) -> dict[str, dict[int, str]]:
@@ -239,6 +248,33 @@ def staged_snapshot(storage: TenantStorage) -> dict[str, dict[int, str]]:
     return out
 
 
+def same_staging(clean: TenantStorage, other: TenantStorage) -> str:
+    """'yes', or what differs: per collection (ids in one only, ids with other content), files."""
+    a, b = staged_snapshot(clean), staged_snapshot(other)
+    diffs = {
+        name: (len(set(a[name]) ^ set(b[name])), sum(1 for i in a[name] if b[name].get(i, a[name][i]) != a[name][i]))
+        for name in STAGED
+    }
+    bad = {n: d for n, d in diffs.items() if d != (0, 0)}
+    files_a = {p.name: p.read_bytes() for p in clean.resumes.glob("*.pdf")}
+    files_b = {p.name: p.read_bytes() for p in other.resumes.glob("*.pdf")}
+    deleted_equal = deleted_candidates(clean) == deleted_candidates(other)
+    if not bad and files_a == files_b and deleted_equal:
+        return "yes"
+    return (f"NO: records {bad or 'equal'}; resume files {'equal' if files_a == files_b else f'{len(files_a)} vs {len(files_b)}'}; "
+            f"deleted candidates {'equal' if deleted_equal else 'differ'}")
+
+
+def timed_extract(server: LocalGreenhouse, storage: TenantStorage, mode: str, now: datetime):
+    server.reset_stats()
+    with client_for(server) as client:
+        started = time.perf_counter()
+        summary = extract_tenant(client, storage, mode=mode, now=now)
+        seconds = time.perf_counter() - started
+        stats = client.stats
+    return summary, seconds, stats
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--candidates", type=int, default=100_000)
@@ -248,6 +284,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=50, help="requests per window (default 50)")
     ap.add_argument("--window", type=float, default=30.0, help="window seconds (default 30)")
     ap.add_argument("--change", type=float, default=0.01, help="share of candidates and applications changed")
+    ap.add_argument("--hang", type=float, default=0.01, help="share of requests that hang (default 0.01)")
+    ap.add_argument("--hang-seconds", type=float, default=45.0, help="how long a hung request hangs (default 45)")
+    ap.add_argument("--error-5xx", type=float, default=0.02, help="share of requests answered 5xx (default 0.02)")
+    ap.add_argument("--reset", type=float, default=0.01, help="share of connections reset (default 0.01)")
+    ap.add_argument("--burst-429", type=float, default=0.0, help="share of requests answered 429 (default 0)")
     ap.add_argument("--skip-faults", action="store_true")
     ap.add_argument("--skip-incremental", action="store_true")
     ap.add_argument("--seed", type=int, default=7)
@@ -271,88 +312,89 @@ def run(args: argparse.Namespace, work: Path) -> None:
     synthesise_tenant(world, args.candidates, args.applications, args.resumes, seed=args.seed)
     print(f"tenant: {args.candidates} candidates, {args.applications} applications, {args.resumes} resumes "
           f"(written in {time.perf_counter() - t0:.1f} s); rate limit {args.limit} per {args.window:g} s")
+    plan = FaultPlan(hang=args.hang, hang_seconds=args.hang_seconds, error_5xx=args.error_5xx, reset=args.reset,
+                     burst_429=args.burst_429, downloads=True, seed=args.seed)
+    fault_text = (f"{args.hang:.0%} hangs of {args.hang_seconds:g} s, {args.error_5xx:.0%} 5xx, {args.reset:.0%} resets"
+                  + (f", {args.burst_429:.0%} burst 429s" if args.burst_429 else "") + ", on API requests and downloads")
 
-    server = LocalGreenhouse(world, rate_limit=args.limit, window_seconds=args.window).start()
+    servers = [LocalGreenhouse(world, rate_limit=args.limit, window_seconds=args.window).start()]
+    if not args.skip_faults:
+        servers.append(LocalGreenhouse(world, rate_limit=args.limit, window_seconds=args.window, faults=plan).start())
+    names = ["clean", "faulty"][: len(servers)]
+    stores = [TenantStorage(work / name, TENANT) for name in names]
+    results: dict[tuple[str, str], dict] = {}
     try:
-        # 1. full
-        minimum, min_dl = full_minimum(server)
-        clean = TenantStorage(work / "clean", TENANT)
-        server.reset_stats()
-        with client_for(server, timeout_s=30.0) as client:
-            started = time.perf_counter()
-            summary = extract_tenant(client, clean, mode="full")
-            seconds = time.perf_counter() - started
-        report("full read", server, minimum, min_dl, seconds, args.limit, args.window, summary)
-        clean_snapshot = staged_snapshot(clean)
-        served = {name: {r["id"] for r in server.records(TENANT, name)} for name in STAGED}
+        # The same window for both reads of a pair, whatever the wall clock does between them.
+        full_now = datetime.now(timezone.utc).replace(microsecond=0)
+        minimum, min_dl = full_minimum(servers[0])
+        for name, server, storage in zip(names, servers, stores):
+            summary, seconds, stats = timed_extract(server, storage, "full", full_now)
+            title = "full read" if name == "clean" else f"faulty full read ({fault_text})"
+            results[("full", name)] = report(title, server, minimum, min_dl, seconds, args.limit, args.window,
+                                             summary, stats, faulted=name == "faulty")
+        clean_snapshot = staged_snapshot(stores[0])
+        served = {name: {r["id"] for r in servers[0].records(TENANT, name)} for name in STAGED}
         missing = {n: len(served[n] - set(clean_snapshot[n])) for n in STAGED if served[n] != set(clean_snapshot[n])}
-        print(f"staged ids equal the server's: {'yes' if not missing else missing}")
+        print(f"\nclean full read: staged ids equal the server's: {'yes' if not missing else missing}")
+        if len(stores) > 1:
+            print(f"faulty full read stages the same records and resume files as the clean one: {same_staging(*stores)}")
 
-        # 3. faulted full, on a second server with the same data (before any change)
-        if not args.skip_faults:
-            plan = FaultPlan(error_5xx=0.02, timeout=0.01, reset=0.01, burst_429=0.01, seed=args.seed, timeout_seconds=1.5)
-            faulty = LocalGreenhouse(world, rate_limit=args.limit, window_seconds=args.window, faults=plan).start()
-            try:
-                storage = TenantStorage(work / "faulted", TENANT)
-                with client_for(faulty, timeout_s=1.0) as client:
-                    started = time.perf_counter()
-                    summary = extract_tenant(client, storage, mode="full")
-                    seconds = time.perf_counter() - started
-                report("faulted full read (2% 5xx, 1% timeouts, 1% resets, 1% burst 429s)", faulty, minimum, min_dl,
-                       seconds, args.limit, args.window, summary, faulted=True)
-                faulted_snapshot = staged_snapshot(storage)
-                diffs = {
-                    name: (len(set(clean_snapshot[name]) ^ set(faulted_snapshot[name])),
-                           sum(1 for i in clean_snapshot[name] if faulted_snapshot[name].get(i, clean_snapshot[name][i]) != clean_snapshot[name][i]))
-                    for name in STAGED
-                }
-                bad = {n: d for n, d in diffs.items() if d != (0, 0)}
-                resumes_equal = sorted(p.name for p in clean.resumes.glob("*.pdf")) == sorted(p.name for p in storage.resumes.glob("*.pdf"))
-                print("faulted read stages the same records as the clean read (ids and content, no duplicates): "
-                      + ("yes" if not bad else f"NO {bad}") + f"; same resume files: {'yes' if resumes_equal else 'NO'}")
-                shutil.rmtree(storage.base, ignore_errors=True)
-            finally:
-                faulty.stop()
-
-        # 2. incremental
         if not args.skip_incremental:
-            commit_watermark(clean)
-            clean.purge_staging()
             # A published table so the incremental mode has neighbours: pairs of candidates on one profile.
             ids = sorted(clean_snapshot["candidates"])
             pairs = [(cid, f"p{k // 2}") for k, cid in enumerate(ids[: min(len(ids), 20_000)])]
-            clean.published.mkdir(parents=True, exist_ok=True)
-            pl.DataFrame({"candidate_id": [c for c, _ in pairs], "profile_id": [p for _, p in pairs]},
-                         schema={"candidate_id": pl.Int64, "profile_id": pl.Utf8}).write_parquet(clean.published / "matches.parquet")
             neighbours: dict[int, set[int]] = {}
             by_profile: dict[str, set[int]] = {}
             for cid, pid in pairs:
                 by_profile.setdefault(pid, set()).add(cid)
             for cid, pid in pairs:
                 neighbours[cid] = by_profile[pid]
+            for storage in stores:
+                commit_watermark(storage)
+                storage.purge_staging()
+                storage.published.mkdir(parents=True, exist_ok=True)
+                pl.DataFrame({"candidate_id": [c for c, _ in pairs], "profile_id": [p for _, p in pairs]},
+                             schema={"candidate_id": pl.Int64, "profile_id": pl.Utf8}).write_parquet(storage.published / "matches.parquet")
 
+            # The same changes on both servers, stamped after the full read's window.
+            changed_at = _stamp(full_now + timedelta(seconds=1))
             rng = random.Random(args.seed)
-            time.sleep(1.1)  # the changes land after the watermark, by the clock's second
-            now = _stamp(datetime.now(timezone.utc))
-            cands = server.records(TENANT, "candidates")
-            for c in rng.sample(cands, max(1, int(len(cands) * args.change))):
-                server.upsert(TENANT, "candidates", {**c, "title": "Staff Engineer", "updated_at": now})
-            apps = server.records(TENANT, "applications")
-            for a in rng.sample(apps, max(1, int(len(apps) * args.change))):
-                server.upsert(TENANT, "applications", {**a, "stage_name": "Offer", "updated_at": now})
-            time.sleep(1.1)
-            server.reset_stats()
-            with client_for(server, timeout_s=30.0) as client:
-                started = time.perf_counter()
-                summary = extract_tenant(client, clean, mode="incremental")
-                seconds = time.perf_counter() - started
-            minimum, min_dl = incremental_minimum(server, summary.since, summary.until, neighbours)
-            report(f"incremental read ({args.change:.0%} of candidates and applications changed; "
-                   f"{summary.affected_candidates} candidates affected)", server, minimum, min_dl,
-                   seconds, args.limit, args.window, summary)
+            cands = servers[0].records(TENANT, "candidates")
+            changed_cands = rng.sample(cands, max(1, int(len(cands) * args.change)))
+            apps = servers[0].records(TENANT, "applications")
+            changed_apps = rng.sample(apps, max(1, int(len(apps) * args.change)))
+            for server in servers:
+                for c in changed_cands:
+                    server.upsert(TENANT, "candidates", {**c, "title": "Staff Engineer", "updated_at": changed_at})
+                for a in changed_apps:
+                    server.upsert(TENANT, "applications", {**a, "stage_name": "Offer", "updated_at": changed_at})
+            incremental_now = full_now + timedelta(seconds=2)
+            for name, server, storage in zip(names, servers, stores):
+                summary, seconds, stats = timed_extract(server, storage, "incremental", incremental_now)
+                minimum, min_dl = incremental_minimum(server, summary.since, summary.until, neighbours)
+                title = (f"incremental read ({args.change:.0%} of candidates and applications changed; "
+                         f"{summary.affected_candidates} candidates affected)")
+                if name == "faulty":
+                    title = f"faulty {title} ({fault_text})"
+                results[("incremental", name)] = report(title, server, minimum, min_dl, seconds, args.limit,
+                                                        args.window, summary, stats, faulted=name == "faulty")
+            if len(stores) > 1:
+                print(f"\nfaulty incremental read stages the same records and resume files as the clean one: "
+                      f"{same_staging(*stores)}")
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
+    print(f"\n== wall time with and without faults ({fault_text}) ==")
+    print(f"{'read':12} {'clean s':>9} {'faulty s':>9} {'ratio':>7} {'requests':>17} {'downloads':>17} {'faults':>7}")
+    for mode in ("full", "incremental"):
+        clean, faulty = results.get((mode, "clean")), results.get((mode, "faulty"))
+        if clean is None or faulty is None:
+            continue
+        print(f"{mode:12} {clean['seconds']:9.1f} {faulty['seconds']:9.1f} {faulty['seconds'] / clean['seconds']:7.2f} "
+              f"{clean['requests']:>8d} / {faulty['requests']:<8d}{clean['downloads']:>8d} / {faulty['downloads']:<8d}"
+              f"{faulty['faults']:>7d}")
+    print("(target: faulty ≤ 3 × clean, with identical staged data)")
 
 if __name__ == "__main__":
     main()

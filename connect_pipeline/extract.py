@@ -37,7 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
-from connect_pipeline.errors import ConfigError, HarvestError
+from connect_pipeline.errors import ConfigError, DownloadFailed
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
 from connect_pipeline.run_state import (
@@ -403,15 +403,21 @@ def _download_resumes(
         if target.exists():
             return None  # fetched before a crash; the file was renamed in only when whole
         try:
-            body = client.download(attachment["url"], max_bytes=max_bytes)
-        except HarvestError as exc:
-            return "too_large" if "larger than" in str(exc) else "download_failed"
+            body = client.download(
+                attachment["url"],
+                attachment_id=int(attachment["id"]),
+                candidate_id=attachment.get("candidate_id"),
+                max_bytes=max_bytes,
+            )
+        except DownloadFailed as exc:
+            return exc.reason
         tmp = target.with_suffix(".part")
         tmp.write_bytes(body)
         os.replace(tmp, target)
         return None
 
-    with ThreadPoolExecutor(max_workers=RESUME_DOWNLOAD_THREADS) as pool:
+    # The client sizes its connections and hedged attempts for this many downloads at once.
+    with ThreadPoolExecutor(max_workers=client.download_threads) as pool:
         for i, reason in enumerate(pool.map(fetch, targets), start=1):
             if reason is None:
                 done += 1

@@ -2,16 +2,15 @@
 
 Minting a token for a client id is reported to revoke the previous one, so two threads (or two
 clients in one process) that each mint their own would keep knocking each other's token out. The
-token therefore lives in a process-wide slot keyed by the credential, and only one thread at a
-time may refresh it (single flight); the others wait and reuse the result.
+token therefore lives in the session's slot for the credential (``session.py``; clients share the
+process-wide default session unless given one), and only one thread at a time may refresh it
+(single flight); the others wait and reuse the result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from connect_pipeline.errors import AuthError, HarvestError, TransientError
+from connect_pipeline.harvest.session import DEFAULT_SESSION, HarvestSession, TokenSlot
 
 _MINT_ATTEMPTS = 4
 _DEFAULT_LIFETIME_S = 600.0  # when the token endpoint announces no expiry at all
@@ -39,27 +39,6 @@ class Credential:
         return (self.token_url, self.client_id, self.sub, digest)
 
 
-class _TokenSlot:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.token: str | None = None
-        self.expires_at: float = 0.0  # time.monotonic() clock
-        self.minted = 0
-
-
-_SLOTS: dict[tuple[str, str, int | None, str], _TokenSlot] = {}
-_SLOTS_LOCK = threading.Lock()
-
-
-def _slot_for(credential: Credential) -> _TokenSlot:
-    key = credential.slot_key()
-    with _SLOTS_LOCK:
-        slot = _SLOTS.get(key)
-        if slot is None:
-            slot = _SLOTS[key] = _TokenSlot()
-        return slot
-
-
 class TokenProvider:
     """Hands out a valid bearer token, refreshing it shortly before it expires."""
 
@@ -71,13 +50,15 @@ class TokenProvider:
         refresh_margin_s: float = 60,
         tenant_id: str | None = None,
         timeout_s: float = 30.0,
+        session: HarvestSession | None = None,
     ) -> None:
         self.credential = credential
         self._http = http
         self._margin = float(refresh_margin_s)
         self._tenant = tenant_id or f"(client id {credential.client_id})"
         self._timeout = timeout_s
-        self._slot = _slot_for(credential)
+        self._session = session or DEFAULT_SESSION
+        self._slot = self._session.token_slot(credential)
 
     def __repr__(self) -> str:
         return f"TokenProvider(tenant={self._tenant!r}, client_id={self.credential.client_id!r})"
@@ -90,7 +71,7 @@ class TokenProvider:
     def token(self) -> str:
         slot = self._slot
         with slot.lock:
-            if slot.token is None or time.monotonic() >= slot.expires_at:
+            if slot.token is None or self._session.clock() >= slot.expires_at:
                 self._mint(slot)
             assert slot.token is not None
             return slot.token
@@ -103,7 +84,7 @@ class TokenProvider:
                 slot.token = None
                 slot.expires_at = 0.0
 
-    def _mint(self, slot: _TokenSlot) -> None:
+    def _mint(self, slot: TokenSlot) -> None:
         cred = self.credential
         form = {"grant_type": "client_credentials"}
         if cred.sub is not None:
@@ -111,7 +92,7 @@ class TokenProvider:
         last_problem = ""
         for attempt in range(_MINT_ATTEMPTS):
             if attempt:
-                time.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
+                self._session.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
             try:
                 response = self._http.post(
                     cred.token_url,
@@ -153,7 +134,7 @@ class TokenProvider:
             slot.token = token
             slot.minted += 1
             margin = min(self._margin, lifetime / 4)
-            slot.expires_at = time.monotonic() + max(0.0, lifetime - margin)
+            slot.expires_at = self._session.clock() + max(0.0, lifetime - margin)
             return
         raise TransientError(
             f"could not reach the Greenhouse token endpoint for tenant {self._tenant} after "
@@ -173,10 +154,10 @@ class TokenProvider:
                 "check the tenant's --token-url",
                 tenant_id=self._tenant,
             )
-        return token, _lifetime_seconds(body)
+        return token, _lifetime_seconds(body, self._session.clock())
 
 
-def _lifetime_seconds(body: dict[str, Any]) -> float:
+def _lifetime_seconds(body: dict[str, Any], now: float) -> float:
     """Seconds the token stays valid; accepts ``expires_in`` or ``expires_at`` (epoch or ISO)."""
     expires_in = body.get("expires_in")
     if isinstance(expires_in, (int, float)) or (isinstance(expires_in, str) and expires_in.strip()):
@@ -204,7 +185,7 @@ def _lifetime_seconds(body: dict[str, Any]) -> float:
     if at is not None:
         if at > 1e12:  # milliseconds since the epoch
             at /= 1000.0
-        return max(0.0, at - time.time())
+        return max(0.0, at - now)
     return _DEFAULT_LIFETIME_S
 
 

@@ -2,7 +2,7 @@
 
 Harvest counts requests per credential in a fixed window and announces the window on every
 response (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``). Every thread of every client using
-the credential shares one ``RateBudget``, so the process slows down *before* Greenhouse answers
+the credential shares one ``RateBudget`` (held by the session, ``session.py``), so the process slows down *before* Greenhouse answers
 429, instead of many threads discovering the limit at once and hammering it with retries.
 
 ``X-RateLimit-Reset`` is a whole epoch second, rounded up, while the window opens with the first
@@ -221,16 +221,3 @@ def _reset_header(headers: Mapping[str, str], now: float) -> float | None:
         reset = now + reset
     return reset
 
-
-_BUDGETS: dict[tuple[str, str], RateBudget] = {}
-_BUDGETS_LOCK = threading.Lock()
-
-
-def shared_budget(api_base_url: str, client_id: str) -> RateBudget:
-    """The one budget of a credential against one API, shared process-wide."""
-    key = (api_base_url, client_id)
-    with _BUDGETS_LOCK:
-        budget = _BUDGETS.get(key)
-        if budget is None:
-            budget = _BUDGETS[key] = RateBudget()
-        return budget

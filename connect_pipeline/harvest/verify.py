@@ -82,13 +82,12 @@ def verify_connection(client: HarvestClient) -> VerifyReport:
             for _page in client.iter_pages(collection.name, per_page=1):
                 break
         except PermissionDenied as exc:
-            reason = getattr(exc, "reason", "other")
-            if reason == "scope":
+            if exc.reason == "scope":
                 pair = (collection.scope, collection.permission)
                 if pair not in report.missing_scopes:
                     report.missing_scopes.append(pair)
                 report.checks.append(Check(name, False, f"scope {collection.scope} missing ('{collection.permission}')"))
-            elif reason == "site_admin":
+            elif exc.reason == "site_admin":
                 site_admin_collections.append(collection.name)
                 report.checks.append(Check(name, False, "the token's user is not a Site Admin"))
             else:

@@ -49,7 +49,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     file: Path | None = None  # streamed after the headers, instead of body
     action: str | None = None  # "reset" or "timeout": no HTTP response at all
-    hold_seconds: float = 0.0
+    hold_seconds: float = 0.0  # wait this long first (then close for "timeout", answer otherwise)
 
 
 def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
@@ -65,6 +65,7 @@ class HarvestApp:
         limiter: FixedWindowLimiter,
         dice: FaultDice,
         stats: Stats,
+        download_dice: FaultDice | None = None,
         base_url: Callable[[], str],
         expires_field: str,
         max_download_bytes: int | None,
@@ -75,6 +76,7 @@ class HarvestApp:
         self.authority = authority
         self.limiter = limiter
         self.dice = dice
+        self.download_dice = download_dice if download_dice is not None else FaultDice(None)
         self.stats = stats
         self.base_url = base_url
         self.expires_field = expires_field
@@ -207,11 +209,15 @@ class HarvestApp:
         fault, status = self.dice.draw()
         if fault is not None:
             self.stats.fault(token.tenant_id, fault)
-            if fault == "error_5xx":
-                return json_response(status, {"message": "injected server error"})
-            if fault == "burst_429":
-                return json_response(429, {"message": "rate limit exceeded"}, {"Retry-After": "1"})
-            return Response(0, action=fault, hold_seconds=self.dice.plan.timeout_seconds)
+            injected = _injected(self.dice, fault, status)
+            if injected is not None:
+                return injected
+            response = self._list_served(request, collection, token)
+            response.hold_seconds = self.dice.hold_seconds(fault)  # a hang: the answer, late
+            return response
+        return self._list_served(request, collection, token)
+
+    def _list_served(self, request: Request, collection: str, token: Token) -> Response:
         if collection not in SCOPES:
             return json_response(404, {"message": f"no collection /v3/{collection}"})
         if SCOPES[collection] not in token.scopes:
@@ -299,6 +305,15 @@ class HarvestApp:
             return denied
         if int(expires) < self._clock():
             return denied
+        hold = 0.0
+        if self.download_dice.plan.downloads:
+            fault, status = self.download_dice.draw()
+            if fault is not None:
+                self.stats.fault(tenant_id, f"download_{fault}")
+                injected = _injected(self.download_dice, fault, status)
+                if injected is not None:
+                    return injected
+                hold = self.download_dice.hold_seconds(fault)
         tenant = self.tenant(tenant_id)
         record = tenant.get("attachments", int(raw_id)) if tenant is not None else None
         path = tenant.file_path(record) if tenant is not None and record is not None else None
@@ -320,7 +335,19 @@ class HarvestApp:
                 "Content-Disposition": f'attachment; filename="{filename}"',
             },
             file=path,
+            hold_seconds=hold,
         )
+
+
+def _injected(dice: FaultDice, fault: str, status: int) -> Response | None:
+    """The response a fault replaces the real one with; None for a hang (the real one, late)."""
+    if fault == "error_5xx":
+        return json_response(status, {"message": "injected server error"})
+    if fault == "burst_429":
+        return json_response(429, {"message": "rate limit exceeded"}, {"Retry-After": "1"})
+    if fault == "hang":
+        return None
+    return Response(0, action=fault, hold_seconds=dice.hold_seconds(fault))
 
 
 def _form(body: bytes) -> dict[str, str] | None:

@@ -122,6 +122,10 @@ class HarvestRequestHandler(BaseHTTPRequestHandler):
             self.server.stopping.wait(response.hold_seconds)
             self.close_connection = True
             return
+        if response.hold_seconds > 0:  # an injected hang: answer, but late
+            if self.server.stopping.wait(response.hold_seconds):
+                self.close_connection = True
+                return
         try:
             self.send_response(response.status)
             headers = dict(response.headers)

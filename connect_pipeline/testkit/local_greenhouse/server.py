@@ -55,6 +55,7 @@ class LocalGreenhouse:
             authority=self._authority,
             limiter=FixedWindowLimiter(rate_limit, window_seconds),
             dice=FaultDice(faults),
+            download_dice=FaultDice(faults, stream="downloads"),
             stats=self._stats,
             base_url=lambda: self.base_url,
             expires_field=expires_field,
