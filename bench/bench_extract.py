@@ -44,13 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import polars as pl  # noqa: E402
 
-from connect_pipeline.extract import (  # noqa: E402
-    SMALL_COLLECTIONS,
-    commit_watermark,
-    deleted_candidates,
-    extract_tenant,
-    staged_collection,
-)
+from connect_pipeline.extract import SMALL_COLLECTIONS, extract_tenant, staged_collection  # noqa: E402
+from connect_pipeline.publish import publish  # noqa: E402
+from connect_pipeline.run_state import commit_watermark, deleted_candidates  # noqa: E402
 from connect_pipeline.harvest import Credential, HarvestClient  # noqa: E402
 from connect_pipeline.harvest.collections import (  # noqa: E402
     COLLECTIONS,
@@ -165,8 +161,10 @@ def full_minimum(server: LocalGreenhouse) -> tuple[dict[str, int], int]:
 
 def incremental_minimum(server: LocalGreenhouse, since: str, until: str, neighbours: dict[int, set[int]]) -> tuple[dict[str, int], int]:
     """What an incremental window needs, from the data: each small collection once, the three
-    window listings (``ceil(rows/500)``, at least one), then by-id batches of ≤ 50 ids for the
-    affected candidates, their applications, resumes and prospect details."""
+    window listings (``ceil(rows/500)``, at least one) for applications and attachments, the
+    sweep of every candidate (``ceil(candidates/500)``: deletions leave no other trace, and its
+    pages carry the changed candidates), then by-id batches of ≤ 50 ids for the affected
+    candidates' applications, resumes and prospect details."""
     lo, hi = since, until
 
     def inside(value: str | None) -> bool:
@@ -200,7 +198,7 @@ def incremental_minimum(server: LocalGreenhouse, since: str, until: str, neighbo
 
     prospect_apps = sorted(a["id"] for cid in present for a in by_cand.get(cid, []) if a.get("prospect"))
     per = {name: 1 for name in SMALL_COLLECTIONS}
-    per["candidates"] = max(1, math.ceil(len(changed_c) / PAGE_SIZE)) + math.ceil(len(affected - changed_c) / MAX_IDS_PER_REQUEST)
+    per["candidates"] = max(1, math.ceil(len(cands) / PAGE_SIZE))
     per["applications"] = max(1, math.ceil(len(changed_a) / PAGE_SIZE)) + batched(present, lambda i: len(by_cand.get(i, [])))
     per["attachments"] = max(1, math.ceil(len(new_att) / PAGE_SIZE)) + batched(present, lambda i: att_by_cand.get(i, 0))
     per["prospect_details"] = batched(prospect_apps, lambda _i: 1)
@@ -352,9 +350,9 @@ def run(args: argparse.Namespace, work: Path) -> None:
             for storage in stores:
                 commit_watermark(storage)
                 storage.purge_staging()
-                storage.published.mkdir(parents=True, exist_ok=True)
-                pl.DataFrame({"candidate_id": [c for c, _ in pairs], "profile_id": [p for _, p in pairs]},
-                             schema={"candidate_id": pl.Int64, "profile_id": pl.Utf8}).write_parquet(storage.published / "matches.parquet")
+                published = pl.DataFrame({"candidate_id": [c for c, _ in pairs], "profile_id": [p for _, p in pairs]},
+                                         schema={"candidate_id": pl.Int64, "profile_id": pl.Utf8})
+                publish(storage, published, published.select("profile_id"))
 
             # The same changes on both servers, stamped after the full read's window.
             changed_at = _stamp(full_now + timedelta(seconds=1))

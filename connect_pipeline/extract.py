@@ -54,7 +54,6 @@ from connect_pipeline.storage import PRIVATE_FILE, TenantStorage
 Log = Callable[[str], None]
 
 DEFAULT_MAX_RESUME_BYTES = 10 * 1024 * 1024
-RESUME_DOWNLOAD_THREADS = 4
 WINDOW_OVERLAP = timedelta(minutes=10)  # clock skew between us and Greenhouse; re-reads are upserts
 FULL_EVERY = timedelta(days=7)
 SMALL_COLLECTIONS = ("users", "jobs", "job_interview_stages", "prospect_pools",
