@@ -24,6 +24,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connect_pipeline.linkage import (  # noqa: E402
+    DEFAULT_U_MAX_PAIRS,
     LinkConfig,
     build_population,
     link_tenant,
@@ -182,7 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ats", type=int, default=100_000)
     parser.add_argument("--profiles", type=int, default=2_000_000)
-    parser.add_argument("--u-max-pairs", type=float, default=2e6)
+    parser.add_argument("--u-max-pairs", type=float, default=DEFAULT_U_MAX_PAIRS)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--generate-only", action="store_true", help="write the world and stop")

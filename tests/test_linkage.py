@@ -3,8 +3,12 @@ changes, on real DuckDB and Splink."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import random
+import re
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -16,11 +20,13 @@ from connect_pipeline.linkage import (
     DEFAULT_THRESHOLD,
     LinkConfig,
     LinkResult,
+    LinkRun,
     build_population,
     link_tenant,
     population_is_current,
 )
 from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage.tables import TABLES, Tables
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
 
 NICKNAMES = {
@@ -413,3 +419,137 @@ def test_chunked_scoring_and_explanation_pass_agree_with_every_pair(world, tmp_p
     assert joined.height == whole.matches.height > 0
     assert (joined["match_weight"] - joined["match_weight_review"]).abs().max() < 1e-6
     assert (joined["best"] - joined["match_weight"]).abs().max() < 1e-6
+
+
+def test_result_is_built_once_with_every_field_set(world):
+    """A run hands back one finished result: frozen, and no field has a default a later step
+    could have been meant to overwrite."""
+    assert LinkResult.__dataclass_params__.frozen
+    assert all(
+        f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        for f in dataclasses.fields(LinkResult)
+    )
+    r = world["result"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.settings_path = Path()  # type: ignore[misc]
+    # every field carries this run's figure, not a placeholder
+    assert r.settings_path.name == "settings.json" and r.settings_path.exists()
+    assert r.params_path.name == "params.json" and r.params_path.exists()
+    assert r.chart_path is not None and r.chart_path.exists()
+    assert r.prediction_chunks >= 1
+    assert list(r.timings) == [
+        "prepare", "block", "population", "engine", "register", "estimate_u", "estimate_m",
+        "predict", "select",
+    ]
+
+
+# -- every working table is named by ``Tables`` ------------------------------------------------
+
+LINKAGE_DIR = Path(blk.__file__).parent
+
+
+def _table_name_patterns(tables: Tables = TABLES) -> dict[str, re.Pattern[str]]:
+    """What a literal naming one of the run's tables looks like.
+
+    The dataset labels that are plain words ("ats", "profiles") are left out: they appear in
+    ordinary messages, and a label spelled elsewhere cannot mislead a step about a table.
+    """
+    names = set(tables.relations()) | {
+        getattr(tables, f.name) for f in dataclasses.fields(tables)
+        if f.name.endswith("_source") and "_" in getattr(tables, f.name)
+    }
+    prefixes = {
+        tables.population(""), tables.term_frequencies(""),
+        tables.left_out(blk.BlockingKey("", ())),
+    }
+    patterns = {n: re.compile(rf"(?<![\w.]){re.escape(n)}(?!\w)") for n in names}
+    patterns |= {p: re.compile(rf"(?<!\w){re.escape(p)}") for p in prefixes}
+    return patterns
+
+
+def _literal_table_names(source: str) -> list[tuple[int, str]]:
+    """(line, name) for every string literal (f-string parts included) naming a working table.
+
+    Docstrings and other bare string statements are prose about the tables, not uses of them.
+    """
+    tree = ast.parse(source)
+    prose = {
+        id(node.value) for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    patterns = _table_name_patterns()
+    return [
+        (node.lineno, name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
+        for name, pattern in patterns.items()
+        if pattern.search(node.value)
+    ]
+
+
+def test_the_table_name_scan_finds_a_spelled_name():
+    planted = (
+        'def f(con):\n    """Reads top_pairs."""\n'
+        '    con.execute(f"SELECT * FROM top_pairs WHERE x = {1}")\n'
+    )
+    assert _literal_table_names(planted) == [(3, "top_pairs")]
+    assert _literal_table_names('x = "tf_pop_" + col\n') == [(1, "tf_pop_")]
+    assert _literal_table_names('x = "the top pairs"\n') == []
+
+
+def test_no_linkage_module_spells_a_working_table_name():
+    """Only ``tables.py`` names the run's tables; every other module reads them from a
+    ``Tables``, so no step depends on what another step happens to call its output."""
+    spelled = {
+        path.name: found
+        for path in sorted(LINKAGE_DIR.glob("*.py"))
+        if path.name != "tables.py" and (found := _literal_table_names(path.read_text()))
+    }
+    assert spelled == {}
+
+
+def test_a_run_keeps_every_table_it_creates_in_its_namespace(world, tmp_path):
+    """A run given other table names creates only those, and links exactly as with the usual
+    ones."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Renamed(Tables):
+        def population(self, statistic: str) -> str:
+            return f"other_pop_{statistic}"
+
+        def term_frequencies(self, column: str) -> str:
+            return f"other_tf_{column}"
+
+        def left_out(self, key: blk.BlockingKey) -> str:
+            return f"other_left_out_{key.slug}"
+
+    # the dataset labels stay: renaming them changes the pairs Splink samples, hence the model
+    renamed = Renamed(**{
+        f.name: getattr(TABLES, f.name) if f.name.endswith("_source") else f"other_{getattr(TABLES, f.name)}"
+        for f in dataclasses.fields(Tables)
+    })
+    ats = world["ats"].head(300)
+    config = LinkConfig(u_max_pairs=5e4, max_pairs_per_rule=1_000, max_pairs_per_candidate=5)
+    usual = LinkRun(tmp_path / "usual", config).run(ats, world["profiles_path"])
+    db = tmp_path / "renamed.duckdb"
+    other = LinkRun(tmp_path / "renamed", config, db_path=db, tables=renamed).run(ats, world["profiles_path"])
+
+    con = duckdb.connect(str(db), read_only=True)
+    created = {
+        name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() "
+            "WHERE NOT internal"
+        ).fetchall()
+    }
+    con.close()
+    ours = {n for n in created if not n.startswith("__splink")}
+    assert any(n.startswith("other_left_out_") for n in ours)  # trimming ran
+    assert renamed.ats in ours and renamed.subset in ours and renamed.u_sample in ours
+    assert {n for n in ours if not n.startswith("other_")} == set()
+
+    key = ["candidate_id", "profile_id", "explanation"]
+    assert other.matches.select(key).equals(usual.matches.select(key))
+    # EM sums in parallel: the last bits of a weight may differ between any two runs
+    assert (other.matches["match_weight"] - usual.matches["match_weight"]).abs().max() < 1e-9
+    assert other.blocking_counts == usual.blocking_counts
+    assert other.score_histogram == usual.score_histogram

@@ -1,18 +1,16 @@
 """Linking a tenant's ATS people to the public profile index (Splink on DuckDB)."""
 
-from connect_pipeline.linkage.link import (
-    DEFAULT_THRESHOLD,
-    LinkConfig,
-    LinkResult,
-    build_population,
-    link_tenant,
-    population_is_current,
-)
+from connect_pipeline.linkage.config import DEFAULT_THRESHOLD, DEFAULT_U_MAX_PAIRS, LinkConfig
+from connect_pipeline.linkage.link import build_population, link_tenant, population_is_current
+from connect_pipeline.linkage.result import LinkResult
+from connect_pipeline.linkage.run import LinkRun
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DEFAULT_U_MAX_PAIRS",
     "LinkConfig",
     "LinkResult",
+    "LinkRun",
     "build_population",
     "link_tenant",
     "population_is_current",

@@ -34,6 +34,8 @@ from splink import block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
+from connect_pipeline.linkage.tables import TABLES, Tables
+
 
 @dataclass(frozen=True)
 class BlockingKey:
@@ -189,14 +191,15 @@ def count_pairs(
 
 def trim(
     con: duckdb.DuckDBPyConnection, key: BlockingKey, left: str, right: str, limit: int,
-    right_counts: str | None = None,
+    right_counts: str | None = None, tables: Tables = TABLES,
 ) -> tuple[BlockingKey, int, list[int]]:
     """Leave out a key's largest blocks until it generates at most ``limit`` pairs.
 
-    Returns the trimmed key, the pairs left out, and the sizes of the largest blocks left out.
-    Ties are broken by key value, so the same inputs always leave out the same blocks.
+    The left-out key values go to ``tables.left_out(key)``. Returns the trimmed key, the pairs
+    left out, and the sizes of the largest blocks left out. Ties are broken by key value, so
+    the same inputs always leave out the same blocks.
     """
-    table = f"left_out_{key.slug}"
+    table = tables.left_out(key)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
@@ -223,6 +226,7 @@ def plan_blocking(
     max_pairs_per_rule: int,
     log: Callable[[str], None],
     right_counts: Callable[[BlockingKey], str | None] = lambda key: None,
+    tables: Tables = TABLES,
 ) -> BlockingPlan:
     """Count every key on the full inputs; trim (or, if asymmetric, drop) the ones that explode.
 
@@ -241,7 +245,9 @@ def plan_blocking(
             kept.append(key)
             continue
         if key.right_exprs is None:
-            trimmed, out, largest = trim(con, key, left, right, max_pairs_per_rule, right_counts(key))
+            trimmed, out, largest = trim(
+                con, key, left, right, max_pairs_per_rule, right_counts(key), tables
+            )
             n_blocks = int(con.execute(f"SELECT count(*) FROM {trimmed.left_out}").fetchall()[0][0])
             log(
                 f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "

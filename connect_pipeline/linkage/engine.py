@@ -13,6 +13,9 @@ from typing import Any
 import duckdb
 from splink import DuckDBAPI
 
+from connect_pipeline.linkage.spark import DEFAULT_MASTER, DEFAULT_SHUFFLE_PARTITIONS
+from connect_pipeline.linkage.tables import Tables
+
 
 class Engine:
     """A Splink database API for one run, and the hand-over of tables to and from it."""
@@ -21,12 +24,14 @@ class Engine:
         self,
         backend: str,
         con: duckdb.DuckDBPyConnection,
+        tables: Tables,
         spark: Any | None = None,
-        spark_master: str = "local[2]",
-        spark_shuffle_partitions: int = 4,
+        spark_master: str = DEFAULT_MASTER,
+        spark_shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS,
     ) -> None:
         self.backend = backend
         self.con = con
+        self.tables = tables
         self.spark: Any | None = None
         if backend == "duckdb":
             self.db_api: Any = DuckDBAPI(con)
@@ -51,12 +56,14 @@ class Engine:
         from connect_pipeline.linkage import spark as spark_mod
 
         arrow = spark_mod.to_arrow(predictions.as_spark_dataframe())
-        self.con.register("spark_predictions_arrow", arrow)
-        self.con.execute("CREATE OR REPLACE TABLE spark_predictions AS SELECT * FROM spark_predictions_arrow")
-        self.con.unregister("spark_predictions_arrow")
-        return "spark_predictions"
+        table, staged = self.tables.spark_predictions, self.tables.spark_predictions_arrow
+        self.con.register(staged, arrow)
+        self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {staged}")
+        self.con.unregister(staged)
+        return table
 
     def close(self) -> None:
+        """Release what the run put in a Spark session (a DuckDB run holds nothing here)."""
         if self.spark is not None:
             from connect_pipeline.linkage import spark as spark_mod
 

@@ -8,7 +8,7 @@ computed once per profile-index snapshot, written as Parquet beside the snapshot
 and each run reads them (restricted to the values it meets). Nothing in them comes from a
 tenant, so sharing them keeps the rule that no tenant's parameters or frequencies reach another.
 
-Statistics (each a relation ``pop_<name>`` in the run's DuckDB connection):
+Statistics (each a relation ``Tables.population(<name>)`` in the run's DuckDB connection):
 
 * ``first_name``, ``first_name_canonical``, ``last_name``, ``company``: value, ``n`` profiles;
 * ``name_pair``: canonical first name + last name, with both parts and ``n``;
@@ -34,11 +34,14 @@ from typing import Callable, Iterable
 import duckdb
 
 from connect_pipeline.linkage.blocking import BlockingKey
+from connect_pipeline.linkage.settings import TF_COLUMNS
+from connect_pipeline.linkage.tables import Tables
 
 POPULATION_VERSION = 1
 U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
 U_SAMPLE_SEED = 42
 MANIFEST = "manifest.json"
+U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
 
 
 def key_stat(key: BlockingKey) -> str:
@@ -46,9 +49,9 @@ def key_stat(key: BlockingKey) -> str:
     return f"keys_{key.slug}"
 
 
-def key_counts(key: BlockingKey) -> str:
+def key_counts(tables: Tables, key: BlockingKey) -> str:
     """The relation ``attach_population`` gives a blocking key's profile-side block sizes."""
-    return f"pop_{key_stat(key)}"
+    return tables.population(key_stat(key))
 
 
 def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
@@ -58,13 +61,13 @@ def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
         for col in ("first_name", "first_name_canonical", "last_name", "company")
     }
     stats["name_pair"] = (
-        f"SELECT name_pair, any_value(first_name_canonical) AS first_name_canonical, "
+        "SELECT name_pair, any_value(first_name_canonical) AS first_name_canonical, "
         f"any_value(last_name) AS last_name, count(*) AS n FROM {view} "
-        f"WHERE name_pair IS NOT NULL GROUP BY name_pair"
+        "WHERE name_pair IS NOT NULL GROUP BY name_pair"
     )
     # companies holds each company once per profile, so a row count is a count of profiles
     stats["history_company"] = (
-        f"SELECT c AS history_company, count(*) AS n "
+        "SELECT c AS history_company, count(*) AS n "
         f"FROM (SELECT unnest(companies) AS c FROM {view}) WHERE c IS NOT NULL GROUP BY c"
     )
     for key in keys:
@@ -72,7 +75,7 @@ def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
             f"SELECT {key.key_columns}, count(*) AS n "
             f"FROM ({key.keys_sql(view, 'right')}) GROUP BY ALL"
         )
-    stats["u_sample"] = (
+    stats[U_SAMPLE] = (
         f"SELECT * FROM {view} USING SAMPLE reservoir({U_SAMPLE_ROWS} ROWS) REPEATABLE ({U_SAMPLE_SEED})"
     )
     return stats
@@ -139,24 +142,29 @@ def is_current(
 
 def attach_population(
     con: duckdb.DuckDBPyConnection,
-    view: str,
+    tables: Tables,
     view_definition: str,
     keys: Iterable[BlockingKey],
     out_dir: Path | None,
     log: Callable[[str], None],
 ) -> int:
-    """Make every ``pop_<name>`` relation available in ``con``; returns the profile count.
+    """Make every ``tables.population(<name>)`` relation available; returns the profile count.
+
+    The statistics are computed over ``tables.profiles``, whose select list is ``view_definition``.
 
     Reads the snapshot's figures when ``out_dir`` holds current ones, otherwise computes them in
     this run (correct, but it scans the whole index again: build them once per snapshot).
     """
     keys = list(keys)
+    view = tables.profiles
     stats = statistics_sql(view, keys)
     manifest = _current_manifest(out_dir, view, view_definition, keys)
     if manifest is not None:
         for name in stats:
             path = str(Path(out_dir) / f"{name}.parquet").replace("'", "''")
-            con.execute(f"CREATE OR REPLACE VIEW pop_{name} AS SELECT * FROM read_parquet('{path}')")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {tables.population(name)} AS SELECT * FROM read_parquet('{path}')"
+            )
         log(f"population figures read from the snapshot ({manifest['n_profiles']:,} profiles)")
         return int(manifest["n_profiles"])
     where = f"at {out_dir} are stale" if out_dir is not None and Path(out_dir).exists() else "were not built"
@@ -165,5 +173,65 @@ def attach_population(
         "(build them once per snapshot with pipeline.ensure_profile_features)"
     )
     for name, sql in stats.items():
-        con.execute(f"CREATE OR REPLACE TABLE pop_{name} AS {sql}")
+        con.execute(f"CREATE OR REPLACE TABLE {tables.population(name)} AS {sql}")
     return int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+
+
+def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: int) -> None:
+    """Name and company frequencies over all profiles, for the values this run can compare.
+
+    Read from the population figures (once per snapshot), restricted to the values of this
+    run's two sides (``tables.ats`` and ``tables.subset``) so the tables Splink joins stay small:
+    one ``tables.term_frequencies(column)`` per ``TF_COLUMNS`` entry.
+
+    ``history_company``: the share of profiles with the candidate's company anywhere in their
+    career, which is what "company appears in their career history" agreeing is as common as.
+
+    ``name_pair`` (first name + last name) holds the last name's frequency *given* the first
+    name: (profiles with both - 1) / profiles with that first name, never below the last name's
+    overall frequency. The one is the profile being compared itself, which must not count as
+    its own namesake. Multiplied by the first name's own frequency this is the frequency of
+    the whole name, so names common together (within one culture) get the discount they
+    deserve and rare combinations keep the evidence independence would give them.
+    """
+    n = max(n_profiles, 1)
+    pop, tf, ats = tables.population, tables.term_frequencies, tables.ats
+    for col in TF_COLUMNS:
+        if col in ("name_pair", "history_company"):
+            continue
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {tf(col)} AS
+            SELECT {col}, n / {n}::DOUBLE AS tf_{col} FROM {pop(col)}
+            WHERE {col} IN (SELECT {col} FROM {ats} UNION SELECT {col} FROM {tables.subset})
+            """
+        )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {tf("name_pair")} AS
+        WITH pairs AS (
+            SELECT name_pair, first_name_canonical AS f, last_name AS l, n FROM {pop("name_pair")}
+            WHERE name_pair IN (SELECT name_pair FROM {ats} WHERE name_pair IS NOT NULL)
+        ),
+        firsts AS (SELECT first_name_canonical AS f, n AS nf FROM {pop("first_name_canonical")}),
+        lasts AS (SELECT last_name AS l, n / {n}::DOUBLE AS tl FROM {pop("last_name")})
+        SELECT name_pair, greatest(tl, (n - 1) / nf::DOUBLE) AS tf_name_pair
+        FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {tf("history_company")} AS
+        SELECT history_company, n / {n}::DOUBLE AS tf_history_company FROM {pop("history_company")}
+        WHERE history_company IN (SELECT history_company FROM {ats})
+        """
+    )
+
+
+def u_sample_table(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
+    """Copy the snapshot's uniform sample into ``tables.u_sample`` (the run adds its block
+    columns to it, which a view over the snapshot's Parquet cannot take); returns its size."""
+    sample = tables.population(U_SAMPLE)
+    n = int(con.execute(f"SELECT count(*) FROM {sample}").fetchall()[0][0])
+    con.execute(f"CREATE OR REPLACE TABLE {tables.u_sample} AS SELECT * FROM {sample}")
+    return n

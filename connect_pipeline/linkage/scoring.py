@@ -19,7 +19,7 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,12 +30,10 @@ from splink import Linker, block_on
 from connect_pipeline.linkage.engine import Engine
 from connect_pipeline.linkage.explain import explain_frame
 from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, settings_dict
+from connect_pipeline.linkage.tables import Tables
 
 PAIRS_PER_CHUNK = 8_000_000  # blocked pairs scored at once (bounds prediction memory)
 HISTOGRAM_BUCKET = 2.0  # match weight bucket width (bits)
-ATS_SOURCE = "ats"
-PROFILE_SOURCE = "profiles"
-CHOSEN_ATS, CHOSEN_PROFILES = "ats_chosen", "profiles_chosen"  # the explanation pass's inputs
 
 MATCH_SCHEMA: dict[str, pl.DataType] = {
     "candidate_id": pl.Int64(),
@@ -47,15 +45,21 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScoredPairs:
-    """What prediction leaves behind: figures over every pair, and the pairs above the threshold."""
+    """What prediction leaves behind: figures over every pair (the pairs at or above the
+    threshold stay in the run's ``Tables.top_pairs``)."""
 
-    pairs_compared: int = 0
-    candidates_scored: int = 0
-    histogram: list[tuple[float, int]] = field(default_factory=list)
-    pairs_by_rule: dict[int, int] = field(default_factory=dict)
-    chunks: int = 0
+    pairs_compared: int
+    candidates_scored: int
+    histogram: list[tuple[float, int]]
+    pairs_by_rule: dict[int, int]
+    """Pairs scored per kept blocking rule, by the rule's position (Splink's ``match_key``)."""
+    chunks: int
+
+
+NOTHING_SCORED = ScoredPairs(0, 0, [], {}, 0)
+"""The figures of a run that had no blocking rule or no profile to score against."""
 
 
 def slim(model: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +75,7 @@ def chunks_for(blocked_pairs: int, per_chunk: int = PAIRS_PER_CHUNK) -> int:
     return max(1, math.ceil(blocked_pairs / max(per_chunk, 1)))
 
 
-def _oriented(table: str, ats_source: str = ATS_SOURCE) -> str:
+def _oriented(table: str, ats_source: str) -> str:
     """The prediction with the candidate and the profile named, whichever side Splink put them."""
     side = f"(source_dataset_l = '{ats_source}')"
     return (
@@ -86,89 +90,94 @@ def score_in_chunks(
     n_chunks: int,
     threshold: float,
     log: Callable[[str], None],
-    all_pairs_table: str | None = None,
+    tables: Tables,
+    keep_all_pairs: bool = False,
 ) -> ScoredPairs:
-    """Predict chunk by chunk; keep figures, and the pairs at or above ``threshold`` in ``top_pairs``.
+    """Predict chunk by chunk; keep figures, and the pairs at or above ``threshold`` in
+    ``tables.top_pairs``.
 
-    ``all_pairs_table``, when given, also keeps every pair's comparison levels (the review
-    file; needs a linker that retains intermediate columns, and is meant for small runs).
+    ``keep_all_pairs`` also keeps every pair's comparison levels in ``tables.review_pairs`` (the
+    review file; needs a linker that retains intermediate columns, and is meant for small runs).
     """
     con = engine.con
+    top, counts, candidates = tables.top_pairs, tables.scored_counts, tables.scored_candidates
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE top_pairs (ats_uid VARCHAR, profile_id VARCHAR, "
+        f"CREATE OR REPLACE TEMP TABLE {top} (ats_uid VARCHAR, profile_id VARCHAR, "
         "match_weight DOUBLE, match_probability DOUBLE)"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE scored_counts (bucket DOUBLE, match_key VARCHAR, n BIGINT)")
-    con.execute("CREATE OR REPLACE TEMP TABLE scored_candidates (ats_uid VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {counts} (bucket DOUBLE, match_key VARCHAR, n BIGINT)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {candidates} (ats_uid VARCHAR)")
     gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
-    out = ScoredPairs(chunks=n_chunks)
     for i in range(1, n_chunks + 1):
         predictions = linker.inference.predict_chunk(
             left_chunk=(i, n_chunks), right_chunk=(1, 1), warning_mode="never"
         )
         table = engine.prediction_table(predictions)
-        view = _oriented(table)
+        view = _oriented(table, tables.ats_source)
         con.execute(
-            f"INSERT INTO scored_counts SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
+            f"INSERT INTO {counts} SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
             f"CAST(match_key AS VARCHAR), count(*) FROM ({view}) GROUP BY ALL"
         )
-        con.execute(f"INSERT INTO scored_candidates SELECT DISTINCT ats_uid FROM ({view})")
+        con.execute(f"INSERT INTO {candidates} SELECT DISTINCT ats_uid FROM ({view})")
         con.execute(
-            f"INSERT INTO top_pairs SELECT ats_uid, profile_id, match_weight, match_probability "
+            f"INSERT INTO {top} SELECT ats_uid, profile_id, match_weight, match_probability "
             f"FROM ({view}) WHERE match_probability >= {float(threshold)!r}"
         )
-        if all_pairs_table is not None:
+        if keep_all_pairs:
             create = "INSERT INTO" if i > 1 else "CREATE OR REPLACE TEMP TABLE"
             con.execute(
-                f"{create} {all_pairs_table} {'AS ' if i == 1 else ''}"
-                f"SELECT CAST(ats_uid AS VARCHAR) AS ats_uid, CAST(profile_id AS VARCHAR) AS profile_id, "
-                f"CAST(match_weight AS DOUBLE) AS match_weight, "
+                f"{create} {tables.review_pairs} {'AS ' if i == 1 else ''}"
+                "SELECT CAST(ats_uid AS VARCHAR) AS ats_uid, CAST(profile_id AS VARCHAR) AS profile_id, "
+                "CAST(match_weight AS DOUBLE) AS match_weight, "
                 f"CAST(match_probability AS DOUBLE) AS match_probability, {gammas} FROM ({view})"
             )
         engine.discard(predictions, table)
         if n_chunks > 1:
             log(f"scored chunk {i}/{n_chunks}")
-    out.pairs_compared = int(con.execute("SELECT coalesce(sum(n), 0) FROM scored_counts").fetchall()[0][0])
-    out.candidates_scored = int(
-        con.execute("SELECT count(DISTINCT ats_uid) FROM scored_candidates").fetchall()[0][0]
+    pairs_compared = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0])
+    candidates_scored = int(
+        con.execute(f"SELECT count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0][0]
     )
-    out.histogram = [
+    histogram = [
         (float(b), int(n))
         for b, n in con.execute(
-            "SELECT bucket, sum(n) FROM scored_counts GROUP BY bucket ORDER BY bucket"
+            f"SELECT bucket, sum(n) FROM {counts} GROUP BY bucket ORDER BY bucket"
         ).fetchall()
     ]
-    out.pairs_by_rule = {
+    pairs_by_rule = {
         int(k): int(n)
         for k, n in con.execute(
-            "SELECT match_key, sum(n) FROM scored_counts GROUP BY match_key ORDER BY match_key"
+            f"SELECT match_key, sum(n) FROM {counts} GROUP BY match_key ORDER BY match_key"
         ).fetchall()
     }
-    return out
+    return ScoredPairs(pairs_compared, candidates_scored, histogram, pairs_by_rule, n_chunks)
 
 
-def choose_best(con: duckdb.DuckDBPyConnection) -> int:
-    """Best profile per candidate from ``top_pairs`` into ``winners``; returns the ties dropped.
+def choose_best(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
+    """Best profile per candidate from ``tables.top_pairs`` into ``tables.winners``; returns the
+    ties dropped.
 
     Exact ties for the best profile are dropped as ambiguous: guessing would be a coin flip on
     whose ATS data a recruiter sees.
     """
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE ranked AS
+        f"""
+        CREATE OR REPLACE TEMP TABLE {tables.ranked} AS
         SELECT ats_uid, profile_id, match_weight, match_probability,
                lead(match_weight) OVER w AS runner_up
-        FROM top_pairs
+        FROM {tables.top_pairs}
         WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id)
         QUALIFY row_number() OVER w = 1
         """
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE winners AS SELECT ats_uid, profile_id, match_weight FROM ranked "
-        "WHERE runner_up IS NULL OR runner_up < match_weight - 1e-9"
+        f"CREATE OR REPLACE TEMP TABLE {tables.winners} AS SELECT ats_uid, profile_id, match_weight "
+        f"FROM {tables.ranked} WHERE runner_up IS NULL OR runner_up < match_weight - 1e-9"
     )
     return int(
-        con.execute("SELECT count(*) FROM ranked WHERE runner_up >= match_weight - 1e-9").fetchall()[0][0]
+        con.execute(
+            f"SELECT count(*) FROM {tables.ranked} WHERE runner_up >= match_weight - 1e-9"
+        ).fetchall()[0][0]
     )
 
 
@@ -176,31 +185,36 @@ def explain_winners(
     engine: Engine,
     trained: dict[str, Any],
     tf_lookups: Callable[[Linker], None],
-    ats_table: str,
-    profiles_table: str,
+    tables: Tables,
 ) -> pl.DataFrame:
-    """The chosen pairs scored again with every intermediate column, explained in words.
+    """The chosen pairs (``tables.winners``) scored again with every intermediate column,
+    explained in words.
 
-    Each candidate is given its chosen profile's id as ``pair_key``, and each chosen profile its
-    own id, so blocking on ``pair_key`` pairs exactly the winners.
+    Each candidate (from ``tables.ats``) is given its chosen profile's id as ``pair_key``, and
+    each chosen profile (from ``tables.subset``) its own id, so blocking on ``pair_key`` pairs
+    exactly the winners.
     """
     con = engine.con
-    if not con.execute("SELECT count(*) FROM winners").fetchall()[0][0]:
+    t = tables
+    if not con.execute(f"SELECT count(*) FROM {t.winners}").fetchall()[0][0]:
         return pl.DataFrame(schema=MATCH_SCHEMA)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE winners_ats AS SELECT a.*, w.profile_id AS pair_key "
-        f"FROM {ats_table} a JOIN winners w ON a.unique_id = w.ats_uid"
+        f"CREATE OR REPLACE TEMP TABLE {t.winners_ats} AS SELECT a.*, w.profile_id AS pair_key "
+        f"FROM {t.ats} a JOIN {t.winners} w ON a.unique_id = w.ats_uid"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE winners_profiles AS SELECT p.*, p.unique_id AS pair_key "
-        f"FROM {profiles_table} p WHERE p.unique_id IN (SELECT profile_id FROM winners)"
+        f"CREATE OR REPLACE TEMP TABLE {t.winners_profiles} AS SELECT p.*, p.unique_id AS pair_key "
+        f"FROM {t.subset} p WHERE p.unique_id IN (SELECT profile_id FROM {t.winners})"
     )
     backend = engine.backend
     settings = carry_parameters(
         trained, settings_dict(build_settings(backend, [block_on("pair_key")]), backend)
     )
     linker = Linker(
-        [engine.register("winners_ats", CHOSEN_ATS), engine.register("winners_profiles", CHOSEN_PROFILES)],
+        [
+            engine.register(t.winners_ats, t.chosen_ats_source),
+            engine.register(t.winners_profiles, t.chosen_profiles_source),
+        ],
         settings,
         log_level=None,
     )
@@ -208,7 +222,8 @@ def explain_winners(
     predictions = linker.inference.predict(warning_mode="never")
     table = engine.prediction_table(predictions)
     rows = con.sql(
-        f"SELECT i.candidate_id, s.* FROM ({_oriented(table, CHOSEN_ATS)}) s JOIN ats_ids i ON i.unique_id = s.ats_uid"
+        f"SELECT i.candidate_id, s.* FROM ({_oriented(table, t.chosen_ats_source)}) s "
+        f"JOIN {t.ats_ids} i ON i.unique_id = s.ats_uid"
     ).pl()
     engine.discard(predictions, table)
     explained = explain_frame(rows)
@@ -222,8 +237,9 @@ def explain_winners(
     ).sort("candidate_id")
 
 
-def write_review_file(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> None:
-    """Every scored pair with its weights and comparison levels (the review/diagnostic file)."""
+def write_review_file(con: duckdb.DuckDBPyConnection, tables: Tables, out: Path) -> None:
+    """Every scored pair with its weights and comparison levels (the review/diagnostic file),
+    from ``tables.review_pairs`` (``score_in_chunks(..., keep_all_pairs=True)``)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     escaped = str(out).replace("'", "''")
-    con.execute(f"COPY (SELECT * FROM {table} ORDER BY ats_uid, profile_id) TO '{escaped}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT * FROM {tables.review_pairs} ORDER BY ats_uid, profile_id) TO '{escaped}' (FORMAT parquet)")

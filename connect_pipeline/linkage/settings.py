@@ -76,6 +76,13 @@ LIST_COLUMNS = ("companies", "emails", "phones")
 # Digits of a phone number compared when the country codes disagree (see the phones comparison).
 PHONE_TAIL_DIGITS = 8
 
+# The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
+UNTRAINED_PRIOR = 1e-4
+
+# Lowest u a term frequency adjustment may give the employer levels: an employer seen once
+# in the index cannot outweigh a name.
+TF_MIN_U = 1e-4
+
 # Columns whose term frequencies adjust the exact-match levels.
 TF_COLUMNS: tuple[str, ...] = (
     "first_name", "first_name_canonical", "name_pair", "company", "history_company",
@@ -122,7 +129,7 @@ def _custom(sql: str, label: str, tf_column: str | None = None) -> Callable[[], 
             return level
         return level.configure(
             tf_adjustment_column=tf_column, tf_adjustment_weight=1.0,
-            disable_tf_exact_match_detection=True, tf_minimum_u_value=1e-4,
+            disable_tf_exact_match_detection=True, tf_minimum_u_value=TF_MIN_U,
         )
 
     return make
@@ -232,7 +239,7 @@ MODEL: tuple[Comparison, ...] = (
         "last_name_l IS NULL OR last_name_r IS NULL",
         (
             # adjusted by how common this last name is *among people with that first name*
-            # (``name_pair``, see ``link._population_tf_tables``), not in general
+            # (``name_pair``, see ``population.term_frequency_tables``), not in general
             Level("exact", "last name agrees", _exact("last_name", "exact", tf=True, tf_column="name_pair"), 0.80),
             Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
@@ -249,7 +256,7 @@ MODEL: tuple[Comparison, ...] = (
             # Working at a big employer together says less than at a small one: the level is
             # adjusted by how many profiles name that company (floored, so an employer seen
             # once in the index cannot outweigh a name).
-            Level("same", "same company", _exact("company", "same current company", tf=True, tf_min_u=1e-4), 0.45),
+            Level("same", "same company", _exact("company", "same current company", tf=True, tf_min_u=TF_MIN_U), 0.45),
             Level(
                 "in_history",
                 "company appears in their career history",
@@ -369,7 +376,7 @@ def _splink_comparison(comparison: Comparison) -> cl.CustomComparison:
 def build_settings(
     backend: str,
     blocking_rules: list[BlockingRuleCreator],
-    probability_two_random_records_match: float = 1e-4,
+    probability_two_random_records_match: float = UNTRAINED_PRIOR,
     model: tuple[Comparison, ...] = MODEL,
 ) -> SettingsCreator:
     """Splink settings for one backend from the one model definition.

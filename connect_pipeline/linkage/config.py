@@ -1,0 +1,68 @@
+"""The knobs of a link and their defaults, each default defined here once.
+
+Callers that expose a knob (the Dagster resource, the benchmarks) read the default from here
+rather than repeating the number, so a changed default cannot leave a copy behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from connect_pipeline.linkage.scoring import PAIRS_PER_CHUNK
+from connect_pipeline.linkage.spark import DEFAULT_MASTER, DEFAULT_SHUFFLE_PARTITIONS
+
+DEFAULT_THRESHOLD: float = 0.9
+"""A match needs posterior odds of at least 9:1. A wrong link shows one person's ATS history on
+another person's profile, which costs a recruiter (and the person) more than a missed link, so
+the bar sits well above a coin flip. The posterior already carries the namesake risk: names are
+discounted by how common the whole name is (not first and last name as if independent) and
+employers by their size, so a common name needs an identifier or several agreeing details and
+a name alone never passes. Measured in bench/bench_accuracy.py: on three generated worlds the
+matches above 0.9 were right 998 times in 1,000, i.e. the model is, if anything, cautious
+there; 0.95 cost 1-1.5 points of recall for about one wrong link fewer in 1,000."""
+
+DEFAULT_U_MAX_PAIRS: float = 2e6
+"""Pairs random sampling draws for u (and EM looks at in a large training block): Splink's
+largest fixed cost, and enough to observe every non-identifier level's u."""
+
+DEFAULT_SEED: int = 42
+"""Seed of the tenant's u sampling, so a rerun on the same data estimates the same model."""
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Knobs of one run.
+
+    ``u_max_pairs`` bounds random sampling for u (Splink's largest fixed cost) and, for
+    large training blocks, the pairs EM looks at. A blocking rule is trimmed (its largest
+    blocks left out, see ``blocking``) when it would make more than ``max_pairs_per_rule``
+    pairs *and* more than ``max_pairs_per_candidate`` per candidate on average: an absolute
+    bound alone would cut the name rules of every large tenant on a large index, a
+    per-candidate bound alone would let a small tenant's rule on a placeholder value ("n/a")
+    compare it with millions of profiles. The left-out blocks are the largest, i.e. the
+    least telling per pair (see ``blocking``).
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    u_max_pairs: float = DEFAULT_U_MAX_PAIRS
+    seed: int = DEFAULT_SEED
+    max_pairs_per_rule: int = 20_000_000
+    max_pairs_per_candidate: int = 200
+    """Both bounds were set from bench/bench_link_growth.py: a rule trimmed at 1,000 pairs per
+    candidate instead kept 93M more pairs at 100k x 2M for 0.2 points of recall, because the
+    blocks trimming leaves out are the commonest names at the largest employers, where a name
+    and an employer alone cannot carry a match anyway."""
+    pairs_per_chunk: int = PAIRS_PER_CHUNK
+    """Blocked pairs scored at once; prediction memory grows with it, not with the tenant."""
+    backend: str = "duckdb"
+    """"duckdb" (one machine) or "spark" (Splink's SparkAPI; needs the ``spark`` extra)."""
+    trained_params: Path | None = None
+    """A params.json of an earlier run *for the same tenant*, from either backend: estimation is
+    skipped and its m, u and prior score this run (tenants never share parameters)."""
+    spark_master: str = DEFAULT_MASTER
+    spark_shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS
+
+    def rule_limit(self, n_ats: int) -> int:
+        """Pairs a blocking rule may generate for ``n_ats`` candidates before it is trimmed."""
+        return max(self.max_pairs_per_rule, self.max_pairs_per_candidate * n_ats)

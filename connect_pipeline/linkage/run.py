@@ -1,0 +1,445 @@
+"""One tenant's link as a sequence of steps, each owning the working tables it creates.
+
+The steps run in one DuckDB connection and hand each other tables by the names in one
+``Tables``; each step returns what the next needs as a small frozen value, and the run builds
+its ``LinkResult`` once, from those values, when it ends. Why each step is shaped the way it is
+is in ``link``'s module docstring and in each method's.
+
+Working tables by step (``Tables`` field or family):
+
+* ``prepare``: ``ats_input`` (transient), ``ats``, ``ats_ids``, the ``profiles`` view, and the
+  ``population(...)`` relations (``population.attach_population``);
+* ``block``: ``left_out(key)`` per trimmed key (``blocking.trim``), ``subset``, and the block
+  columns added to ``ats`` and ``subset``;
+* ``population``: ``term_frequencies(column)``, and ``u_sample`` when the run trains;
+* ``predict``: ``top_pairs``, ``scored_counts``, ``scored_candidates``, ``review_pairs`` and,
+  on Spark, ``spark_predictions`` (``scoring.score_in_chunks``, ``engine``);
+* ``explain``: ``ranked``, ``winners`` (``scoring.choose_best``), ``winners_ats``,
+  ``winners_profiles`` (``scoring.explain_winners``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import polars as pl
+from splink import Linker
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+from connect_pipeline.errors import LinkageError
+from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage import population, scoring, training
+from connect_pipeline.linkage.config import LinkConfig
+from connect_pipeline.linkage.engine import Engine
+from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
+from connect_pipeline.linkage.result import LinkResult, borderline_share
+from connect_pipeline.linkage.scoring import MATCH_SCHEMA, NOTHING_SCORED, ScoredPairs
+from connect_pipeline.linkage.settings import (
+    SUPPORTED_BACKENDS,
+    TF_COLUMNS,
+    UNTRAINED_PRIOR,
+    apply_fallbacks,
+    build_settings,
+    settings_dict,
+)
+from connect_pipeline.linkage.tables import TABLES, Tables
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Both sides in model columns, and how many records each holds."""
+
+    n_ats: int
+    n_profiles: int
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """The blocking plan and the profile subset it implies."""
+
+    plan: blk.BlockingPlan
+    n_subset: int
+
+    @property
+    def rules(self) -> list[BlockingRuleCreator]:
+        return [key.splink_rule() for key in self.plan.kept]
+
+    @property
+    def scorable(self) -> bool:
+        """Whether any pair can be scored: a kept rule, and a profile sharing a key."""
+        return bool(self.plan.kept and self.n_subset)
+
+
+@dataclass(frozen=True)
+class PopulationInputs:
+    """What this tenant's estimation reads from the population (``None`` when carried)."""
+
+    prior: float | None
+    u_sample_size: int
+
+
+@dataclass(frozen=True)
+class SplinkInputs:
+    """The run's tables as the engine's Splink frames."""
+
+    ats: Any
+    subset: Any
+    term_frequencies: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The model this run scores with, and where it was written."""
+
+    params: dict[str, Any]
+    settings_path: Path
+    params_path: Path
+
+
+class _Stopwatch:
+    """Seconds per phase, logged as each phase ends."""
+
+    def __init__(self, log: Log) -> None:
+        self.timings: dict[str, float] = {}
+        self._log = log
+        self._clock = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = round(now - self._clock, 3)
+        self._log(f"{phase}: {self.timings[phase]:.2f}s")
+        self._clock = now
+
+
+class LinkRun:
+    """Match each ATS candidate to at most one profile; write the tenant's model to model_dir.
+
+    Construct with the run's knobs and destinations, then call ``run`` with the two sides. The
+    arguments mean what they mean to ``link_tenant`` (see there).
+    """
+
+    def __init__(
+        self,
+        model_dir: Path,
+        config: LinkConfig = LinkConfig(),
+        *,
+        db_path: Path | None = None,
+        log: Log | None = None,
+        spark: Any | None = None,
+        scored_pairs_out: Path | None = None,
+        population_dir: Path | None = None,
+        tables: Tables = TABLES,
+    ) -> None:
+        if config.backend not in SUPPORTED_BACKENDS:
+            raise LinkageError(
+                f"backend {config.backend!r} is not supported (supported: {SUPPORTED_BACKENDS})"
+            )
+        if not 0 < config.threshold < 1:
+            raise LinkageError(f"threshold must be within (0, 1), got {config.threshold}")
+        if config.trained_params is not None and not Path(config.trained_params).is_file():
+            raise LinkageError(f"trained parameters {config.trained_params} not found")
+        self.model_dir = Path(model_dir)
+        self.config = config
+        self.tables = tables
+        self.db_path = db_path
+        self.say: Log = log or (lambda msg: None)
+        self.spark = spark
+        self.scored_pairs_out = scored_pairs_out
+        self.population_dir = population_dir
+        # set for the duration of ``run`` only
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._engine: Engine | None = None
+        self._watch = _Stopwatch(self.say)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self, ats_people: pl.DataFrame, profile_features: Path | str) -> LinkResult:
+        """Every step in order; the one place a ``LinkResult`` is built.
+
+        Failures other than ``LinkageError`` are wrapped in one, so a caller handles one kind of
+        error; the connection (and a Spark session's views) are released whatever happens.
+        """
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        self._watch = _Stopwatch(self.say)
+        logging.getLogger("splink").setLevel(logging.ERROR)  # EM "level not observed" notes are routine
+        con = self._con = duckdb.connect(str(self.db_path) if self.db_path else ":memory:")
+        try:
+            prepared = self.prepare(ats_people, profile_features)
+            if prepared.n_ats == 0 or prepared.n_profiles == 0:
+                self.say("nothing to link: one side is empty")
+                return self._result(self.untrained_model(), None, {}, NOTHING_SCORED, None)
+            blocked = self.block(prepared)
+            inputs = self.population(prepared, blocked)
+            frames = self.hand_over()
+            model = self.train(prepared, blocked, inputs, frames)
+            chart = self.chart(model, frames)
+            if not blocked.scorable:
+                self._watch.lap("predict")
+                return self._result(model, chart, self.blocking_counts(blocked), NOTHING_SCORED, None)
+            scored = self.predict(blocked, model, frames)
+            ties, matches = self.explain(model, frames)
+            counts = self.blocking_counts(blocked, scored, ties)
+            return self._result(model, chart, counts, scored, matches)
+        except LinkageError:
+            raise
+        except Exception as exc:
+            raise LinkageError(f"linkage failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+            con.close()
+            self._con = None
+
+    def _result(
+        self,
+        model: Model,
+        chart: Path | None,
+        blocking_counts: dict[str, int],
+        scored: ScoredPairs,
+        matches: pl.DataFrame | None,
+    ) -> LinkResult:
+        """The run's result from the steps' outputs (``None`` matches: nothing was scored)."""
+        matches = pl.DataFrame(schema=MATCH_SCHEMA) if matches is None else matches
+        return LinkResult(
+            matches=matches,
+            candidates_scored=scored.candidates_scored,
+            pairs_compared=scored.pairs_compared,
+            blocking_counts=blocking_counts,
+            score_histogram=scored.histogram,
+            borderline_share=borderline_share(matches, self.config.threshold),
+            settings_path=model.settings_path,
+            params_path=model.params_path,
+            chart_path=chart,
+            timings=dict(self._watch.timings),
+            prediction_chunks=scored.chunks,
+        )
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise LinkageError("a LinkRun step was called outside LinkRun.run")
+        return self._con
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def prepare(self, ats_people: pl.DataFrame, profile_features: Path | str) -> Prepared:
+        """Both sides in the same model columns, and the population figures attached.
+
+        Splink's ``link_only`` needs identical columns on both sides. The profile features stay
+        in Parquet behind a view; the population figures come from the snapshot when current
+        ones exist (``population_dir``), otherwise they are computed here.
+        """
+        t = self.tables
+        n_ats = prepare_ats(self.con, ats_people, t)
+        definition = profiles_view(self.con, profile_features, t)
+        n_profiles = population.attach_population(
+            self.con, t, definition, blk.DEFAULT_BLOCKING_KEYS, self.population_dir, self.say
+        )
+        self._watch.lap("prepare")
+        self.say(f"{n_ats} ATS candidates, {n_profiles} profiles")
+        return Prepared(n_ats, n_profiles)
+
+    def block(self, prepared: Prepared) -> Blocked:
+        """Count every rule on the full inputs, trim the exploding ones, keep the profiles that
+        share a kept key with a candidate.
+
+        Counting is a group-by (the profile side's block sizes are population figures), so an
+        exploding rule is never materialised. Blocking on the subset yields exactly the pairs
+        blocking on every profile would, at a fraction of the cost.
+        """
+        t = self.tables
+        plan = blk.plan_blocking(
+            self.con, blk.DEFAULT_BLOCKING_KEYS, t.ats, t.profiles,
+            self.config.rule_limit(prepared.n_ats), self.say,
+            right_counts=lambda key: population.key_counts(t, key), tables=t,
+        )
+        n_subset = blk.reduce_profiles(self.con, plan.kept, t.ats, t.profiles, t.subset)
+        blk.add_block_columns(self.con, plan.kept, t.ats, "left")
+        blk.add_block_columns(self.con, plan.kept, t.subset, "right")
+        self.say(f"{n_subset} profiles share a blocking key with the ATS side")
+        self._watch.lap("block")
+        return Blocked(plan, n_subset)
+
+    def population(self, prepared: Prepared, blocked: Blocked) -> PopulationInputs:
+        """Term frequencies, the prior and the u sample, from the whole index, not the subset.
+
+        The subset is chosen *because* it resembles the tenant's candidates, so anything
+        estimated on it would be biased toward their names. A run that carries trained
+        parameters needs only the term frequencies.
+        """
+        t = self.tables
+        population.term_frequency_tables(self.con, t, prepared.n_profiles)
+        prior: float | None = None
+        sample_size = 0
+        if self.config.trained_params is None:
+            share, prior = training.identifier_prior(self.con, t, prepared.n_profiles)
+            self.say(f"identifier hit share {share:.3f}; prior {prior:.3g}")
+            sample_size = population.u_sample_table(self.con, t)
+            blk.add_block_columns(self.con, blocked.plan.kept, t.u_sample, "right")
+        self._watch.lap("population")
+        return PopulationInputs(prior, sample_size)
+
+    def hand_over(self) -> SplinkInputs:
+        """Start the backend and give it the run's inputs.
+
+        Preparation, blocking and population always run in DuckDB (both backends then block
+        identically); training and prediction run where the config says.
+        """
+        t, config = self.tables, self.config
+        self._engine = Engine(
+            config.backend, self.con, t, self.spark, config.spark_master, config.spark_shuffle_partitions
+        )
+        self._watch.lap("engine")
+        engine = self._engine
+        frames = SplinkInputs(
+            ats=engine.register(t.ats, t.ats_source),
+            subset=engine.register(t.subset, t.profile_source),
+            term_frequencies={
+                col: engine.register(t.term_frequencies(col), t.term_frequency_source(col))
+                for col in TF_COLUMNS
+            },
+        )
+        self._watch.lap("register")
+        return frames
+
+    def train(
+        self, prepared: Prepared, blocked: Blocked, inputs: PopulationInputs, frames: SplinkInputs
+    ) -> Model:
+        """The tenant's model: carried from an earlier run, or u against the population's
+        sample and m by EM on the subset; written to ``model_dir``.
+
+        EM blocks on LinkedIn slug (training names, company, contact details), then on first and
+        last name (training the identifiers). Parameters EM cannot estimate fall back to the
+        documented defaults (``settings.apply_fallbacks``).
+        """
+        config, rules = self.config, blocked.rules
+        settings_path = self.model_dir / "settings.json"
+        params_path = self.model_dir / "params.json"
+        if config.trained_params is not None:
+            trained = training.load_trained_params(
+                Path(config.trained_params), config.backend, rules, self.say
+            )
+            settings_path.write_text(
+                json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
+            )
+        else:
+            assert inputs.prior is not None  # ``population`` estimates it whenever the run trains
+            creator = build_settings(config.backend, rules, inputs.prior)
+            settings_path.write_text(json.dumps(settings_dict(creator, config.backend), indent=2))
+            sample = self._engine_or_fail().register(self.tables.u_sample, self.tables.sample_source)
+            # u: ATS against a uniform sample of the whole index (population, not the subset)
+            u_linker = Linker([frames.ats, sample], creator, log_level=None)
+            u_linker.training.estimate_u_using_random_sampling(
+                max_pairs=config.u_max_pairs, seed=config.seed
+            )
+            model = u_linker.misc.save_model_to_json()
+            self._watch.lap("estimate_u")
+
+            linker = Linker([frames.ats, frames.subset], model, log_level=None)
+            training.register_tf(linker, frames.term_frequencies)
+            if blocked.n_subset:
+                for key_name, columns in training.EM_SESSIONS:
+                    training.safe_em(
+                        linker, columns, blocked.plan.pre_filter_counts.get(key_name, 0),
+                        config.u_max_pairs, self.say,
+                    )
+            trained = linker.misc.save_model_to_json()
+            sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
+            trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs), log=self.say)
+            trained["probability_two_random_records_match"] = inputs.prior
+        params_path.write_text(json.dumps(trained, indent=2))
+        self._watch.lap("estimate_m")
+        return Model(trained, settings_path, params_path)
+
+    def untrained_model(self) -> Model:
+        """Settings and params with nothing estimated, for a run with an empty side: the files a
+        caller expects are still there, and still load."""
+        creator = build_settings(self.config.backend, [], UNTRAINED_PRIOR)
+        text = json.dumps(settings_dict(creator, self.config.backend), indent=2)
+        settings_path = self.model_dir / "settings.json"
+        params_path = self.model_dir / "params.json"
+        settings_path.write_text(text)
+        params_path.write_text(text)
+        return Model(json.loads(text), settings_path, params_path)
+
+    def chart(self, model: Model, frames: SplinkInputs) -> Path | None:
+        """The model's match weights chart beside it: a convenience, never a reason to fail."""
+        path = self.model_dir / "match_weights_chart.html"
+        linker = Linker([frames.ats, frames.subset], model.params, log_level=None)
+        training.register_tf(linker, frames.term_frequencies)
+        try:
+            linker.visualisations.match_weights_chart().save(str(path), inline=True)
+        except Exception as exc:
+            self.say(f"match weights chart not written: {exc}")
+            return None
+        return path
+
+    def predict(self, blocked: Blocked, model: Model, frames: SplinkInputs) -> ScoredPairs:
+        """Score every blocked pair in slices of the candidate side, keeping only the figures
+        and the pairs at or above the threshold, so memory follows ``pairs_per_chunk``.
+
+        A slim model (ids and weights only) scores unless a review file wants every pair's
+        levels.
+        """
+        config = self.config
+        keep_all = self.scored_pairs_out is not None
+        scorer = Linker(
+            [frames.ats, frames.subset],
+            model.params if keep_all else scoring.slim(model.params),
+            log_level=None,
+        )
+        training.register_tf(scorer, frames.term_frequencies)
+        blocked_pairs = sum(blocked.plan.pairs(k) for k in blocked.plan.kept)
+        n_chunks = scoring.chunks_for(blocked_pairs, config.pairs_per_chunk)
+        scored = scoring.score_in_chunks(
+            self._engine_or_fail(), scorer, n_chunks, config.threshold, self.say, self.tables, keep_all
+        )
+        self._watch.lap("predict")
+        return scored
+
+    def explain(self, model: Model, frames: SplinkInputs) -> tuple[int, pl.DataFrame]:
+        """Keep the best profile per candidate and explain it; returns the ties dropped and the
+        matches.
+
+        Exact ties for the best profile are dropped as ambiguous. The chosen pairs are scored
+        once more with every column, which costs one pair per match.
+        """
+        ties = scoring.choose_best(self.con, self.tables)
+        matches = scoring.explain_winners(
+            self._engine_or_fail(), model.params,
+            lambda lk: training.register_tf(lk, frames.term_frequencies), self.tables,
+        )
+        if self.scored_pairs_out is not None:
+            scoring.write_review_file(self.con, self.tables, Path(self.scored_pairs_out))
+        self._watch.lap("select")
+        return ties, matches
+
+    @staticmethod
+    def blocking_counts(
+        blocked: Blocked, scored: ScoredPairs | None = None, ties: int | None = None
+    ) -> dict[str, int]:
+        """Pairs per rule before trimming, left out by trimming, scored; and ties dropped."""
+        plan = blocked.plan
+        counts = dict(plan.pre_filter_counts)
+        for name, n in plan.left_out.items():
+            counts[f"{name} (largest blocks left out)"] = n
+        if scored is not None:
+            for rule_index, n in scored.pairs_by_rule.items():
+                counts[f"{plan.kept[rule_index].name} (scored)"] = n
+        if ties is not None:
+            counts["ambiguous ties dropped"] = ties
+        return counts
+
+    def _engine_or_fail(self) -> Engine:
+        if self._engine is None:
+            raise LinkageError("a LinkRun step needing the engine ran before hand_over")
+        return self._engine

@@ -1,0 +1,105 @@
+"""Estimating a tenant's model: the prior, u against the population, m by EM on the subset.
+
+Everything estimated here comes from the tenant's own candidates and is never reused for
+another tenant; what is shared (term frequencies, the u sample, block sizes) comes from the
+profile index's population figures (``population``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+from splink import Linker, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+from connect_pipeline.errors import LinkageError
+from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage import population
+from connect_pipeline.linkage.settings import build_settings, carry_parameters, settings_dict
+from connect_pipeline.linkage.tables import Tables
+
+PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5
+IDENTIFIER_KEYS = ("linkedin_slug", "email")  # blocking keys whose hits say "this person is indexed"
+EM_SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # (blocking key whose pair count sizes the session, columns the session blocks on)
+    ("linkedin_slug", ("linkedin_slug",)),  # trains names, company, contact details
+    ("first_name+last_name", ("first_name_canonical", "last_name")),  # trains the identifiers
+)
+
+
+def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: int) -> tuple[float, float]:
+    """Probability two random records match, from how often identifiers find the candidate.
+
+    Share = candidates whose LinkedIn slug or an e-mail is in the index / candidates having one,
+    shrunk toward 0.5 by ``PRIOR_SHRINK`` pseudo-candidates; prior = share / profiles.
+    """
+    keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in IDENTIFIER_KEYS]
+    hits = " UNION ".join(
+        f"SELECT l.unique_id FROM ({k.keys_sql(tables.ats)}) l "
+        f"SEMI JOIN {population.key_counts(tables, k)} r USING ({k.key_columns})"
+        for k in keys
+    )
+    found = int(con.execute(f"SELECT count(*) FROM ({hits})").fetchall()[0][0])
+    having = int(
+        con.execute(
+            f"SELECT count(*) FROM {tables.ats} WHERE linkedin_slug IS NOT NULL OR emails IS NOT NULL"
+        ).fetchall()[0][0]
+    )
+    share = (found + 0.5 * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
+    share = min(max(share, 0.01), 0.99)
+    return share, share / max(n_profiles, 1)
+
+
+def register_tf(linker: Linker, tf_frames: dict[str, Any]) -> None:
+    """Make the linker use population term frequencies instead of counting its own inputs."""
+    for col, sdf in tf_frames.items():
+        linker.table_management.register_term_frequency_lookup(sdf, col)
+
+
+def safe_em(
+    linker: Linker,
+    rule_exprs: tuple[str, ...],
+    pairs: int,
+    cap: float,
+    log: Callable[[str], None],
+) -> None:
+    """One EM session; a tenant too small or too odd to train on is logged, not fatal."""
+    name = "+".join(rule_exprs)
+    if pairs < 10:
+        log(f"EM on {name} skipped: only {pairs} blocked pairs")
+        return
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule_exprs),
+            max_pairs=cap if pairs > cap else None,
+        )
+    except Exception as exc:  # Splink raises plain exceptions for degenerate training data
+        log(f"EM on {name} failed ({type(exc).__name__}: {str(exc)[:200]}); defaults kept")
+
+
+def load_trained_params(
+    path: Path, backend: str, rules: list[BlockingRuleCreator], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """A trained params JSON (from either backend) as a model dict for ``backend``.
+
+    Settings are rebuilt from ``MODEL`` for the target backend with this run's blocking rules;
+    only m, u and the prior come from the file (see ``settings.carry_parameters``).
+    """
+    try:
+        trained = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise LinkageError(f"trained parameters at {path} cannot be read: {exc}") from exc
+    target = settings_dict(build_settings(backend, rules), backend)
+    try:
+        carried = carry_parameters(trained, target)
+    except ValueError as exc:
+        raise LinkageError(f"trained parameters at {path} do not fit the model: {exc}") from exc
+    carried["sql_dialect"] = backend  # the saved file says which dialect its SQL is in
+    log(
+        f"parameters carried from {Path(path).name} "
+        f"({trained.get('sql_dialect', '?')} -> {backend}); estimation skipped"
+    )
+    return carried
