@@ -38,6 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from connect_pipeline.errors import ConfigError, DownloadFailed
+from connect_pipeline.greenhouse_records import is_anonymised
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
 from connect_pipeline.run_state import (
@@ -150,13 +151,6 @@ def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -
     os.chmod(part, PRIVATE_FILE)
     os.replace(part, path)
     return rows
-
-
-def is_anonymised(candidate: dict) -> bool:
-    """Greenhouse anonymises in place: first name "Anonymized", last name = the candidate's id."""
-    first = str(candidate.get("first_name") or "").strip().lower()
-    last = str(candidate.get("last_name") or "").strip()
-    return first in {"anonymized", "anonymised"} and last == str(candidate.get("id"))
 
 
 class _Steps:

@@ -77,7 +77,7 @@ def normalise_tenant(
         pl.col("phones").list.explode(keep_nulls=False, empty_as_null=False).unique().drop_nulls(),
         pl.col("linkedin_urls").list.explode(keep_nulls=False, empty_as_null=False).unique().drop_nulls(),
     )
-    people = build_ats_people(candidates, applications, signals, include_private=include_private)
+    people = build_ats_people(candidates, applications, signals)
     eligible = eligible_people(people, include_private=include_private)
     write_with(storage.people, people.write_parquet)
     summary = NormaliseSummary(

@@ -1,4 +1,4 @@
-"""The code location loads, and the asset graph is the one DESIGN.md describes."""
+"""The code location loads, and the asset graph is the one the README draws."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from connect_pipeline.normalise.features import (
     feature_frame,
 )
 from connect_pipeline.normalise.location import location_parts
+from connect_pipeline.greenhouse_records import is_anonymised
 
 _LINKEDIN_IN_TEXT = re.compile(
     r"(?:[a-z][a-z0-9+.-]*://)?(?:[a-z0-9-]+\.)*linkedin\.com/(?:in|pub)/[^\s,;\"'<>()\[\]]+",
@@ -137,12 +138,6 @@ def _place(address: str) -> str:
     return ", ".join(kept)
 
 
-def _is_anonymised(candidate: dict[str, Any]) -> bool:
-    first = str(candidate.get("first_name") or "").strip().lower()
-    last = str(candidate.get("last_name") or "").strip().lower()
-    return first in {"anonymized", "anonymised"} and last == str(candidate.get("id")).lower()
-
-
 def _dedupe(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
@@ -182,15 +177,12 @@ def build_ats_people(
     candidates: list[dict],
     applications: list[dict],
     resume_signals: pl.DataFrame | None,
-    *,
-    include_private: bool = False,
 ) -> pl.DataFrame:
     """One row per Greenhouse candidate: FEATURE_SCHEMA + ATS_EXTRA_SCHEMA columns.
 
-    Every candidate is returned, with is_anonymised / is_private flags; `include_private` is
-    accepted for the caller's convenience and does not filter (the pipeline filters, and counts).
+    Every candidate is returned, with is_anonymised / is_private flags: the pipeline filters
+    (``pipeline.eligible_people``) and counts what it left out.
     """
-    del include_private  # filtering is the caller's, see the docstring
     records = _latest_per_id(candidates)
     if not records:
         return _empty_people()
@@ -207,7 +199,7 @@ def build_ats_people(
     rows: list[dict[str, Any]] = []
     for c in records:
         cid = int(c["id"])
-        anonymised = _is_anonymised(c)
+        anonymised = is_anonymised(c)
         resume = signals.get(cid, {})
         addresses = _values(c.get("addresses"))
         linkedin = _dedupe(

@@ -5,7 +5,7 @@ The index has millions of rows, so this is one lazy Polars query streamed to Par
 expression (no Python per row). The features are shared by all tenants and rebuilt only when the
 index files change (`profile_snapshot_id`).
 
-Input contract (DESIGN.md): profile_id, first_name, last_name, full_name, current_title?,
+Input contract (checked by ``profile_index.py``; see the README): profile_id, first_name, last_name, full_name, current_title?,
 current_company?, past_companies list, location?, linkedin_url?, emails list, phones list,
 updated_at. Extra columns are ignored; a missing optional column is read as null.
 """

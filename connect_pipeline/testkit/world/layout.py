@@ -5,7 +5,7 @@ serves, and the demo and tests score against.
                                                  "n_candidates": {tenant: n}, "shared_people", "resumes",
                                                  "hostile_attachments": {tenant: {kind: [attachment ids]}}}
                                                 (kinds: image_only, encrypted, corrupt, oversized)
-    <world>/profiles/part-00000.parquet ...     the profile index (DESIGN.md contract)
+    <world>/profiles/part-00000.parquet ...     the profile index (the README's contract)
     <world>/greenhouse/<tenant_id>/account.json {"tenant_id", "credentials": [{"client_id",
                                                  "client_secret", "scopes": [...]}],
                                                  "site_admin_user_id", "non_admin_user_id"}

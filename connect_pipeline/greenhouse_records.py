@@ -1,0 +1,15 @@
+"""What Greenhouse's records mean, where more than one stage needs to know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def is_anonymised(candidate: dict[str, Any]) -> bool:
+    """Greenhouse anonymises in place: first name "Anonymized", last name = the candidate's id.
+
+    Such a candidate is never matched, and anything published for it goes at the next run.
+    """
+    first = str(candidate.get("first_name") or "").strip().lower()
+    last = str(candidate.get("last_name") or "").strip().lower()
+    return first in {"anonymized", "anonymised"} and last == str(candidate.get("id")).lower()
