@@ -12,7 +12,8 @@ from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
 from assets.tenant_assets import TENANT_ASSETS, profile_features
 from connect_pipeline.storage import DATA_ROOT_ENV, data_root
-from resources.connect import ConnectResource, TenantRunResource, default_profiles_glob
+from connect_pipeline.profile_index import default_profiles_glob
+from resources.connect import ConnectResource, TenantRunResource
 
 
 def build_definitions(data_dir: str | None = None, profiles_glob: str | None = None) -> Definitions:

@@ -11,7 +11,9 @@ from connect_pipeline.errors import ProfileIndexError
 from connect_pipeline.profile_index import check_profile_index
 from resources.connect import ConnectResource
 
-WEEKLY_DAY = 0  # Monday: weekly tenants run, and every tenant gets its weekly full reconciliation
+WEEKLY_DAY = 0  # Monday: weekly tenants run
+# Whether a run reads everything or a window is not decided here: every run asks for ``auto``
+# and the extract's one rule (``extract.full_sweep_due``) makes it full a week after the last.
 
 
 def tenants_due(cadences: dict[str, str], when: datetime) -> list[str]:
@@ -34,7 +36,7 @@ def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: Connect
     except ProfileIndexError as exc:  # no run would get past its first step: say why here
         return SkipReason(f"{len(due)} tenants due, none started: {exc}")
     stamp = when.strftime("%Y-%m-%d")
-    mode = "full" if when.weekday() == WEEKLY_DAY else "auto"
+    mode = "auto"
     return [
         RunRequest(
             partition_key=t,

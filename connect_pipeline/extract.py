@@ -26,7 +26,6 @@ expire; the URL itself is dropped from the staged records once the files are fet
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import polars as pl
 
 from connect_pipeline.errors import ConfigError, DownloadFailed
 from connect_pipeline.greenhouse_records import is_anonymised
@@ -50,13 +48,15 @@ from connect_pipeline.run_state import (
     read_watermarks,
     save_deleted,
 )
-from connect_pipeline.storage import PRIVATE_FILE, TenantStorage
+from connect_pipeline.storage import TenantStorage, atomic_write, write_bytes_atomic
 
 Log = Callable[[str], None]
 
 DEFAULT_MAX_RESUME_BYTES = 10 * 1024 * 1024
 WINDOW_OVERLAP = timedelta(minutes=10)  # clock skew between us and Greenhouse; re-reads are upserts
 FULL_EVERY = timedelta(days=7)
+# a weekly run scheduled at the same time lands a few seconds early or late: still due
+FULL_EVERY_TOLERANCE = timedelta(hours=1)
 SMALL_COLLECTIONS = ("users", "jobs", "job_interview_stages", "prospect_pools",
                      "prospect_pool_stages", "close_reasons")
 MODES = ("auto", "full", "incremental")
@@ -115,7 +115,7 @@ def full_sweep_due(marks: dict[str, str], now: datetime) -> bool:
     re-reads records whose changes Greenhouse does not reflect in ``updated_at``.
     """
     last_full = marks.get("last_full")
-    return last_full is None or now - _parse(last_full) >= FULL_EVERY
+    return last_full is None or now - _parse(last_full) >= FULL_EVERY - FULL_EVERY_TOLERANCE
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -132,10 +132,9 @@ def staged_collection(storage: TenantStorage, name: str) -> list[dict]:
 
 def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -> int:
     """Stage pages as they arrive; the file appears under its real name only when whole."""
-    part = path.with_name(path.name + ".part")
     rows = 0
     seen: set = set()
-    with part.open("w", encoding="utf-8") as fh:
+    with atomic_write(path, durable=False) as part, part.open("w", encoding="utf-8") as fh:
         for page in pages:
             for record in page:
                 key = record.get("id", record.get("application_id"))
@@ -148,8 +147,6 @@ def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -
             fh.flush()
             if rows and rows % 10_000 < len(page):
                 log(f"{name}: {rows} rows so far")
-    os.chmod(part, PRIVATE_FILE)
-    os.replace(part, path)
     return rows
 
 
@@ -404,9 +401,7 @@ def _download_resumes(
             )
         except DownloadFailed as exc:
             return exc.reason
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(body)
-        os.replace(tmp, target)
+        write_bytes_atomic(target, body, durable=False)
         return None
 
     # The client sizes its connections and hedged attempts for this many downloads at once.
@@ -428,12 +423,10 @@ def _strip_urls(path: Path) -> None:
     if not path.exists():
         return
     records = read_jsonl(path)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_write(path, durable=False) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for record in records:
             record.pop("url", None)
             fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def staged_resume_files(storage: TenantStorage) -> list[tuple[int, int, Path]]:

@@ -7,7 +7,6 @@ so data flows one way and a stage can be re-run alone.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -114,11 +113,8 @@ def ensure_profile_features(root: Path, profile_glob: str, log: Log = _quiet) ->
     snapshot = profile_snapshot_id(profile_glob)
     target = profile_features_dir(root, snapshot) / "features.parquet"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".features.{os.getpid()}.parquet")
         log(f"building profile features for snapshot {snapshot}")
-        build_profile_features(profile_glob, tmp)
-        os.replace(tmp, target)
+        write_with(target, lambda tmp: build_profile_features(profile_glob, tmp))
     if not population_is_current(target, population_path(target)):
         log(f"computing population figures for snapshot {snapshot}")
         build_population(target, population_path(target))

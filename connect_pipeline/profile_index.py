@@ -52,7 +52,7 @@ import pyarrow.parquet as pq
 
 from connect_pipeline.errors import ConfigError, ProfileIndexError
 from connect_pipeline.normalise.profiles import profile_files, profile_snapshot_id
-from connect_pipeline.storage import data_root
+from connect_pipeline.storage import data_root, write_text_atomic
 
 if TYPE_CHECKING:
     import duckdb
@@ -380,37 +380,11 @@ def _read_record(path: Path, snapshot: str) -> IndexSummary | None:
         return None  # absent or damaged: check again and rewrite it
 
 
-def _private_dirs(folder: Path) -> None:
-    """Create the missing folders owner-only (mkdir's mode applies to the last one only)."""
-    missing = []
-    for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            break
-        missing.append(candidate)
-    for candidate in reversed(missing):
-        try:
-            candidate.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
-
-
 def _write_record(path: Path, summary: IndexSummary) -> None:
-    """Atomically (temporary file, then rename), owner-only. Failing to record is not an error."""
+    """Atomically, owner-only. Failing to record is not an error."""
+    payload = {"contract_version": CONTRACT_VERSION, **asdict(summary)}
+    payload.pop("cached")
     try:
-        _private_dirs(path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=".index_check.", suffix=".tmp", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                payload = {"contract_version": CONTRACT_VERSION, **asdict(summary)}
-                payload.pop("cached")
-                json.dump(payload, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
     except OSError:
         pass  # a read-only root only costs a re-check next time

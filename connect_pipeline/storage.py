@@ -75,29 +75,34 @@ def private_dir(path: Path) -> Path:
 
 
 @contextmanager
-def atomic_write(target: Path) -> Iterator[Path]:
+def atomic_write(target: Path, *, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` whole.
 
     Why: a reader (or the next run after a kill -9) sees the old file or the new one, never half
-    of one. The file is made private and fsynced before the rename, so a crash cannot leave an
-    empty file under the real name.
+    of one. The file is made private before the rename. ``durable`` also fsyncs it first, so
+    even a power loss cannot leave an empty file under the real name; staged inputs that a rerun
+    re-reads anyway (pages, resume files) skip that cost, since a killed process loses nothing
+    the kernel already holds.
     """
     target = Path(target)
-    private_dir(target.parent)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    if not target.parent.is_dir():
+        private_dir(target.parent)
+    # one writer per target (the run lease), so a fixed name: a rerun after a kill overwrites it
+    tmp = target.with_name(f".{target.name}.part")
     try:
         yield tmp
         os.chmod(tmp, PRIVATE_FILE)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    with atomic_write(target) as tmp:
+def write_bytes_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
+    with atomic_write(target, durable=durable) as tmp:
         tmp.write_bytes(data)
 
 

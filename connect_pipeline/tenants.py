@@ -12,7 +12,6 @@ import fcntl
 import ipaddress
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -25,7 +24,7 @@ from connect_pipeline.errors import ConfigError, TenantNotFound
 from connect_pipeline.harvest.auth import Credential
 from connect_pipeline.secrets import SecretRef, resolve
 from connect_pipeline.lease import LeaseHolder, TenantLease
-from connect_pipeline.storage import TenantStorage, validate_tenant_id
+from connect_pipeline.storage import TenantStorage, validate_tenant_id, write_text_atomic
 
 DEFAULT_API_BASE_URL = "https://harvest.greenhouse.io/v3/"
 DEFAULT_TOKEN_URL = "https://auth.greenhouse.io/token"
@@ -218,18 +217,7 @@ class TenantRegistry:
             "version": _REGISTRY_VERSION,
             "tenants": [tenants[k].to_dict() for k in sorted(tenants)],
         }
-        fd, tmp = tempfile.mkstemp(prefix=".tenants.", suffix=".tmp", dir=self.root)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self.path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

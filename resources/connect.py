@@ -14,8 +14,7 @@ from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, Ini
 
 from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.lease import LeaseHolder, TenantLease
-from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig
-from connect_pipeline.profile_index import PROFILES_ENV, default_profiles_glob  # noqa: F401 (re-exported)
+from connect_pipeline.linkage import DEFAULT_THRESHOLD, DEFAULT_U_MAX_PAIRS, LinkConfig
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 
@@ -25,7 +24,7 @@ class ConnectResource(ConfigurableResource):
     data_dir: str
     profiles_glob: str
     link_threshold: float = DEFAULT_THRESHOLD
-    u_max_pairs: float = 2e6
+    u_max_pairs: float = DEFAULT_U_MAX_PAIRS
     link_backend: str = "duckdb"  # "spark" for profile indexes past one machine (the spark extra)
 
     @property

@@ -145,3 +145,19 @@ def test_removal_during_a_run_is_final(world, world_profiles, greenhouse, data_d
     assert not storage.base.exists()  # and nothing came back after it ended
     with pytest.raises(TenantNotFound):
         lookup_profiles("acme", ["p"], data_dir=str(data_dir))
+
+
+def test_two_cli_runs_started_together_one_runs_the_other_is_told_why(world, world_profiles, greenhouse, data_dir, monkeypatch):
+    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
+    env = dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles)
+    first = subprocess.Popen([CLI, "run", "acme", "--full"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    second = subprocess.Popen([CLI, "run", "acme", "--full"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outcomes = [(p.wait(timeout=600), *p.communicate()) for p in (first, second)]
+    codes = sorted(code for code, _, _ in outcomes)
+    assert codes[0] == 0 and codes[1] != 0, [(c, e[-2000:]) for c, _, e in outcomes]
+    refused = next(err for code, _, err in outcomes if code != 0)
+    assert "is in progress" in refused and "FileNotFoundError" not in refused
+    # the run that went ahead published whole and left nothing staged
+    storage = TenantStorage(data_dir, "acme")
+    assert storage.published_table("enrichment") is not None and storage.staged_files() == []

@@ -15,6 +15,7 @@ from dagster import (
 import polars as pl
 
 from assets.definitions import build_definitions
+from connect_pipeline.extract import full_sweep_due
 from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
@@ -88,8 +89,8 @@ def test_daily_and_weekly_tenants_run_on_their_days(tmp_path):
 
     on_monday = _requests(tmp_path, monday)
     assert sorted(r.partition_key for r in on_monday) == ["daily-co", "weekly-co"]
-    # Monday is the weekly reconciliation: a full sweep that finds deletions
-    assert {r.run_config["ops"]["ats_extract"]["config"]["mode"] for r in on_monday} == {"full"}
+    # the schedule does not choose full or incremental: the extract's one rule does (below)
+    assert {r.run_config["ops"]["ats_extract"]["config"]["mode"] for r in on_monday} == {"auto"}
     assert len({r.run_key for r in on_monday}) == 2
 
 
@@ -113,3 +114,12 @@ def test_sensor_adds_new_tenants_with_a_first_run_and_drops_removed_ones(tmp_pat
     assert deletes[0].partition_keys == ["gone-co"]
     assert [r.partition_key for r in result.run_requests] == ["new-co"]
     assert result.run_requests[0].run_key == "first-run-new-co"
+
+
+def test_a_full_read_is_due_a_week_after_the_last_one_whatever_starts_the_run():
+    last = datetime(2026, 11, 30, 2, 0, 5, tzinfo=timezone.utc)
+    marks = {"last_full": last.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    # the next weekly tick lands a few seconds before seven whole days: still due
+    assert full_sweep_due(marks, datetime(2026, 12, 7, 2, 0, 1, tzinfo=timezone.utc))
+    assert not full_sweep_due(marks, datetime(2026, 12, 6, 2, 0, 1, tzinfo=timezone.utc))
+    assert full_sweep_due({}, last)

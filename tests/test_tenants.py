@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from connect_pipeline import secrets, tenants
+from connect_pipeline import secrets
 from connect_pipeline.cli.tenants import add_tenant_commands
 from connect_pipeline.errors import ConfigError, TenantNotFound
 from connect_pipeline.harvest.collections import BY_NAME, REQUIRED_SCOPES

@@ -6,6 +6,7 @@ show up in the Dagster UI with their metadata and check results, like scheduled 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass
@@ -56,8 +57,17 @@ def default_dagster_home(root: Path) -> Path:
 
 
 def open_instance(root: Path) -> DagsterInstance:
-    """The persistent instance the UI and the daemon use, without touching the environment."""
-    return DagsterInstance.from_config(str(default_dagster_home(root)))
+    """The persistent instance the UI and the daemon use, without touching the environment.
+
+    Two commands started together on a new instance would both create its SQLite tables and one
+    would fail with a raw "table already exists": the first to take the lock creates them.
+    """
+    home = default_dagster_home(root)
+    with open(home / ".instance.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        instance = DagsterInstance.from_config(str(home))
+        instance.get_runs(limit=1)  # creates the storage's tables while we hold the lock
+    return instance
 
 
 def run_tenant(
