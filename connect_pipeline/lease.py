@@ -44,8 +44,8 @@ class RunInProgress(ConnectError):
         )
         super().__init__(
             f"tenant {tenant_id}: {who} is in progress; this one did not start. Wait for it to "
-            "finish (the Dagster UI or `connect-pipeline runs` shows it) and start again; a run "
-            "whose process died releases the tenant by itself"
+            "finish (the Dagster UI's Runs page shows it) and start again; a run whose process "
+            "died releases the tenant by itself"
         )
 
 
