@@ -183,6 +183,8 @@ def extract_tenant(
 ) -> ExtractSummary:
     started = time.monotonic()
     storage.ensure()
+    for stale in storage.staging.rglob(".*.part"):
+        stale.unlink()  # half-written by a run that was killed: only one run writes here (the lease)
     manifest = plan_extract(storage, mode=mode, now=now)
     manifest.save(storage)
     summary = ExtractSummary(mode=manifest.mode, since=manifest.since, until=manifest.until)
