@@ -145,6 +145,7 @@ def _location_frame(text: pl.Series) -> pl.DataFrame:
         .with_columns(
             # Tidy the commas, then count and cut (string ops, no per-row lists).
             pl.col("text")
+            .str.normalize("NFKC")  # a full-width comma separates parts too
             .str.replace_all(r"\s*,[\s,]*", ",")
             .str.strip_chars(" ,\t\n")
             .replace("", None)
