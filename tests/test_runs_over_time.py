@@ -65,13 +65,14 @@ def test_changes_reach_the_published_tables(world, world_profiles, greenhouse, d
         still = enrichment.filter(pl.col("candidate_ids").list.contains(moved_cand))
         assert still["stage_name"].to_list() == ["Final Interview 7"]
 
-        # a failure in the link (an unreadable profile index) purges staging and keeps the table
+        # an unreadable profile index fails the run (the contract check refuses it before the
+        # extract starts), purges staging and keeps the table
         before = pl.read_parquet(storage.published_table("enrichment"))
         bad = tmp_path / "bad"
         bad.mkdir()
         (bad / "broken.parquet").write_bytes(b"not parquet at all")
         failed = run(mode="full", profiles=str(bad / "*.parquet"))
         assert not failed.success
-        assert "ats_matches" in " ".join(failed.failed_steps)
+        assert "ats_extract" in " ".join(failed.failed_steps)
         assert storage.staged_files() == []
         assert pl.read_parquet(storage.published_table("enrichment")).equals(before)
