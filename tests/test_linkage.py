@@ -553,3 +553,31 @@ def test_a_run_keeps_every_table_it_creates_in_its_namespace(world, tmp_path):
     assert (other.matches["match_weight"] - usual.matches["match_weight"]).abs().max() < 1e-9
     assert other.blocking_counts == usual.blocking_counts
     assert other.score_histogram == usual.score_histogram
+
+
+def test_one_mistyped_or_missing_name_is_still_blocked_by_the_other_and_the_city():
+    """No identifier, no employer: with one name mistyped or missing, the other name and the
+    place are the only keys left ("michala neumann" in Winston Hills vs "michafla neumann")."""
+    import duckdb
+
+    from connect_pipeline.linkage.settings import LIST_COLUMNS, MODEL_COLUMNS
+
+    def table(con, name, first, last, city):
+        cols = ", ".join(
+            f"CAST(NULL AS VARCHAR[]) AS {c}" if c in (*LIST_COLUMNS, "phone_tails") else f"CAST(NULL AS VARCHAR) AS {c}"
+            for c in MODEL_COLUMNS if c not in ("unique_id", "first_name", "first_name_canonical", "last_name", "city")
+        )
+        con.execute(
+            f"CREATE TABLE {name} AS SELECT '{name}1' AS unique_id, {first!r} AS first_name, "
+            f"{first!r} AS first_name_canonical, {last!r} AS last_name, {city!r} AS city, {cols}"
+        )
+
+    con = duckdb.connect()
+    table(con, "l", "michala", "neumann", "winston hills")
+    table(con, "r", "michafla", "neumann", "winston hills")
+    pairing = [k.name for k in blk.DEFAULT_BLOCKING_KEYS if blk.count_pairs(con, k, "l", "r") > 0]
+    assert pairing == ["last_name+city"]
+    con.execute("UPDATE r SET first_name = 'michala', first_name_canonical = 'michala', last_name = 'nuemann'")
+    assert [k.name for k in blk.DEFAULT_BLOCKING_KEYS if blk.count_pairs(con, k, "l", "r") > 0] == [
+        "first_name+city"
+    ]

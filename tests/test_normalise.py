@@ -284,3 +284,33 @@ def test_profile_snapshot_id_changes_with_the_files(tmp_path: Path) -> None:
     assert profile_snapshot_id(glob) == first
     _write_index(tmp_path / "part-1.parquet")
     assert profile_snapshot_id(glob) != first
+
+
+def test_countryless_postal_addresses_give_their_locality() -> None:
+    """A home address as people write their own: street, building, then "locality STATE
+    postcode", no country. The locality is the city; the state and postcode say the country."""
+    addresses = [
+        "8 stanley street, miami, winston hills NSW 4223",
+        "12 Hay St, Perth WA 6000",
+        "500 Pine St, Seattle WA 98101",
+        "3 Kent Rd, Canterbury Vic 3126, Australia",
+        "1 Microsoft Way, Redmond, WA 98052, USA",
+    ]
+    candidates = [
+        _candidate(i + 1, first_name="Ann", last_name="Lee", addresses=[{"value": a, "type": "home"}])
+        for i, a in enumerate(addresses)
+    ]
+    people = build_ats_people(candidates, [], None).sort("candidate_id")
+    assert people.select("city", "country").rows() == [
+        ("winston hills", "au"), ("perth", "au"), ("seattle", "us"), ("canterbury", "au"), ("redmond", "us"),
+    ]
+    profile = pl.DataFrame({"l": ["Winston Hills, New South Wales, Australia", "Perth, Western Australia, Australia"]})
+    city, country = location_parts(pl.col("l"))
+    assert profile.select(city=city, country=country).rows() == [("winston hills", "au"), ("perth", "au")]
+
+
+def test_a_one_word_full_name_that_is_the_surname_names_no_given_name(tmp_path: Path) -> None:
+    pl.DataFrame({"profile_id": ["a", "b"], "first_name": [None, None], "last_name": ["Lund", None],
+                  "full_name": ["Lund", "Madonna"]}).write_parquet(tmp_path / "a.parquet")
+    features = pl.read_parquet(build_profile_features(str(tmp_path / "*.parquet"), tmp_path / "f.parquet"))
+    assert features.select("first_name", "last_name").rows() == [(None, "lund"), ("madonna", None)]

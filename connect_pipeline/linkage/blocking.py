@@ -146,6 +146,10 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("last_name+company", ("last_name", "companies"), ("companies",)),
     # a married-name change: same person, new last name, known company
     BlockingKey("first_name+company", ("first_name_canonical", "companies"), ("companies",)),
+    # one name mistyped, changed or missing, and no identifier or employer to fall back on:
+    # where someone lives is then the only other thing both sides know (bounded like every key)
+    BlockingKey("last_name+city", ("last_name", "city")),
+    BlockingKey("first_name+city", ("first_name_canonical", "city")),
     _SWAPPED_NAMES,
     _SWAPPED_NAMES.mirrored("swapped_names_mirror"),
 )

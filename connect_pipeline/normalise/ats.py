@@ -35,7 +35,7 @@ from connect_pipeline.normalise.features import (
     RAW_SCHEMA,
     feature_frame,
 )
-from connect_pipeline.normalise.location import location_parts
+from connect_pipeline.normalise.location import AU_STATES, CA_PROVINCES, US_STATES, location_parts
 from connect_pipeline.greenhouse_records import is_anonymised
 
 _LINKEDIN_IN_TEXT = re.compile(
@@ -47,6 +47,13 @@ _STREET = re.compile(
     r"\b(?:st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|drive|dr|way|pkwy|parkway|ct|court|"
     r"pl|place|sq|square|hwy|highway|suite|ste|apt|unit|floor|fl|po box|str|strasse|straße|"
     r"calle|avenida|rua|rue|via|viale|ul|ulica|plaza|carrera|weg|gasse|platz)\b\.?",
+    re.IGNORECASE,
+)
+_STATE_CODES = "|".join(sorted({*AU_STATES, *US_STATES, *CA_PROVINCES}, key=len, reverse=True))
+# a locality (with at least one letter), a state code, an optional postcode (AU 4 digits, US 5 or
+# ZIP+4, Canadian A1A 1A1)
+_LOCALITY = re.compile(
+    rf"^(\D*[^\W\d_]\D*?)\s+({_STATE_CODES})\.?(?:\s+(\d{{4}}|\d{{5}}(?:-\d{{4}})?|[a-z]\d[a-z]\s?\d[a-z]\d))?$",
     re.IGNORECASE,
 )
 _MAX_WALK = 200  # strings taken from one custom-field value: a hostile record stays bounded
@@ -125,9 +132,39 @@ def _answer_urls(answers: Any) -> list[str]:
     return urls
 
 
+def _locality(part: str) -> str | None:
+    """ "winston hills NSW 4223" -> "winston hills, New South Wales, Australia"; "Austin TX 78701"
+    -> "Austin, TX"; None when the part does not end in a state or province code.
+
+    Postal addresses without a country (most people omit their own) put the locality, the
+    state and the postcode on one line. Four-digit postcodes are Australian, which settles
+    the codes Australia shares with others ("WA 6000" is Western Australia, "WA 98101"
+    Washington).
+    """
+    found = _LOCALITY.match(part.strip())
+    if not found:
+        return None
+    locality, code, postcode = found.group(1).strip(" ,"), found.group(2).lower(), found.group(3)
+    australian = code in AU_STATES and (
+        (postcode is not None and len(postcode) == 4) or code not in US_STATES and code not in CA_PROVINCES
+    )
+    if australian:
+        return f"{locality}, {AU_STATES[code]}, Australia"
+    if code in US_STATES or code in CA_PROVINCES:
+        return f"{locality}, {code.upper()}"
+    return None
+
+
 def _place(address: str) -> str:
-    """ "123 Main St, San Francisco, CA 94105, USA" -> "San Francisco, CA, USA" (best effort)."""
+    """ "123 Main St, San Francisco, CA 94105, USA" -> "San Francisco, CA, USA";
+    "8 stanley street, miami, winston hills NSW 4223" -> "winston hills, New South Wales,
+    Australia" (best effort)."""
     parts = [p.strip() for p in re.split(r"[,\n;]+", address) if p.strip()]
+    # a "locality STATE postcode" line: the lines before it are the street and the building
+    for i in range(len(parts) - 1, -1, -1):
+        place = _locality(parts[i])
+        if place is not None:
+            return ", ".join([place, *parts[i + 1:]]) if "Australia" not in place else place
     kept: list[str] = []
     for part in parts:
         if _STREET.search(part) or re.match(r"^\d+[a-z]?\s+\S+\s+\S+", part, re.IGNORECASE):

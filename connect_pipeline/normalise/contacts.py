@@ -37,6 +37,7 @@ def email_key(expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
     """
     key = (
         expr.cast(pl.String)
+        .str.normalize("NFKC")  # full-width and styled forms, before case (see fold_text)
         .str.strip_chars()
         .str.to_lowercase()
         .str.replace(r"^mailto:", "")

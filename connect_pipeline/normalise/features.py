@@ -36,7 +36,7 @@ ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
 
 # The version of the normalisation rules. Bump it when a normaliser changes what it produces:
 # the profile snapshot id includes it, so profile features are rebuilt under the new rules.
-FEATURES_VERSION = "2"
+FEATURES_VERSION = "4"
 
 # What both sides hand to `feature_frame`: raw text as read, before any normalisation.
 RAW_SCHEMA: dict[str, pl.DataType] = {
@@ -85,9 +85,11 @@ def feature_frame(raw: pl.LazyFrame, keep: tuple[str, ...] = ()) -> pl.LazyFrame
     full = pl.col("full_raw").str.strip_chars()
     full_first = full.str.extract(r"^(\S+)", 1)
     full_rest = full.str.extract(r"^\S+\s+(.+)$", 1)
+    # a one-word full name that is the family name ("Lund" beside last name "Lund") names no
+    # given name
     first_key = pl.coalesce(
         first_name_key(pl.col("first_raw")),
-        first_name_key(full_first),
+        pl.when(full_rest.is_not_null() | pl.col("last_raw").is_null()).then(first_name_key(full_first)),
         pl.col("alt_key"),
     )
     last_key = pl.coalesce(last_name_key(pl.col("last_raw")), last_name_key(full_rest))

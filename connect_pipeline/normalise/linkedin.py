@@ -24,6 +24,7 @@ def linkedin_slug(expr: pl.Expr) -> pl.Expr:
     """The canonical profile slug, lower-case, percent-escapes kept as lower-case hex; or null."""
     return (
         expr.cast(pl.String)
+        .str.normalize("NFKC")  # full-width and styled forms, before case (see names.fold_text)
         .str.strip_chars()
         .str.to_lowercase()
         .str.replace(_PUB, "linkedin.com/in/${1}-${4}${3}${2}/")  # legacy form -> modern form

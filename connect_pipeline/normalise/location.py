@@ -5,7 +5,7 @@ postal address or a US-style "Austin, TX". The country is given as ISO 3166 alph
 whenever the text names one in any common language or spelling ("Deutschland", "U.S.A.",
 "United Kingdom", "UK", "England"); the names come from the phonenumbers locale data, so every
 region is covered. With three or more parts the last one is the country (unrecognised ones are
-kept as folded text); with two parts a US state or Canadian province is tried first (so
+kept as folded text); with two parts a US state, Canadian province or Australian state is tried first (so
 "Austin, TX" is the US and "Wilmington, DE" is Delaware, not Germany), then a country; a single
 part is a country if it names one, else a city. City keys drop metro-area wording ("Greater
 London Area" -> "london", "San Francisco Bay Area" -> "san francisco").
@@ -56,6 +56,15 @@ CA_PROVINCES: dict[str, str] = {
     "nu": "nunavut", "on": "ontario", "pe": "prince edward island", "qc": "quebec",
     "sk": "saskatchewan", "yt": "yukon",
 }
+# Australian states and territories. "WA" and "SA" are left out of the code lookup: "WA" is
+# Washington there already and "SA" is Saudi Arabia's country code; an address says which by its
+# postcode instead (see ``ats._place``).
+AU_STATES: dict[str, str] = {
+    "nsw": "new south wales", "vic": "victoria", "qld": "queensland", "wa": "western australia",
+    "sa": "south australia", "tas": "tasmania", "act": "australian capital territory",
+    "nt": "northern territory",
+}
+_AMBIGUOUS_AU_CODES = ("wa", "sa")
 _LANGUAGE_ORDER = ("aa", "en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "no", "fi")
 
 
@@ -93,9 +102,11 @@ def country_lookup() -> tuple[list[str], list[str]]:
 
 @lru_cache(maxsize=1)
 def subdivision_lookup() -> tuple[list[str], list[str]]:
-    """US states and Canadian provinces (code and name) -> their country."""
+    """US states, Canadian provinces and Australian states (code and name) -> their country."""
     pairs = [(k, "us") for k in US_STATES] + [(v, "us") for v in US_STATES.values()]
     pairs += [(k, "ca") for k in CA_PROVINCES] + [(v, "ca") for v in CA_PROVINCES.values()]
+    pairs += [(k, "au") for k in AU_STATES if k not in _AMBIGUOUS_AU_CODES]
+    pairs += [(v, "au") for v in AU_STATES.values()]
     return _keyed(pairs)
 
 
@@ -145,6 +156,7 @@ def _location_frame(text: pl.Series) -> pl.DataFrame:
         .with_columns(
             # Tidy the commas, then count and cut (string ops, no per-row lists).
             pl.col("text")
+            .str.normalize("NFKC")  # a full-width comma separates parts too
             .str.replace_all(r"\s*,[\s,]*", ",")
             .str.strip_chars(" ,\t\n")
             .replace("", None)

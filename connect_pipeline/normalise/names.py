@@ -29,7 +29,8 @@ import polars as pl
 _SPECIAL_LETTERS: dict[str, str] = {
     "ß": "ss", "ẞ": "ss", "ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d",
     "þ": "th", "ı": "i", "ŧ": "t", "ħ": "h", "ŀ": "l", "ĸ": "k", "ŉ": "n", "ſ": "s",
-    "’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "‑": "-", "–": "-", "—": "-",
+    "’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "‐": "-", "‑": "-", "–": "-", "—": "-",
+    "ς": "σ",  # Greek final sigma is a position, not a letter: upper-casing makes it Σ -> σ
 }
 _CYRILLIC: dict[str, str] = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
@@ -42,6 +43,7 @@ _CYRILLIC: dict[str, str] = {
 _FOLD_TABLE: dict[str, str] = {**_SPECIAL_LETTERS, **_CYRILLIC}
 
 _CONSONANT = "[b-df-hj-np-tv-z]"
+_DIGRAPH = f"({_CONSONANT})([uoa])e({_CONSONANT})"
 _HONORIFICS = r"^(?:(?:dr|mr|mrs|ms|mx|miss|prof|sir|dame|herr|frau|sra|srta|mme)\s+)+"
 _GENERATIONAL = r"(?:\s+(?:jr|sr|junior|senior|ii|iii|iv|phd|md|mba|esq|cpa|pe))+$"
 
@@ -49,15 +51,23 @@ _GENERATIONAL = r"(?:\s+(?:jr|sr|junior|senior|ii|iii|iv|phd|md|mba|esq|cpa|pe))
 def fold_text(expr: pl.Expr) -> pl.Expr:
     """Lower-case, accent-folded, trimmed text with whitespace collapsed; "" becomes null.
 
+    Compatibility forms are folded *before* case: styled mathematical letters ("𝐉𝐨𝐡𝐧", common
+    in public profiles), full-width forms and ligatures have no lower case of their own, so
+    lower-casing them first left "𝐉𝐨𝐡𝐧" as "John". The special letters are mapped both before
+    decomposition (Cyrillic "й" must not lose its breve and become "и") and after it (a
+    decomposed "ǽ" leaves "æ").
+
     Punctuation is kept (callers decide what it means: a company key treats "&" differently from
-    a name key). Fully vectorised: replace_many (Aho-Corasick), NFKD, one regex.
+    a name key). Fully vectorised: NFKC, replace_many (Aho-Corasick), NFKD, one regex.
     """
     return (
         expr.cast(pl.String)
+        .str.normalize("NFKC")
         .str.to_lowercase()
         .str.replace_many(_FOLD_TABLE)
         .str.normalize("NFKD")
         .str.replace_all(r"\p{M}+", "")
+        .str.replace_many(_FOLD_TABLE)
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
         .pipe(null_if_empty)
@@ -81,7 +91,10 @@ def name_key(expr: pl.Expr) -> pl.Expr:
         fold_text(expr.cast(pl.String).str.replace_all(r"\([^)]*\)|\[[^\]]*\]", " "))
         .str.replace_all("'", "")
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
-        .str.replace_all(f"({_CONSONANT})([uoa])e({_CONSONANT})", "${1}${2}${3}")
+        # twice: a digraph sharing its consonant with the previous one ("boeboeb") is only
+        # found once the first is folded, and a key must not change when keyed again
+        .str.replace_all(_DIGRAPH, "${1}${2}${3}")
+        .str.replace_all(_DIGRAPH, "${1}${2}${3}")
         .str.strip_chars()
         .pipe(null_if_empty)
     )

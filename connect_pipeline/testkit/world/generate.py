@@ -21,6 +21,7 @@ import polars as pl
 from connect_pipeline.storage import validate_tenant_id
 from connect_pipeline.testkit.world.greenhouse import Slot, write_tenant
 from connect_pipeline.testkit.world.layout import account_dir, truth_path
+from connect_pipeline.testkit.world import noise
 from connect_pipeline.testkit.world.noise import slug_of
 from connect_pipeline.testkit.world.people import REFERENCE_TIME, make_people, profile_frame
 
@@ -53,11 +54,11 @@ class Plan:
     in_index: int
 
 
-def plan_tenant(n: int, shared: int) -> Plan:
+def plan_tenant(n: int, shared: int, not_in_index: float = NOT_IN_INDEX) -> Plan:
     anonymised = round(ANONYMISED * n)
     private = round(PRIVATE * n)
     dup = round(DUPLICATED * n) if n >= 20 else 0
-    not_in = round(NOT_IN_INDEX * n)
+    not_in = round(not_in_index * n)
     in_index = n - anonymised - private - 2 * dup - shared - not_in
     if in_index < 0:
         raise ValueError(f"{n} candidates cannot hold {shared} shared people; lower shared_people")
@@ -128,8 +129,24 @@ def generate_world(
     tenants: Sequence[TenantSpec] = (TenantSpec("acme", 2000), TenantSpec("globex", 2000)),
     shared_people: float = 0.05,
     resumes: bool = True,
+    not_in_index: float = NOT_IN_INDEX,
+    namesake: float = NAMESAKE,
+    ats_identifiers: float = 1.0,
+    ats_linkedin: float = noise.ATS_LINKEDIN,
 ) -> Path:
-    """Write a world under out_dir (replacing what a previous generation left) and return it."""
+    """Write a world under out_dir (replacing what a previous generation left) and return it.
+
+    The knobs after ``resumes`` change who is in the accounts and what the ATS knows; their
+    defaults are the worlds the model is developed on, and other values make worlds it was not
+    (``bench/bench_accuracy.py``'s test worlds):
+
+    * ``not_in_index``: share of a tenant's candidates who are not in the index;
+    * ``namesake``: share of those who carry the name of someone in the index;
+    * ``ats_identifiers``: share of candidates whose Greenhouse record and resume keep the
+      e-mail, phone and LinkedIn they would otherwise carry (0: names, employer, title and
+      place only);
+    * ``ats_linkedin``: chance a candidate who has a LinkedIn profile has its URL in Greenhouse.
+    """
     out_dir = Path(out_dir)
     tenants = list(tenants)
     for spec in tenants:
@@ -149,7 +166,7 @@ def generate_world(
     for a, b, k in pairs:
         shared_of[a] += k
         shared_of[b] += k
-    plans = [plan_tenant(t.n_candidates, shared_of[i]) for i, t in enumerate(tenants)]
+    plans = [plan_tenant(t.n_candidates, shared_of[i], not_in_index) for i, t in enumerate(tenants)]
 
     # Index people: every tenant's in-index people are distinct, except the shared ones.
     own_needed = [p.anonymised + p.private + p.duplicate_people + p.in_index for p in plans]
@@ -192,7 +209,7 @@ def generate_world(
         own += [index_slot(p, "in_index") for p in take(plan.in_index)]
         for j in range(plan.not_in_index):
             person = outsider_rows[out_cursor + j]
-            if r.random() < NAMESAKE:
+            if r.random() < namesake:
                 person = _namesake(person, donors[out_cursor + j], r, used_emails)
             url = person["linkedin_url"]
             own.append(Slot(person, "not_in_index", None, slug_of(url) if url else None))
@@ -203,7 +220,8 @@ def generate_world(
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
     for i, spec in enumerate(tenants):
         result = write_tenant(account_dir(out_dir, spec.tenant_id), spec.tenant_id, i, slots[i], seed=seed,
-                              resumes=resumes, used_emails=used_emails)
+                              resumes=resumes, used_emails=used_emails, identifiers=ats_identifiers,
+                              linkedin_share=ats_linkedin)
         hostile[spec.tenant_id] = result.hostile
         truth = pl.DataFrame(result.truth, schema=TRUTH_SCHEMA, orient="row").sort("candidate_id")
         truth.write_parquet(truth_path(out_dir, spec.tenant_id), compression="zstd")
@@ -216,6 +234,10 @@ def generate_world(
         "n_candidates": {t.tenant_id: t.n_candidates for t in tenants},
         "shared_people": shared_people,
         "resumes": resumes,
+        "not_in_index": not_in_index,
+        "namesake": namesake,
+        "ats_identifiers": ats_identifiers,
+        "ats_linkedin": ats_linkedin,
         "hostile_attachments": hostile,
     }
     (out_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -184,9 +184,11 @@ class Draft:
     linkedin_place: str | None
     email: str | None
     phone: str | None
+    identifiers: bool = True  # False: the record and resume carry no e-mail, phone or LinkedIn
 
 
-def _draft(slot: Slot, r: random.Random, used_emails: set[str]) -> Draft:
+def _draft(slot: Slot, r: random.Random, used_emails: set[str], keep_identifiers: bool = True,
+           linkedin_share: float = noise.ATS_LINKEDIN) -> Draft:
     person = slot.person
     era = noise.era_of(person, r)
     name = noise.ats_name(person, era, r)
@@ -216,9 +218,12 @@ def _draft(slot: Slot, r: random.Random, used_emails: set[str]) -> Draft:
         phones.append({"value": noise.phone_variant({**person, "_phone_nsn": None}, r), "type": "mobile"})
 
     linkedin_url = linkedin_place = None
-    if slot.linkedin_slug and r.random() < 0.55:
+    if slot.linkedin_slug and r.random() < linkedin_share:
         linkedin_url = noise.linkedin_variant(slot.linkedin_slug, r)
         linkedin_place = r.choices(("social", "website", "answer", "custom_field"), weights=(45, 20, 20, 15))[0]
+
+    if not keep_identifiers:
+        emails, phones, linkedin_url, linkedin_place = [], [], None, None
 
     addresses = []
     if r.random() < 0.45:
@@ -254,7 +259,8 @@ def _draft(slot: Slot, r: random.Random, used_emails: set[str]) -> Draft:
         "website_addresses": websites, "social_media_addresses": social, "custom_fields": custom,
     }
     return Draft(slot, created, era, name, record, linkedin_url, linkedin_place,
-                 emails[0]["value"] if emails else None, phones[0]["value"] if phones else None)
+                 emails[0]["value"] if emails else None, phones[0]["value"] if phones else None,
+                 keep_identifiers)
 
 
 def resume_lines(draft: Draft, r: random.Random) -> list[str]:
@@ -263,11 +269,11 @@ def resume_lines(draft: Draft, r: random.Random) -> list[str]:
     person, era = draft.slot.person, draft.era
     lines = [f"{era.first} {era.last}"]
     contact = [c for c in (draft.email or person.get("_personal"), draft.phone or person.get("_phone")) if c]
-    if contact:
+    if contact and draft.identifiers:
         lines.append("  |  ".join(contact))
     if person.get("location"):
         lines.append(person["location"])
-    if draft.slot.linkedin_slug and r.random() < 0.6:
+    if draft.slot.linkedin_slug and r.random() < 0.6 and draft.identifiers:
         lines.append(draft.linkedin_url or noise.linkedin_variant(draft.slot.linkedin_slug, r))
     lines += ["", "EXPERIENCE"]
     year = datetime.fromtimestamp(draft.created, tz=timezone.utc).year
@@ -299,9 +305,15 @@ def _filename(draft: Draft, r: random.Random, kind: str) -> str:
 
 
 def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[Slot], *, seed: int,
-                 resumes: bool, used_emails: set[str]) -> TenantResult:
-    """Write account.json, every collection's JSONL and the attachment files for one tenant."""
+                 resumes: bool, used_emails: set[str], identifiers: float = 1.0,
+                 linkedin_share: float = noise.ATS_LINKEDIN) -> TenantResult:
+    """Write account.json, every collection's JSONL and the attachment files for one tenant.
+
+    ``identifiers`` is the share of candidates whose record and resume keep their e-mail, phone
+    and LinkedIn (drawn from its own generator, so 1.0 writes exactly what it always wrote).
+    """
     r = random.Random(f"{seed}:{tenant_id}:greenhouse")
+    keep = random.Random(f"{seed}:{tenant_id}:identifiers")
     ids = Ids(r, tenant_index)
     account.mkdir(parents=True, exist_ok=True)
     users, by_role = _users(r, ids, tenant_id, len(slots))
@@ -309,7 +321,8 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
     pools, pool_stages, pool_stages_of = _pools(r, ids)
     close_reasons = _close_reasons(r, ids)
 
-    drafts = sorted((_draft(slot, r, used_emails) for slot in slots), key=lambda d: d.created)
+    drafts = sorted((_draft(slot, r, used_emails, identifiers >= 1.0 or keep.random() < identifiers, linkedin_share)
+                     for slot in slots), key=lambda d: d.created)
     recruiters = by_role["recruiter"] + by_role["deactivated_recruiter"]
     coordinators = by_role["coordinator"]
     candidates, applications, details, attachments = [], [], [], []
@@ -430,3 +443,59 @@ def _write_files(account: Path, files: list[tuple[int, Draft, str]], r: random.R
             data = pdfs.text_pdf(lines)
         (folder / f"{aid}.pdf").write_bytes(data)
     return hostile
+
+
+def write_plain_account(account: Path, tenant_id: str, tenant_index: int, people: list[dict[str, Any]], *,
+                        seed: int) -> list[int]:
+    """An account holding exactly the given candidates, as they are (no noise, no resumes).
+
+    For worlds written from someone else's data (a public benchmark file): each entry of
+    ``people`` holds the v3 candidate fields to serve (``first_name``, ``last_name``,
+    ``addresses``, ...); ids, time stamps, one application per candidate, users, jobs and pools
+    are added as ``write_tenant`` adds them. Returns the candidate ids in the order of
+    ``people``.
+    """
+    r = random.Random(f"{seed}:{tenant_id}:plain")
+    ids = Ids(r, tenant_index)
+    account.mkdir(parents=True, exist_ok=True)
+    users, by_role = _users(r, ids, tenant_id, len(people))
+    jobs, job_stages, stages_of, openings, job_posts = _jobs(r, ids, len(people))
+    pools, pool_stages, _ = _pools(r, ids)
+    close_reasons = _close_reasons(r, ids)
+    created = sorted(r.randrange(EPOCH_START, REF - 2 * DAY) for _ in people)
+    candidates, applications, candidate_ids = [], [], []
+    empty = {"preferred_name": None, "company": None, "title": None, "private": False, "can_email": True,
+             "tags": [], "email_addresses": [], "phone_numbers": [], "addresses": [], "website_addresses": [],
+             "social_media_addresses": [], "custom_fields": {}}
+    for fields, when in zip(people, created):
+        cid = ids.take("candidates")
+        candidate_ids.append(cid)
+        candidates.append({"id": cid, **empty, **fields, **_stamp(r, when, last_activity=True)})
+        job = r.choice(jobs)
+        stage = r.choice(stages_of[job["id"]])
+        applications.append({
+            "id": ids.take("applications"), "candidate_id": cid, "prospect": False, "job_id": job["id"],
+            "status": "in_process", "stage_id": stage["id"], "stage_name": stage["name"],
+            "recruiter_id": r.choice(by_role["recruiter"]), "coordinator_id": None,
+            **_stamp(r, when, last_activity=True), "rejected_at": None,
+            "source": {"public_name": r.choice(SOURCES)}, "answers": [], "custom_fields": {},
+        })
+    collections = {
+        "users": users, "jobs": jobs, "job_interview_stages": job_stages, "prospect_pools": pools,
+        "prospect_pool_stages": pool_stages, "close_reasons": close_reasons, "candidates": candidates,
+        "applications": applications, "prospect_details": [], "attachments": [],
+        "openings": openings, "job_posts": job_posts,
+    }
+    for name, records in collections.items():
+        with (account / f"{name}.jsonl").open("w", encoding="utf-8") as out:
+            for record in sorted(records, key=lambda rec: rec["id"]):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    secret = hashlib.sha256(f"connect-world:{seed}:{tenant_id}".encode()).hexdigest()[:40]
+    client_id = hashlib.sha256(f"client:{seed}:{tenant_id}".encode()).hexdigest()[:24]
+    (account / "account.json").write_text(json.dumps({
+        "tenant_id": tenant_id,
+        "credentials": [{"client_id": client_id, "client_secret": secret, "scopes": list(ALL_KNOWN_SCOPES)}],
+        "site_admin_user_id": by_role["site_admin"][0],
+        "non_admin_user_id": by_role["hiring_manager"][0],
+    }, indent=2) + "\n")
+    return candidate_ids

@@ -37,6 +37,8 @@ LINKEDIN_QUERIES = (
     "?trk=nav_responsive_tab_profile",
 )
 
+ATS_LINKEDIN = 0.55  # chance a candidate with a LinkedIn profile has its URL in Greenhouse
+
 
 def pick(r: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return r.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
