@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 
 import polars as pl
 
+from connect_pipeline.greenhouse_records import candidate_url
+
 STATUS_LABELS = {
     "in_process": "Active",
     "active": "Active",
@@ -154,9 +156,9 @@ def build_enrichment(
                 "emails": list(dict.fromkeys(emails)),
                 "phones": list(dict.fromkeys(phones)),
                 "attachments": files,
-                "greenhouse_url": f"{greenhouse_url}people/{candidate_ids[0]}"
-                if len(candidate_ids) == 1
-                else f"{greenhouse_url}people/{best['candidate_id']}",
+                "greenhouse_url": candidate_url(
+                    greenhouse_url, candidate_ids[0] if len(candidate_ids) == 1 else best["candidate_id"]
+                ),
                 "match_probability": float(best["match_probability"]),
                 "match_weight": float(best["match_weight"]),
                 "match_explanation": best.get("explanation"),

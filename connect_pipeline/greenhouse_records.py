@@ -13,3 +13,8 @@ def is_anonymised(candidate: dict[str, Any]) -> bool:
     first = str(candidate.get("first_name") or "").strip().lower()
     last = str(candidate.get("last_name") or "").strip().lower()
     return first in {"anonymized", "anonymised"} and last == str(candidate.get("id")).lower()
+
+
+def candidate_url(greenhouse_url: str, candidate_id: int) -> str:
+    """The candidate's page in Greenhouse's web app (the URL the guide asks for ends in '/')."""
+    return f"{greenhouse_url}people/{int(candidate_id)}"

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from connect_pipeline.errors import ConfigError, TenantNotFound
+from connect_pipeline.greenhouse_records import candidate_url
 from connect_pipeline.harvest.auth import Credential
 from connect_pipeline.secrets import SecretRef, resolve
 from connect_pipeline.lease import LeaseHolder, TenantLease
@@ -130,7 +131,7 @@ class TenantConnection:
 
     def candidate_url(self, candidate_id: int) -> str:
         """The candidate's page in Greenhouse, for a recruiter to click."""
-        return f"{self.greenhouse_url}people/{int(candidate_id)}"
+        return candidate_url(self.greenhouse_url, candidate_id)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
