@@ -154,7 +154,7 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
         f" (applications {extract.get('rows/applications', '?')}, resumes {extract.get('resumes_downloaded', '?')},"
         f" HTTP requests {extract.get('requests', '?')})",
         f"eligible to match    {meta.get('ats_people', {}).get('eligible', '?')}",
-        f"matched              {meta.get('ats_matches', {}).get('matched', '?')}",
+        f"matched              {_matched(meta.get('ats_matches', {}))}",
     ]
     if quality:
         lines.append(f"precision / recall   {quality[0]:.4f} / {quality[1]:.4f}  (against the generator's truth)")
@@ -166,6 +166,11 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
         "checks               " + ", ".join(f"{k}={'pass' if v else 'FAIL'}" for k, v in outcome.checks.items()),
     ]
     return "\n".join(lines)
+
+
+def _matched(figures: dict) -> object:
+    """This run's matches (an incremental run's window, or the whole tenant for a full run)."""
+    return next((v for k, v in figures.items() if k.endswith("candidates matched")), "?")
 
 
 def _score(storage: TenantStorage, world: Path, tenant_id: str) -> tuple[float, float] | None:
