@@ -69,6 +69,8 @@ def histogram_md(histogram: list[tuple[float, int]], threshold: float) -> str:
 
 def blocking_md(counts: dict[str, int]) -> str:
     """Per blocking rule: pairs it would make, pairs left out by trimming, pairs scored."""
+    if not counts:
+        return "No blocking rule ran: nothing to compare in this run."
     rules: dict[str, dict[str, int]] = {}
     extra: list[str] = []
     for key, n in counts.items():
@@ -102,6 +104,8 @@ def label_metadata(
 ) -> dict:
     """Precision and recall against the tenant's labels, and the threshold the labels favour."""
     quality = quality_against_labels(matches, labels, eligible["candidate_id"])
+    if quality.labelled_in_index == 0 and quality.predicted == 0:
+        return {"labels": MetadataValue.text("no labelled candidate in this run: precision and recall not measured")}
     out: dict = {
         f"{run}: precision against labels (%)": percent(quality.precision),
         f"{run}: recall against labels (%)": percent(quality.recall),

@@ -48,14 +48,14 @@ def _rate(r: RunFigures | None) -> str:
 def _run(r: RunFigures | None) -> str:
     if r is None:
         return "—"
-    outcome = "published" if r.passed else "**blocked**"
-    return f"{r.at.replace('T', ' ').rstrip('Z')} UTC · {r.mode} · {outcome}"
+    outcome = "" if r.passed else " **blocked**"
+    return f"{r.at[5:16].replace('T', ' ')} {r.mode}{outcome}"
 
 
 def _band(q: TenantQuality) -> str:
     if q.band is None:
-        return q.band_text
-    return f"{percent(q.band.low):.1f}–{percent(q.band.high):.1f}% ({q.band.runs} full runs)"
+        return q.band_text.replace("passed full run", "full run")
+    return f"{percent(q.band.low):.1f}–{percent(q.band.high):.1f}%"
 
 
 def _change(q: TenantQuality) -> str:
@@ -69,20 +69,24 @@ def fleet_markdown(rows: list[TenantQuality], now: datetime | None = None) -> st
     counts = {s: sum(q.status == s for q in rows) for s in STATUS_ORDER}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no tenant registered"
     lines = [
-        f"**Match quality, {len(rows)} tenants** ({summary}) · as of {now:%Y-%m-%d %H:%M} UTC",
+        f"**{len(rows)} tenants: {summary}** (as of {now:%Y-%m-%d %H:%M} UTC)",
         "",
-        "Match rate = matched ÷ eligible candidates. *Change* is the last full run against the previous "
-        "full run, in percentage points. The usual band is learnt from passed full runs only.",
-        "",
-        "| tenant | status | last run | last full run | previous full run | change (pts) | usual band | published matches | why |",
-        "|---|---|---|---:|---:|---:|---|---:|---|",
+        "| tenant | status | last run (UTC) | last full run | previous full | change (pts) | usual band | published matches |",
+        "|---|---|---|---:|---:|---:|---|---:|",
     ]
     for q in rows:
         published = "—" if q.published_matches is None else f"{q.published_matches:,} ({percent(q.published_rate or 0):.1f}%)"
         lines.append(
-            f"| {q.tenant} | {STATUS_MARK.get(q.status, q.status)} | {_run(q.last_run)} | {_rate(q.last_full)} | "
-            f"{_rate(q.previous_full)} | {_change(q)} | {_band(q)} | {published} | {q.reason.replace('|', '/')} |"
+            f"| **{q.tenant}** | {STATUS_MARK.get(q.status, q.status)} | {_run(q.last_run)} | {_rate(q.last_full)} | "
+            f"{_rate(q.previous_full)} | {_change(q)} | {_band(q)} | {published} |"
         )
+    lines += ["", "Why:"] + [f"- **{q.tenant}**: {q.reason}" for q in rows]
+    lines += [
+        "",
+        "Match rates are matched ÷ eligible candidates. *Change* compares the last full run with the "
+        "previous full run. The usual band is learnt from passed full runs only; incremental runs "
+        "re-read a window and keep the published rate.",
+    ]
     return "\n".join(lines)
 
 

@@ -78,9 +78,10 @@ def test_staging_is_empty_and_checks_pass(acme_run, module_data_dir):
     assert storage.staged_files() == []
     assert outcome.checks["match_quality"] and outcome.checks["staging_is_empty"]
     assert "borderline_matches" in outcome.checks
-    # what survives: published tables, model, the tenant's DuckDB file; no raw ATS records
+    # what survives: published tables, model, run charts (parameters and score counts), the
+    # tenant's DuckDB file; no raw ATS records
     survivors = {p.relative_to(storage.base).parts[0] for p in storage.base.rglob("*") if p.is_file()}
-    assert survivors <= {"published", "model", "state", "tenant.duckdb", "labels.parquet"}
+    assert survivors <= {"published", "model", "state", "charts", "tenant.duckdb", "labels.parquet"}
 
 
 def test_profile_snapshot_holds_population_figures_and_no_tenant_data(acme_run, module_data_dir):

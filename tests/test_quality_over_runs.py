@@ -55,7 +55,7 @@ def test_a_quiet_incremental_run_posts_no_collapse(world, world_profiles, greenh
         latest = {k: v.value for k, v in trend[0].asset_materialization.metadata.items()}
         assert latest["usual band"] == "needs 2 more passed full runs"
         fleet = instance.get_latest_materialization_event(FLEET_REPORT).asset_materialization.metadata
-        assert "| acme | ⚪ band not ready |" in fleet["fleet"].value
+        assert "| **acme** | ⚪ band not ready |" in fleet["fleet"].value
 
         # each run's charts in its own folder
         assert {p.name for p in storage.charts_root.iterdir()} == {full.run_id, quiet.run_id}

@@ -183,7 +183,7 @@ def _score(storage: TenantStorage, world: Path, tenant_id: str) -> tuple[float, 
     return quality.precision, quality.recall
 
 
-def serve_ui(data_dir: str | None = None) -> int:
+def serve_ui(data_dir: str | None = None, *, port: int = 3000) -> int:
     """Serve the demo's Greenhouse again and open `dagster dev` on the demo's data."""
     root = data_root(data_dir)
     world = root / "demo" / "world"
@@ -197,9 +197,9 @@ def serve_ui(data_dir: str | None = None) -> int:
         env.setdefault("DAGSTER_HOME", str(root / "dagster"))
         env["CONNECT_PIPELINE_HOME"] = str(root)
         env["CONNECT_PIPELINE_PROFILES"] = profiles_glob(world)
-        print("Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops it and the local Greenhouse)")
+        print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it and the local Greenhouse)")
         return subprocess.call(
-            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],
+            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
             env=env,
         )
     finally:
