@@ -15,7 +15,8 @@ from assets.tenant_assets import ats_matches, staging_purge
 from connect_pipeline.linkage.link import borderline_share
 from connect_pipeline.pipeline import eligible_people
 from connect_pipeline.quality import MAX_BORDERLINE_SHARE, judge
-from connect_pipeline.run_state import publish_history, staged_mode
+from connect_pipeline.run_state import GateRecord, publish_history, record_gate, staged_mode, utc_stamp
+from assets.labels import readable_figures
 from resources.connect import ConnectResource, TenantRunResource
 
 
@@ -40,7 +41,13 @@ def match_quality(
         history=publish_history(storage),
         labels=pl.read_parquet(storage.labels) if storage.labels.exists() else None,
     )
-    metadata = dict(verdict.figures)
+    mode = staged_mode(storage)
+    record_gate(storage, GateRecord(
+        run_id=context.run.run_id, checked_at=utc_stamp(), mode=mode, eligible=eligible.height,
+        matched=int(verdict.figures["matched"]), match_rate_of_eligible=float(verdict.figures["match_rate_of_eligible"]),
+        passed=verdict.passed, problems=list(verdict.problems), outside_band=verdict.outside_band,
+    ))
+    metadata = readable_figures(verdict.figures, mode=mode)
     if not verdict.passed:
         metadata["problems"] = "; ".join(verdict.problems)
         context.log.error(f"tenant {tenant}: publish blocked ({metadata['problems']})")
@@ -61,7 +68,10 @@ def borderline_matches(
     return AssetCheckResult(
         passed=share <= MAX_BORDERLINE_SHARE,
         severity=AssetCheckSeverity.WARN,
-        metadata={"borderline_share": round(share, 4), "matched": matches.height},
+        metadata={
+            "borderline matches (% of this run's matches)": round(100 * share, 2),
+            "this run: candidates matched": matches.height,
+        },
     )
 
 
@@ -77,7 +87,7 @@ def staging_is_empty(
     return AssetCheckResult(
         passed=not left,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"files_left": len(left), "examples": ", ".join(p.name for p in left[:5])},
+        metadata={"staged files left": len(left), "examples": ", ".join(p.name for p in left[:5])},
     )
 
 

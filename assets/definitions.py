@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from dagster import Definitions
 
 from assets.checks import TENANT_CHECKS
 from assets.jobs import profile_features_job, tenant_job
+from assets.quality_report import match_quality_report, tenant_quality_specs
 from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
 from assets.tenant_assets import TENANT_ASSETS, profile_features
@@ -24,7 +26,7 @@ def build_definitions(data_dir: str | None = None, profiles_glob: str | None = N
         link_backend=os.environ.get("CONNECT_PIPELINE_LINK_BACKEND", "duckdb"),
     )
     return Definitions(
-        assets=[profile_features, *TENANT_ASSETS],
+        assets=[profile_features, *TENANT_ASSETS, match_quality_report, *tenant_quality_specs(Path(root))],
         asset_checks=TENANT_CHECKS,
         jobs=[tenant_job, profile_features_job],
         schedules=[tenant_cadence_schedule],

@@ -3,7 +3,7 @@
 
 from datetime import datetime
 
-from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from assets.jobs import tenant_job
 from assets.run_config import extract_run_config
@@ -24,13 +24,20 @@ def tenants_due(cadences: dict[str, str], when: datetime) -> list[str]:
 
 
 @schedule(job=tenant_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-          description="02:00 UTC: a run per tenant whose cadence is due today.")
+          default_status=DefaultScheduleStatus.RUNNING,
+          description="02:00 UTC: a run per tenant whose cadence is due today (daily tenants every "
+          "day, weekly tenants on Mondays, when every tenant's run is a full read).")
 def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: ConnectResource):
     when = context.scheduled_execution_time
     cadences = {t.tenant_id: t.cadence for t in connect.registry().list()}
     due = tenants_due(cadences, when)
+    if not cadences:
+        return SkipReason("no tenant is connected yet (connect one with `connect-pipeline tenants add`)")
     if not due:
-        return SkipReason(f"no tenant is due today ({len(cadences)} connected, none daily, not the weekly day)")
+        return SkipReason(
+            f"no tenant is due on {when:%A %Y-%m-%d}: {len(cadences)} connected, all weekly, and weekly "
+            "tenants run on Mondays"
+        )
     try:
         check_profile_index(connect.root, connect.profiles_glob)
     except ProfileIndexError as exc:  # no run would get past its first step: say why here
@@ -42,7 +49,7 @@ def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: Connect
             partition_key=t,
             run_key=f"{t}-{stamp}",
             run_config=extract_run_config(mode),
-            tags={"tenant": t, "cadence": cadences[t], "extract_mode": mode},
+            tags={"tenant": t, "cadence": cadences[t], "extract_mode_requested": mode},
         )
         for t in due
     ]

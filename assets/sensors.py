@@ -3,10 +3,12 @@
 
 from dagster import (
     AddDynamicPartitionsRequest,
+    DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
+    SkipReason,
     sensor,
 )
 
@@ -20,12 +22,22 @@ def registry_sync(registered: set[str], known: set[str]) -> tuple[list[str], lis
     return sorted(registered - known), sorted(known - registered)
 
 
-@sensor(job=tenant_job, minimum_interval_seconds=30, description="Adds a partition for each newly "
-        "connected tenant (and requests its first run); removes partitions of removed tenants.")
-def tenant_registry_sensor(context: SensorEvaluationContext, connect: ConnectResource) -> SensorResult:
+def sync_skip_reason(registered: int) -> str:
+    """Why a tick did nothing, in what it saw."""
+    if registered == 0:
+        return "no tenant registered (connect one with `connect-pipeline tenants add`); no partition to add or remove"
+    return f"{registered} tenant{'s' if registered != 1 else ''} registered, all have partitions; none removed"
+
+
+@sensor(job=tenant_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Adds a partition for each newly connected tenant (and requests its first run); "
+        "removes partitions of removed tenants.")
+def tenant_registry_sensor(context: SensorEvaluationContext, connect: ConnectResource) -> SensorResult | SkipReason:
     registered = {t.tenant_id for t in connect.registry().list()}
     known = set(context.instance.get_dynamic_partitions(TENANTS_PARTITION))
     added, removed = registry_sync(registered, known)
+    if not added and not removed:
+        return SkipReason(sync_skip_reason(len(registered)))
     requests = []
     if added:
         requests.append(AddDynamicPartitionsRequest(TENANTS_PARTITION, added))
@@ -33,7 +45,8 @@ def tenant_registry_sensor(context: SensorEvaluationContext, connect: ConnectRes
         requests.append(DeleteDynamicPartitionsRequest(TENANTS_PARTITION, removed))
     return SensorResult(
         run_requests=[
-            RunRequest(partition_key=t, run_key=f"first-run-{t}", tags={"tenant": t}) for t in added
+            RunRequest(partition_key=t, run_key=f"first-run-{t}",
+                       tags={"tenant": t, "extract_mode_requested": "auto"}) for t in added
         ],
         dynamic_partitions_requests=requests,
     )

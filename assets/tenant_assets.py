@@ -27,8 +27,11 @@ from connect_pipeline.pipeline import (
     purge_tenant,
 )
 from connect_pipeline.profile_index import check_profile_index
-from connect_pipeline.quality import match_rate_of_eligible
-from connect_pipeline.run_state import staged_mode
+from connect_pipeline.quality import match_rate_of_eligible, percent
+from connect_pipeline.run_state import publish_history, staged_mode
+from assets.charts import blocking_md, column_schema, histogram_md, label_metadata, markdown_image, save_charts
+from assets.labels import this_run
+from assets.quality_report import PUBLISHED_MATCHES, PUBLISHED_RATE
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.tenants import TenantConnection
 from resources.connect import ConnectResource, TenantRunResource
@@ -133,6 +136,10 @@ def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractC
             log=context.log.info,
         )
         stats = client.stats
+    context.instance.add_run_tags(
+        context.run.run_id,
+        {"tenant": tenant.connection.tenant_id, "extract_mode": summary.mode, "extract_mode_requested": config.mode},
+    )
     metadata: dict = {f"rows/{name}": n for name, n in summary.rows.items()}
     metadata["mode"] = summary.mode
     metadata["window"] = f"{summary.since or 'beginning'} → {summary.until}"
@@ -183,24 +190,35 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
         config=connect.link_config(),
         log=context.log.info,
     )
-    eligible = eligible_people(
+    eligible_frame = eligible_people(
         pl.read_parquet(storage.people), include_private=tenant.connection.include_private
-    ).height
-    metadata = {
-        "extract_mode": staged_mode(storage),
-        "matched": result.matches.height,
-        "eligible": eligible,
-        "match_rate_of_eligible": match_rate_of_eligible(result.matches.height, eligible),
-        "candidates_scored": result.candidates_scored,
-        "pairs_compared": result.pairs_compared,
-        "prediction_chunks": result.prediction_chunks,
-        "borderline_share": round(result.borderline_share, 4),
-        "blocking_counts": MetadataValue.json(result.blocking_counts),
-        "score_histogram": MetadataValue.md(_histogram_md(result.score_histogram)),
-        "model_params": MetadataValue.path(str(result.params_path)),
+    )
+    eligible = eligible_frame.height
+    mode = staged_mode(storage)
+    run = this_run(mode)
+    threshold = connect.link_threshold
+    metadata: dict = {
+        "extract mode": mode,
+        f"{run}: candidates matched": result.matches.height,
+        f"{run}: eligible candidates": eligible,
+        f"{run}: match rate (% of eligible)": percent(match_rate_of_eligible(result.matches.height, eligible)),
+        f"{run}: candidates scored": result.candidates_scored,
+        f"{run}: pairs compared": result.pairs_compared,
+        "prediction chunks": result.prediction_chunks,
+        "borderline matches (% of this run's matches)": round(100 * result.borderline_share, 2),
+        "match threshold (probability)": threshold,
+        "pairs per blocking rule": MetadataValue.md(blocking_md(result.blocking_counts)),
     }
-    if result.chart_path:
-        metadata["match_weights_chart"] = MetadataValue.path(str(result.chart_path))
+    if storage.labels.exists():
+        metadata |= label_metadata(result.matches, pl.read_parquet(storage.labels), eligible_frame, threshold, run)
+    charts = save_charts(storage, context.run.run_id, result, threshold)
+    metadata["score histogram"] = MetadataValue.md(
+        markdown_image(charts.histogram, "score histogram") + "\n\n" + histogram_md(result.score_histogram, threshold)
+    )
+    metadata["match weights chart"] = MetadataValue.md(charts.match_weights_md)
+    metadata["m and u parameters chart"] = MetadataValue.md(charts.m_u_md)
+    metadata["charts of this run (folder)"] = MetadataValue.path(str(charts.folder))
+    metadata["model parameters"] = MetadataValue.path(str(result.params_path))
     return MaterializeResult(metadata=metadata)
 
 
@@ -214,16 +232,24 @@ def enrichment(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRes
     paths, matches, table = publish_tenant(
         tenant.storage, tenant.connection, still_connected=tenant.still_connected, log=context.log.info
     )
+    history = publish_history(tenant.storage)
+    eligible = next((r.eligible for r in reversed(history) if r.mode == "full"), history[-1].eligible)
     return MaterializeResult(
         metadata={
-            "matches": matches.height,
-            "enriched_profiles": table.height,
+            # the tenant's quality series: the published table's figures, whatever kind of run this was
+            PUBLISHED_RATE: percent(match_rate_of_eligible(matches.height, eligible)),
+            PUBLISHED_MATCHES: matches.height,
+            "eligible candidates (last full run)": eligible,
+            "published by": f"{history[-1].mode} run",
+            "enriched profiles": table.height,
             "prospects": int(table["is_prospect"].sum()) if table.height else 0,
             "applicants": int(table["is_applicant"].sum()) if table.height else 0,
             "generation": paths.generation,
-            "enrichment_path": MetadataValue.path(str(paths.enrichment)),
-            "matches_path": MetadataValue.path(str(paths.matches)),
-            "duckdb_path": MetadataValue.path(str(tenant.storage.duckdb_path)),
+            "dagster/row_count": table.height,
+            "dagster/column_schema": column_schema(table),
+            "enrichment table": MetadataValue.path(str(paths.enrichment)),
+            "matches table": MetadataValue.path(str(paths.matches)),
+            "DuckDB file (current generation)": MetadataValue.path(str(tenant.storage.duckdb_path)),
         }
     )
 
@@ -235,12 +261,6 @@ def enrichment(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRes
 def staging_purge(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
     removed = purge_tenant(tenant.storage, context.log.info)
     return MaterializeResult(metadata={"files_removed": removed})
-
-
-def _histogram_md(histogram: list[tuple[float, int]]) -> str:
-    lines = ["| match weight ≥ | pairs |", "|---:|---:|"]
-    lines += [f"| {edge:.1f} | {count} |" for edge, count in histogram]
-    return "\n".join(lines)
 
 
 TENANT_ASSETS = [ats_extract, ats_people, ats_matches, enrichment, staging_purge]

@@ -226,6 +226,7 @@ def publish_tenant(
         eligible=eligible,
         matched=fresh.height,
         match_rate_of_eligible=match_rate_of_eligible(fresh.height, eligible),
+        published_matches=matches.height,
     ))
     marks = commit_watermark(storage)
     log(f"published {matches.height} matches, {enrichment.height} enriched profiles; watermark {marks.get('until')}")

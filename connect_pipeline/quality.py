@@ -14,10 +14,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
-from connect_pipeline.run_state import PublishRecord
+from connect_pipeline.run_state import GateRecord, PublishRecord
 
 MIN_PRECISION = 0.95
 MIN_RECALL = 0.80
@@ -33,6 +34,11 @@ def match_rate_of_eligible(matched: int, eligible: int) -> float:
     return round(matched / eligible, 4) if eligible else 0.0
 
 
+def percent(rate: float) -> float:
+    """A rate as people read it (71.25 for 0.7125): how every report shows the match rate."""
+    return round(rate * 100, 2)
+
+
 @dataclass(frozen=True)
 class Band:
     low: float
@@ -41,7 +47,7 @@ class Band:
     runs: int
 
     def __str__(self) -> str:
-        return f"{self.low:.3f}–{self.high:.3f}"
+        return f"{percent(self.low):.1f}–{percent(self.high):.1f}% of eligible"
 
 
 def usual_band(history: Sequence[float]) -> Band | None:
@@ -106,6 +112,7 @@ class Verdict:
 
     problems: list[str]
     figures: dict[str, object] = field(default_factory=dict)
+    outside_band: bool = False
 
     @property
     def passed(self) -> bool:
@@ -133,14 +140,16 @@ def judge(
         "usual_band": str(band) if band else band_status(rates),
     }
     problems: list[str] = []
+    outside_band = False
     if forbidden.height:
         problems.append(f"{forbidden.height} anonymised or private candidates were matched")
     if eligible.height >= MIN_ELIGIBLE and matches.height == 0:
         problems.append("no candidate matched at all: the profile index or the model is broken")
     if band is not None and eligible.height >= MIN_ELIGIBLE and mode == "full":
         if not band.low <= rate <= band.high:
+            outside_band = True
             problems.append(
-                f"match rate {rate:.3f} is outside this tenant's usual band {band}: check the "
+                f"match rate {percent(rate):.1f}% is outside this tenant's usual band {band}: check the "
                 "profile index snapshot and the ATS extract before publishing (re-run once they are right)"
             )
     if labels is not None:
@@ -154,4 +163,189 @@ def judge(
             problems.append(f"precision {quality.precision:.3f} is below {MIN_PRECISION}")
         if quality.recall < MIN_RECALL:
             problems.append(f"recall {quality.recall:.3f} is below {MIN_RECALL}")
-    return Verdict(problems, figures)
+    return Verdict(problems, figures, outside_band)
+
+
+# -- the threshold, seen through the labels ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdSuggestion:
+    """The threshold that maximises F1 on the labelled candidates, among the matches a run kept.
+
+    The linker keeps only pairs at or above the run's threshold, so only thresholds at or above
+    it can be judged: the suggestion says "raise it" or "keep it", never "lower it".
+    """
+
+    threshold: float
+    precision: float
+    recall: float
+    f1: float
+    current_f1: float
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def suggest_threshold(
+    matches: pl.DataFrame, labels: pl.DataFrame, eligible_ids: pl.Series, current: float
+) -> ThresholdSuggestion | None:
+    """Best F1 over the thresholds at or above ``current`` that the labelled matches can tell apart.
+
+    None when no eligible candidate carries a label.
+    """
+    labels = labels.filter(pl.col("candidate_id").is_in(eligible_ids.implode()))
+    in_index = labels.filter(pl.col("profile_id").is_not_null()).height
+    if not labels.height:
+        return None
+    scored = (
+        matches.join(labels, on="candidate_id", how="inner", suffix="_true")
+        .select(
+            pl.col("match_probability"),
+            (pl.col("profile_id") == pl.col("profile_id_true")).fill_null(False).alias("correct"),
+        )
+        .sort("match_probability", descending=True)
+    )
+    best: tuple[float, float, float, float] | None = None
+    current_f1 = 0.0
+    for t in sorted({current, *scored["match_probability"].to_list()}):
+        if t < current:
+            continue
+        kept = scored.filter(pl.col("match_probability") >= t)
+        tp = int(kept["correct"].sum()) if kept.height else 0
+        precision = tp / kept.height if kept.height else 1.0
+        recall = tp / in_index if in_index else 1.0
+        f1 = _f1(precision, recall)
+        if t == current:
+            current_f1 = f1
+        if best is None or f1 > best[3] + 1e-12:
+            best = (t, precision, recall, f1)
+    assert best is not None
+    return ThresholdSuggestion(
+        threshold=round(best[0], 6), precision=round(best[1], 4), recall=round(best[2], 4),
+        f1=round(best[3], 4), current_f1=round(current_f1, 4),
+    )
+
+
+# -- the fleet: every tenant's last run beside its previous full run and its band -----------------
+
+STALE_AFTER = {"daily": timedelta(hours=36), "weekly": timedelta(days=8)}
+"""A tenant whose last run is older than this (by cadence) is stale: its figures say nothing
+about today."""
+
+OK, OUTSIDE_BAND, BLOCKED, BAND_NOT_READY, STALE, NEVER_RUN = (
+    "ok", "outside band", "blocked", "band not ready", "stale", "never run"
+)
+STATUS_ORDER = (OUTSIDE_BAND, BLOCKED, STALE, NEVER_RUN, BAND_NOT_READY, OK)
+"""Worst first: the order the fleet report lists tenants in."""
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """One run that reached the gate, as the fleet report sees it."""
+
+    at: str
+    mode: str
+    eligible: int
+    matched: int
+    rate: float
+    passed: bool
+    problems: tuple[str, ...] = ()
+    outside_band: bool = False
+
+
+@dataclass(frozen=True)
+class TenantQuality:
+    """A tenant's line in the fleet report (aggregates only)."""
+
+    tenant: str
+    status: str
+    reason: str
+    last_run: RunFigures | None
+    last_full: RunFigures | None
+    previous_full: RunFigures | None
+    band: Band | None
+    band_text: str
+    published_matches: int | None
+    published_rate: float | None
+
+    @property
+    def change_points(self) -> float | None:
+        """Last full run's rate minus the previous full run's, in percentage points."""
+        if self.last_full is None or self.previous_full is None:
+            return None
+        return round(100 * (self.last_full.rate - self.previous_full.rate), 2)
+
+
+def _from_publish(r: PublishRecord) -> RunFigures:
+    return RunFigures(r.published_at, r.mode, r.eligible, r.matched, r.match_rate_of_eligible, True)
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def published_figures(history: Sequence[PublishRecord]) -> tuple[int, float] | None:
+    """Matches in the published table now, and their rate of the eligible candidates of the last
+    full run (an incremental run re-reads a window, so its own eligible count is not the
+    tenant's). None before the first publish."""
+    if not history:
+        return None
+    last = history[-1]
+    matches = last.published_matches if last.published_matches is not None else last.matched
+    fulls = [r for r in history if r.mode == "full"]
+    eligible = fulls[-1].eligible if fulls else last.eligible
+    return matches, match_rate_of_eligible(matches, eligible)
+
+
+def tenant_quality(
+    tenant: str,
+    history: Sequence[PublishRecord],
+    gate: GateRecord | None,
+    *,
+    cadence: str,
+    now: datetime,
+) -> TenantQuality:
+    """The tenant's last run, its last and previous full runs, the band the last full run was
+    judged against, and a status: outside band or blocked, stale, never run, band not ready, ok."""
+    runs = [_from_publish(r) for r in history]
+    if gate is not None and not (gate.passed and any(r.published_at >= gate.checked_at for r in history)):
+        # a blocked run (or a passed one whose publish did not happen): the history never holds it
+        runs.append(RunFigures(gate.checked_at, gate.mode, gate.eligible, gate.matched,
+                               gate.match_rate_of_eligible, gate.passed, tuple(gate.problems),
+                               gate.outside_band))
+        runs.sort(key=lambda r: r.at)
+    last_run = runs[-1] if runs else None
+    full_at = [i for i, r in enumerate(runs) if r.mode == "full"]
+    last_full = runs[full_at[-1]] if full_at else None
+    # what the last full run was judged against: the passed full runs before it
+    before = [r for r in runs[: full_at[-1]] if r.mode == "full" and r.passed] if full_at else []
+    previous_full = before[-1] if before else None
+    rates = [r.rate for r in before][-HISTORY_RUNS:]
+    band = usual_band(rates)
+    band_text = str(band) if band else band_status(rates)
+    published = published_figures(history)
+
+    if last_run is None:
+        status, reason = NEVER_RUN, "no run has reached the quality gate yet"
+    elif not last_run.passed and last_run.outside_band:
+        status, reason = OUTSIDE_BAND, "; ".join(last_run.problems)
+    elif not last_run.passed:
+        status, reason = BLOCKED, "; ".join(last_run.problems) or "the publish was blocked"
+    elif band is not None and last_full is not None and last_full.eligible >= MIN_ELIGIBLE and not (
+        band.low <= last_full.rate <= band.high
+    ):
+        status, reason = OUTSIDE_BAND, f"last full run {percent(last_full.rate)}% is outside {band}"
+    elif now - _parse(last_run.at) > STALE_AFTER.get(cadence, STALE_AFTER["weekly"]):
+        status, reason = STALE, f"last run {last_run.at}, a {cadence} tenant"
+    elif band is None:
+        status, reason = BAND_NOT_READY, band_text
+    else:
+        status, reason = OK, f"last full run inside the usual band {band}"
+    return TenantQuality(
+        tenant=tenant, status=status, reason=reason, last_run=last_run, last_full=last_full,
+        previous_full=previous_full, band=band, band_text=band_text,
+        published_matches=published[0] if published else None,
+        published_rate=published[1] if published else None,
+    )

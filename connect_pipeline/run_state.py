@@ -13,7 +13,9 @@ to the next only through this module:
   its generation and read here for the next extract (its deletion sweep and the neighbours whose
   rows must be rebuilt), so extract never opens the published tables;
 - the **publish history** (in state): the figures of each passed publish, from which the usual
-  match-rate band is built (a blocked run never enters it).
+  match-rate band is built (a blocked run never enters it);
+- the **last gate verdict** (in state): the figures of the last run that reached the quality gate,
+  passed or blocked, so the fleet's quality report can show a blocked run the history never holds.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class PublishRecord:
     eligible: int
     matched: int
     match_rate_of_eligible: float
+    published_matches: int | None = None
+    """Matches in the published table after this publish (an incremental run keeps the others);
+    None in records written before it was kept."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -138,6 +143,42 @@ def publish_history(storage: TenantStorage) -> list[PublishRecord]:
     if not path.exists():
         return []
     return [PublishRecord(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """The figures of the last run that reached the quality gate, and what the gate decided.
+
+    Aggregates only (counts, a rate, the problems in words): no candidate or profile.
+    """
+
+    run_id: str
+    checked_at: str
+    mode: ExtractMode
+    eligible: int
+    matched: int
+    match_rate_of_eligible: float
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    outside_band: bool = False
+
+
+def record_gate(storage: TenantStorage, record: GateRecord) -> None:
+    private_dir(storage.state)
+    write_text_atomic(storage.last_gate, json.dumps(asdict(record)))
+
+
+def last_gate(storage: TenantStorage) -> GateRecord | None:
+    """The last gate verdict, or None before the first run that reached the gate."""
+    path = storage.last_gate
+    if not path.exists():
+        return None
+    return GateRecord(**json.loads(path.read_text()))
+
+
+def utc_stamp(when: datetime | None = None) -> str:
+    """The second-resolution UTC stamp publish records and gate records carry."""
+    return (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def utc_now_iso() -> str:

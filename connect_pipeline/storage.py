@@ -214,6 +214,11 @@ class TenantStorage:
         return self.state / "publish_history.jsonl"
 
     @property
+    def last_gate(self) -> Path:
+        """The figures and verdict of the last run that reached the quality gate."""
+        return self.state / "last_gate.json"
+
+    @property
     def trained_params(self) -> Path:
         return self.model / "params.json"
 
@@ -221,6 +226,16 @@ class TenantStorage:
     def labels(self) -> Path:
         """A tenant's confirmed matches (candidate_id, profile_id), when it has any."""
         return self.base / "labels.parquet"
+
+    def charts(self, run_id: str) -> Path:
+        """One run's charts (model parameters and score counts, no records): kept per run."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run_id):
+            raise ConfigError(f"not a run id: {run_id!r}")
+        return self.charts_root / run_id
+
+    @property
+    def charts_root(self) -> Path:
+        return self.base / "charts"
 
     # -- published generations ------------------------------------------------------------------
     @property

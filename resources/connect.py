@@ -15,6 +15,7 @@ from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, Ini
 from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, DEFAULT_U_MAX_PAIRS, LinkConfig
+from connect_pipeline.run_state import last_gate
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 
@@ -66,6 +67,9 @@ class TenantRunResource(ConfigurableResource):
     cover: from the extract to the purge. Teardown also purges the staged ATS inputs, so a run
     that failed, or whose publish the quality gate blocked, still deletes them; a killed run
     (no teardown) leaves them for the next run, which resumes its extract.
+
+    It also tags the run with its tenant (however it was launched), and when the run ends it
+    refreshes the fleet's match-quality report (``assets.quality_report``).
     """
 
     data_dir: str
@@ -79,16 +83,36 @@ class TenantRunResource(ConfigurableResource):
             return
         root = data_root(self.data_dir)
         holder = LeaseHolder.this_process(run.run_id, started_by=launched_by(run.tags))
+        instance = context.instance
+        if instance is not None and run.tags.get(TENANT_TAG) != tenant_id:
+            instance.add_run_tags(run.run_id, {TENANT_TAG: tenant_id})
         with TenantLease(root, tenant_id, holder) as lease:
-            if lease.stale is not None and context.instance is not None:
-                mark_dead_run_failed(context.instance, lease.stale, tenant_id)
+            if lease.stale is not None and instance is not None:
+                mark_dead_run_failed(instance, lease.stale, tenant_id)
             try:
                 yield self
             finally:
-                TenantStorage(root, tenant_id).purge_staging()
+                storage = TenantStorage(root, tenant_id)
+                storage.purge_staging()
+                if instance is not None:
+                    _report_quality(instance, root, storage, run.run_id, context)
 
 
 PARTITION_TAG = "dagster/partition"
+TENANT_TAG = "tenant"
+
+
+def _report_quality(instance: DagsterInstance, root: Path, storage: TenantStorage, run_id: str,
+                    context: InitResourceContext) -> None:
+    """Refresh the match-quality assets; a report that fails never fails the run."""
+    from assets.quality_report import report_match_quality  # the Dagster side of the report
+
+    gate = last_gate(storage)
+    try:
+        report_match_quality(instance, root, storage.tenant_id, reached_gate=gate is not None and gate.run_id == run_id)
+    except Exception as exc:  # noqa: BLE001 (the run's own outcome stands)
+        if context.log is not None:
+            context.log.warning(f"match quality report not refreshed: {type(exc).__name__}: {exc}")
 
 
 def launched_by(tags: Mapping[str, str]) -> str:

@@ -12,6 +12,8 @@ from dagster import instance_for_test
 
 from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
+from assets.quality_report import PUBLISHED_RATE
+from connect_pipeline.quality import match_rate_of_eligible, percent
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.layout import truth_path
 from tests.conftest import connect_tenant
@@ -76,9 +78,10 @@ def test_staging_is_empty_and_checks_pass(acme_run, module_data_dir):
     assert storage.staged_files() == []
     assert outcome.checks["match_quality"] and outcome.checks["staging_is_empty"]
     assert "borderline_matches" in outcome.checks
-    # what survives: published tables, model, the tenant's DuckDB file; no raw ATS records
+    # what survives: published tables, model, run charts (parameters and score counts), the
+    # tenant's DuckDB file; no raw ATS records
     survivors = {p.relative_to(storage.base).parts[0] for p in storage.base.rglob("*") if p.is_file()}
-    assert survivors <= {"published", "model", "state", "tenant.duckdb", "labels.parquet"}
+    assert survivors <= {"published", "model", "state", "charts", "tenant.duckdb", "labels.parquet"}
 
 
 def test_profile_snapshot_holds_population_figures_and_no_tenant_data(acme_run, module_data_dir):
@@ -112,8 +115,14 @@ def test_run_metadata_reaches_dagster(acme_run):
     assert extract["rows/candidates"] == 400
     assert extract["requests"] > 0
     matches = outcome.metadata["ats_matches"]
-    assert 0 < matches["match_rate_of_eligible"] <= 1
-    assert matches["match_rate_of_eligible"] == round(matches["matched"] / matches["eligible"], 4)
+    rate = matches["this run: match rate (% of eligible)"]
+    matched, eligible = matches["this run: candidates matched"], matches["this run: eligible candidates"]
+    assert 0 < rate <= 100
+    assert rate == percent(match_rate_of_eligible(matched, eligible))  # the one match rate, in %
+    published = outcome.metadata["enrichment"]
+    assert published[PUBLISHED_RATE] == rate  # a full run publishes exactly its matches
+    assert published["dagster/row_count"] == published["enriched profiles"]
+    assert "profile_id" in [c.name for c in published["dagster/column_schema"].columns]
     records = instance.get_run_records()
     assert any(r.dagster_run.tags.get("tenant") == "acme" for r in records)
 

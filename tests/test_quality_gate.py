@@ -7,7 +7,7 @@ import pytest
 from dagster import instance_for_test
 
 from connect_pipeline.cli.runner import run_tenant
-from connect_pipeline.quality import band_history, judge, usual_band
+from connect_pipeline.quality import band_history, judge, percent, usual_band
 from connect_pipeline.run_state import PublishRecord, publish_history, record_publish
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
@@ -50,9 +50,9 @@ def test_collapsed_match_rate_blocks_the_publish(world, world_profiles, greenhou
     with instance_for_test() as instance:
         good = run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles, instance=instance, mode="full")
         assert good.success and good.checks["match_quality"]
-        rate = good.metadata["ats_matches"]["match_rate_of_eligible"]
+        rate = good.metadata["ats_matches"]["this run: match rate (% of eligible)"]
         [passed] = publish_history(storage)
-        assert passed.match_rate_of_eligible == rate  # the asset and the band speak of one rate
+        assert percent(passed.match_rate_of_eligible) == rate  # the asset and the band speak of one rate
         record_publish(storage, passed)  # a second passed full run at the same rate: a band
         before = pl.read_parquet(storage.published_table("enrichment"))
 

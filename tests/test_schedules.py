@@ -123,3 +123,28 @@ def test_a_full_read_is_due_a_week_after_the_last_one_whatever_starts_the_run():
     assert full_sweep_due(marks, datetime(2026, 12, 7, 2, 0, 1, tzinfo=timezone.utc))
     assert not full_sweep_due(marks, datetime(2026, 12, 6, 2, 0, 1, tzinfo=timezone.utc))
     assert full_sweep_due({}, last)
+
+
+def test_schedule_and_sensor_run_by_default():
+    from dagster import DefaultScheduleStatus, DefaultSensorStatus
+
+    assert tenant_cadence_schedule.default_status == DefaultScheduleStatus.RUNNING
+    assert tenant_registry_sensor.default_status == DefaultSensorStatus.RUNNING
+
+
+def test_sensor_skip_says_what_it_saw(tmp_path):
+    with instance_for_test() as instance:
+        ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
+        assert "no tenant registered" in tenant_registry_sensor(ctx).skip_message
+        _register(tmp_path, "a-co", "daily")
+        _register(tmp_path, "b-co", "weekly")
+        instance.add_dynamic_partitions("tenants", ["a-co", "b-co"])
+        ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
+        assert tenant_registry_sensor(ctx).skip_message == "2 tenants registered, all have partitions; none removed"
+
+
+def test_schedule_skip_names_the_day(tmp_path):
+    _register(tmp_path, "weekly-co", "weekly")
+    _write_index(tmp_path)
+    result = _evaluate(tmp_path, datetime(2026, 12, 1, 2, tzinfo=timezone.utc))
+    assert result.skip_message.startswith("no tenant is due on Tuesday 2026-12-01: 1 connected, all weekly")

@@ -154,7 +154,7 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
         f" (applications {extract.get('rows/applications', '?')}, resumes {extract.get('resumes_downloaded', '?')},"
         f" HTTP requests {extract.get('requests', '?')})",
         f"eligible to match    {meta.get('ats_people', {}).get('eligible', '?')}",
-        f"matched              {meta.get('ats_matches', {}).get('matched', '?')}",
+        f"matched              {_matched(meta.get('ats_matches', {}))}",
     ]
     if quality:
         lines.append(f"precision / recall   {quality[0]:.4f} / {quality[1]:.4f}  (against the generator's truth)")
@@ -168,6 +168,11 @@ def summarise(root: Path, world: Path, tenant_id: str, outcome) -> str:
     return "\n".join(lines)
 
 
+def _matched(figures: dict) -> object:
+    """This run's matches (an incremental run's window, or the whole tenant for a full run)."""
+    return next((v for k, v in figures.items() if k.endswith("candidates matched")), "?")
+
+
 def _score(storage: TenantStorage, world: Path, tenant_id: str) -> tuple[float, float] | None:
     matches_path = storage.published_table("matches")
     if matches_path is None:
@@ -178,7 +183,7 @@ def _score(storage: TenantStorage, world: Path, tenant_id: str) -> tuple[float, 
     return quality.precision, quality.recall
 
 
-def serve_ui(data_dir: str | None = None) -> int:
+def serve_ui(data_dir: str | None = None, *, port: int = 3000) -> int:
     """Serve the demo's Greenhouse again and open `dagster dev` on the demo's data."""
     root = data_root(data_dir)
     world = root / "demo" / "world"
@@ -192,9 +197,9 @@ def serve_ui(data_dir: str | None = None) -> int:
         env.setdefault("DAGSTER_HOME", str(root / "dagster"))
         env["CONNECT_PIPELINE_HOME"] = str(root)
         env["CONNECT_PIPELINE_PROFILES"] = profiles_glob(world)
-        print("Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops it and the local Greenhouse)")
+        print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it and the local Greenhouse)")
         return subprocess.call(
-            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],
+            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
             env=env,
         )
     finally:

@@ -94,7 +94,7 @@ def _lookup(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from connect_pipeline.cli.demo import run_demo, serve_ui
 
-    return serve_ui(args.data_dir) if args.ui else run_demo(args.data_dir, small=args.small)
+    return serve_ui(args.data_dir, port=args.port) if args.ui else run_demo(args.data_dir, small=args.small)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default=None)
     demo.add_argument("--small", action="store_true", help="a smaller world (for quick checks)")
     demo.add_argument("--ui", action="store_true", help="serve the demo's Greenhouse and open the Dagster UI")
+    demo.add_argument("--port", type=int, default=3000, help="the Dagster UI's port (with --ui)")
     demo.set_defaults(func=_demo)
     return parser
 

@@ -97,7 +97,7 @@ def run_tenant(
     result = defs.resolve_job_def("tenant_job").execute_in_process(
         partition_key=tenant_id,
         instance=instance,
-        tags={"tenant": tenant_id, "extract_mode": mode, "connect/launched_by": "CLI", **(tags or {})},
+        tags={"tenant": tenant_id, "extract_mode_requested": mode, "connect/launched_by": "CLI", **(tags or {})},
         run_config={**extract_run_config(mode), "loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )

@@ -28,6 +28,9 @@ class LinkResult:
     settings_path: Path
     params_path: Path
     chart_path: Path | None
+    """Splink's match weights chart (self-contained HTML), when it could be drawn."""
+    mu_chart_path: Path | None
+    """Splink's m and u parameters chart (self-contained HTML), when it could be drawn."""
     timings: dict[str, float]
     prediction_chunks: int
 

@@ -52,6 +52,9 @@ from connect_pipeline.linkage.tables import TABLES, Tables
 
 Log = Callable[[str], None]
 
+MATCH_WEIGHTS_CHART = "match_weights_chart.html"
+M_U_CHART = "m_u_parameters_chart.html"
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -175,19 +178,19 @@ class LinkRun:
             prepared = self.prepare(ats_people, profile_features)
             if prepared.n_ats == 0 or prepared.n_profiles == 0:
                 self.say("nothing to link: one side is empty")
-                return self._result(self.untrained_model(), None, {}, NOTHING_SCORED, None)
+                return self._result(self.untrained_model(), {}, {}, NOTHING_SCORED, None)
             blocked = self.block(prepared)
             inputs = self.population(prepared, blocked)
             frames = self.hand_over()
             model = self.train(prepared, blocked, inputs, frames)
-            chart = self.chart(model, frames)
+            charts = self.chart(model, frames)
             if not blocked.scorable:
                 self._watch.lap("predict")
-                return self._result(model, chart, self.blocking_counts(blocked), NOTHING_SCORED, None)
+                return self._result(model, charts, self.blocking_counts(blocked), NOTHING_SCORED, None)
             scored = self.predict(blocked, model, frames)
             ties, matches = self.explain(model, frames)
             counts = self.blocking_counts(blocked, scored, ties)
-            return self._result(model, chart, counts, scored, matches)
+            return self._result(model, charts, counts, scored, matches)
         except LinkageError:
             raise
         except Exception as exc:
@@ -202,7 +205,7 @@ class LinkRun:
     def _result(
         self,
         model: Model,
-        chart: Path | None,
+        charts: dict[str, Path],
         blocking_counts: dict[str, int],
         scored: ScoredPairs,
         matches: pl.DataFrame | None,
@@ -218,7 +221,8 @@ class LinkRun:
             borderline_share=borderline_share(matches, self.config.threshold),
             settings_path=model.settings_path,
             params_path=model.params_path,
-            chart_path=chart,
+            chart_path=charts.get(MATCH_WEIGHTS_CHART),
+            mu_chart_path=charts.get(M_U_CHART),
             timings=dict(self._watch.timings),
             prediction_chunks=scored.chunks,
         )
@@ -371,17 +375,23 @@ class LinkRun:
         params_path.write_text(text)
         return Model(json.loads(text), settings_path, params_path)
 
-    def chart(self, model: Model, frames: SplinkInputs) -> Path | None:
-        """The model's match weights chart beside it: a convenience, never a reason to fail."""
-        path = self.model_dir / "match_weights_chart.html"
+    def chart(self, model: Model, frames: SplinkInputs) -> dict[str, Path]:
+        """The model's match weights and m/u parameters charts beside it, self-contained HTML
+        (Splink's scripts inlined, nothing fetched when opened): a convenience, never a reason to
+        fail. Parameters only, no record of either side."""
         linker = Linker([frames.ats, frames.subset], model.params, log_level=None)
         training.register_tf(linker, frames.term_frequencies)
-        try:
-            linker.visualisations.match_weights_chart().save(str(path), inline=True)
-        except Exception as exc:
-            self.say(f"match weights chart not written: {exc}")
-            return None
-        return path
+        written: dict[str, Path] = {}
+        for name, draw in ((MATCH_WEIGHTS_CHART, linker.visualisations.match_weights_chart),
+                           (M_U_CHART, linker.visualisations.m_u_parameters_chart)):
+            path = self.model_dir / name
+            try:
+                draw().save(str(path), inline=True)
+            except Exception as exc:
+                self.say(f"{name} not written: {exc}")
+                continue
+            written[name] = path
+        return written
 
     def predict(self, blocked: Blocked, model: Model, frames: SplinkInputs) -> ScoredPairs:
         """Score every blocked pair in slices of the candidate side, keeping only the figures

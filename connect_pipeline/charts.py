@@ -1,0 +1,243 @@
+"""Small, self-contained SVG charts of a run's aggregates: the score histogram with the threshold
+marked, the model's match weights, and its m and u parameters.
+
+Drawn from counts and model parameters only (never a candidate or a profile), as plain SVG with
+no script and nothing fetched, so they can be embedded anywhere: as files beside Splink's
+interactive HTML charts, and inline in the Dagster UI as ``data:`` images (``as_data_uri``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from connect_pipeline.linkage.result import LinkResult
+from connect_pipeline.storage import TenantStorage, private_dir, write_bytes_atomic, write_text_atomic
+
+FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
+POSITIVE, NEGATIVE, THRESHOLD, M_COLOUR, U_COLOUR = "#2f6fb2", "#c0504d", "#d62728", "#2f6fb2", "#e08a2c"
+
+
+def as_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def markdown_image(svg: str, alt: str) -> str:
+    """An inline image for markdown (the Dagster UI renders ``data:`` images in markdown)."""
+    return f"![{escape(alt)}]({as_data_uri(svg)})"
+
+
+def _svg(width: int, height: int, body: list[str], title: str) -> str:
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT} font-size='11'>"
+        f"<rect width='{width}' height='{height}' fill='white'/>"
+        f"<text x='8' y='16' font-size='13' font-weight='600'>{escape(title)}</text>"
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def threshold_weight(threshold: float) -> float:
+    """The match weight (bits) a probability threshold corresponds to."""
+    return math.log2(threshold / (1 - threshold))
+
+
+def histogram_svg(histogram: Sequence[tuple[float, int]], threshold: float, *, title: str | None = None) -> str:
+    """Pairs per match-weight bucket (log scale), the threshold as a red line."""
+    width, height, left, right, top, bottom = 640, 240, 52, 16, 30, 40
+    cut = threshold_weight(threshold)
+    title = title or "Scored pairs by match weight (log scale); red: the match threshold"
+    if not histogram:
+        return _svg(width, 60, ["<text x='8' y='40'>no pair was scored in this run</text>"], title)
+    step = min((b - a for (a, _), (b, _) in zip(histogram, histogram[1:]) if b > a), default=1.0)
+    lo = min(min(e for e, _ in histogram), cut) - step
+    hi = max(max(e for e, _ in histogram) + step, cut + step)
+    top_count = max(n for _, n in histogram)
+    ymax = math.log10(top_count + 1) or 1.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(w: float) -> float:
+        return left + (w - lo) / (hi - lo) * plot_w
+
+    def y(n: int) -> float:
+        return top + plot_h - math.log10(n + 1) / ymax * plot_h
+
+    body = [f"<line x1='{left}' y1='{top + plot_h}' x2='{width - right}' y2='{top + plot_h}' stroke='#888'/>"]
+    for power in range(0, int(math.floor(ymax)) + 1):
+        yy = y(10**power - 1) if power else y(0)
+        label = f"{10**power:,}" if power else "0"
+        body.append(f"<line x1='{left}' y1='{yy:.1f}' x2='{width - right}' y2='{yy:.1f}' stroke='#eee'/>")
+        body.append(f"<text x='{left - 4}' y='{yy + 4:.1f}' text-anchor='end' fill='#555'>{label}</text>")
+    for edge, n in histogram:
+        x0, x1 = x(edge), x(edge + step)
+        colour = POSITIVE if edge >= cut else "#9aa7b4"
+        body.append(
+            f"<rect x='{x0 + 0.5:.1f}' y='{y(n):.1f}' width='{max(1.0, x1 - x0 - 1):.1f}' "
+            f"height='{top + plot_h - y(n):.1f}' fill='{colour}'><title>weight ≥ {edge:.1f}: {n:,} pairs</title></rect>"
+        )
+    first, last = math.ceil(lo / 5) * 5, math.floor(hi / 5) * 5
+    for tick in range(int(first), int(last) + 1, 5):
+        body.append(f"<text x='{x(tick):.1f}' y='{top + plot_h + 14}' text-anchor='middle' fill='#555'>{tick}</text>")
+    body.append(
+        f"<text x='{left + plot_w / 2:.0f}' y='{height - 6}' text-anchor='middle' fill='#333'>"
+        "match weight (bits): log2 of the odds the pair is the same person</text>"
+    )
+    matched = sum(n for e, n in histogram if e >= cut)
+    body.append(f"<line x1='{x(cut):.1f}' y1='{top - 4}' x2='{x(cut):.1f}' y2='{top + plot_h}' "
+                f"stroke='{THRESHOLD}' stroke-width='2'/>")
+    body.append(
+        f"<text x='{x(cut) + 4:.1f}' y='{top + 8}' fill='{THRESHOLD}'>threshold p ≥ {threshold:g} "
+        f"(weight {cut:.1f}); ≈{matched:,} pairs above</text>"
+    )
+    return _svg(width, height, body, title)
+
+
+def _levels(params: dict[str, Any]) -> list[tuple[str, str, float | None, float | None]]:
+    """(comparison, level label, m, u) for every non-null level of the model."""
+    rows = []
+    for comparison in params.get("comparisons", []):
+        name = comparison.get("output_column_name") or comparison.get("comparison_description", "?")
+        for level in comparison.get("comparison_levels", []):
+            if level.get("is_null_level"):
+                continue
+            rows.append((
+                str(name),
+                str(level.get("label_for_charts") or level.get("sql_condition", "?")),
+                level.get("m_probability"),
+                level.get("u_probability"),
+            ))
+    return rows
+
+
+def _weight(m: float | None, u: float | None) -> float | None:
+    if not m or not u:
+        return None
+    return math.log2(m / u)
+
+
+def match_weights_svg(params: dict[str, Any], *, title: str = "Match weights per comparison level (bits)") -> str:
+    """One bar per comparison level: log2(m/u), positive (evidence for a match) to the right."""
+    rows = [(c, label, _weight(m, u)) for c, label, m, u in _levels(params)]
+    prior = params.get("probability_two_random_records_match")
+    if prior:  # far below every level's weight: a bar would squash the others, so it is a caption
+        title += f"; prior {math.log2(prior / (1 - prior)):.1f} bits (p = {prior:.3g})"
+    return _bars(rows, title, unit="bits")
+
+
+def _bars(rows: list[tuple[str, str, float | None]], title: str, *, unit: str) -> str:
+    row_h, left, right, top = 16, 330, 60, 30
+    width = 760
+    height = top + row_h * len(rows) + 30
+    values = [v for _, _, v in rows if v is not None]
+    span = max([abs(v) for v in values] + [1.0])
+    zero = left + (width - left - right) / 2
+    scale = (width - left - right) / 2 / span
+    body = [f"<line x1='{zero:.1f}' y1='{top - 4}' x2='{zero:.1f}' y2='{height - 24}' stroke='#888'/>"]
+    previous = None
+    for i, (group, label, value) in enumerate(rows):
+        yy = top + i * row_h
+        if group != previous:
+            body.append(f"<line x1='8' y1='{yy:.1f}' x2='{width - 8}' y2='{yy:.1f}' stroke='#eee'/>")
+            body.append(f"<text x='8' y='{yy + 12}' font-weight='600'>{escape(group)}</text>")
+            previous = group
+        body.append(f"<text x='{left - 6}' y='{yy + 12}' text-anchor='end' fill='#333'>{escape(label[:48])}</text>")
+        if value is None:
+            body.append(f"<text x='{zero + 4:.1f}' y='{yy + 12}' fill='#999'>not estimated</text>")
+            continue
+        x0 = zero if value >= 0 else zero + value * scale
+        colour = POSITIVE if value >= 0 else NEGATIVE
+        body.append(f"<rect x='{x0:.1f}' y='{yy + 3}' width='{max(1.0, abs(value) * scale):.1f}' height='{row_h - 6}' "
+                    f"fill='{colour}'><title>{escape(group)}: {escape(label)}: {value:.2f} {unit}</title></rect>")
+        tx = zero + value * scale + (4 if value >= 0 else -4)
+        anchor = "start" if value >= 0 else "end"
+        body.append(f"<text x='{tx:.1f}' y='{yy + 12}' text-anchor='{anchor}' fill='#555'>{value:.1f}</text>")
+    body.append(f"<text x='{zero:.1f}' y='{height - 8}' text-anchor='middle' fill='#555'>"
+                f"← against a match · 0 · for a match → ({unit})</text>")
+    return _svg(width, height, body, title)
+
+
+def m_u_svg(params: dict[str, Any], *, title: str = "m and u per comparison level") -> str:
+    """Two bars per level: m (share of true matches at this level) and u (share of non-matches)."""
+    rows = _levels(params)
+    row_h, left, right, top = 22, 330, 70, 44
+    width = 760
+    height = top + row_h * len(rows) + 16
+    plot_w = width - left - right
+    body = [
+        f"<rect x='{left}' y='24' width='10' height='8' fill='{M_COLOUR}'/>"
+        f"<text x='{left + 14}' y='32'>m: P(level | same person)</text>"
+        f"<rect x='{left + 190}' y='24' width='10' height='8' fill='{U_COLOUR}'/>"
+        f"<text x='{left + 204}' y='32'>u: P(level | different people)</text>"
+    ]
+    previous = None
+    for i, (group, label, m, u) in enumerate(rows):
+        yy = top + i * row_h
+        if group != previous:
+            body.append(f"<line x1='8' y1='{yy:.1f}' x2='{width - 8}' y2='{yy:.1f}' stroke='#eee'/>")
+            body.append(f"<text x='8' y='{yy + 14}' font-weight='600'>{escape(group)}</text>")
+            previous = group
+        body.append(f"<text x='{left - 6}' y='{yy + 14}' text-anchor='end' fill='#333'>{escape(label[:48])}</text>")
+        for j, (value, colour, name) in enumerate(((m, M_COLOUR, "m"), (u, U_COLOUR, "u"))):
+            by = yy + 3 + j * 9
+            if value is None:
+                body.append(f"<text x='{left + 4}' y='{by + 8}' fill='#999' font-size='9'>{name} not estimated</text>")
+                continue
+            body.append(f"<rect x='{left}' y='{by}' width='{max(1.0, value * plot_w):.1f}' height='8' fill='{colour}'>"
+                        f"<title>{escape(group)}: {escape(label)}: {name} = {value:.4g}</title></rect>")
+            body.append(f"<text x='{left + value * plot_w + 4:.1f}' y='{by + 8}' font-size='9' fill='#555'>{value:.3g}</text>")
+    return _svg(width, height, body, title)
+
+
+# -- one run's charts, kept per run ----------------------------------------------------------------
+
+KEEP_RUNS = 30  # chart folders kept per tenant (a few KB of SVG and ~1 MB of Splink HTML each)
+
+
+@dataclass(frozen=True)
+class RunCharts:
+    """Where one run's charts went, and the SVGs themselves (for inline display)."""
+
+    folder: Path
+    histogram: str
+    match_weights: str
+    m_u: str
+    splink_html: dict[str, Path]
+
+
+def save_run_charts(
+    storage: TenantStorage, run_id: str, result: LinkResult, threshold: float, *, keep: int = KEEP_RUNS
+) -> RunCharts:
+    """Write this run's charts to their own folder (never overwritten by a later run): our SVGs of
+    the histogram, match weights and m/u, and copies of Splink's interactive HTML charts. Keeps
+    the newest ``keep`` run folders."""
+    params = json.loads(Path(result.params_path).read_text())
+    folder = private_dir(storage.charts(run_id))
+    svgs = {
+        "score_histogram.svg": histogram_svg(result.score_histogram, threshold),
+        "match_weights.svg": match_weights_svg(params),
+        "m_u_parameters.svg": m_u_svg(params),
+    }
+    for name, svg in svgs.items():
+        write_text_atomic(folder / name, svg)
+    html: dict[str, Path] = {}
+    for source in (result.chart_path, result.mu_chart_path):
+        if source is not None and Path(source).exists():
+            target = folder / Path(source).name
+            write_bytes_atomic(target, Path(source).read_bytes())
+            html[target.name] = target
+    _prune(storage.charts_root, keep)
+    return RunCharts(folder, svgs["score_histogram.svg"], svgs["match_weights.svg"], svgs["m_u_parameters.svg"], html)
+
+
+def _prune(root: Path, keep: int) -> None:
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in folders[:-keep] if keep else folders:
+        shutil.rmtree(old, ignore_errors=True)
