@@ -49,12 +49,13 @@ def _write_index(root, *, names_as_lists: bool = False) -> None:
 
 
 def _evaluate(root, when: datetime):
-    defs = build_definitions(str(root), str(root / "p" / "*.parquet"))
+    repository = build_definitions(str(root), str(root / "p" / "*.parquet")).get_repository_def()
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
-        ctx = build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                     repository_def=defs.get_repository_def(), resources={"connect": _resource(root)})
-        return tenant_cadence_schedule.evaluate_tick(ctx)
+        # used as a context manager: it leaves the instance context it enters (or later tests break)
+        with build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                    repository_def=repository, resources={"connect": _resource(root)}) as ctx:
+            return tenant_cadence_schedule.evaluate_tick(ctx)
 
 
 def test_a_broken_index_skips_the_tick_naming_the_file(tmp_path):
@@ -68,12 +69,12 @@ def test_a_broken_index_skips_the_tick_naming_the_file(tmp_path):
 def _requests(root, when: datetime):
     if not (root / "p" / "index.parquet").exists():
         _write_index(root)
-    defs = build_definitions(str(root), str(root / "p" / "*.parquet"))
+    repository = build_definitions(str(root), str(root / "p" / "*.parquet")).get_repository_def()
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
-        ctx = build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                     repository_def=defs.get_repository_def(), resources={"connect": _resource(root)})
-        return list(tenant_cadence_schedule.evaluate_tick(ctx).run_requests or [])
+        with build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                    repository_def=repository, resources={"connect": _resource(root)}) as ctx:
+            return list(tenant_cadence_schedule.evaluate_tick(ctx).run_requests or [])
 
 
 def test_daily_and_weekly_tenants_run_on_their_days(tmp_path):
