@@ -9,7 +9,8 @@ from dagster import Definitions
 
 from assets.checks import TENANT_CHECKS
 from assets.jobs import profile_features_job, tenant_job
-from assets.quality_report import match_quality_report, tenant_quality_specs
+from assets.quality_report import match_quality_report
+from resources.quality_report import tenant_quality_specs
 from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
 from assets.tenant_assets import TENANT_ASSETS, profile_features

@@ -31,7 +31,7 @@ from connect_pipeline.quality import match_rate_of_eligible, percent
 from connect_pipeline.run_state import publish_history, staged_mode
 from assets.charts import blocking_md, column_schema, histogram_md, label_metadata, markdown_image, save_charts
 from assets.labels import this_run
-from assets.quality_report import PUBLISHED_MATCHES, PUBLISHED_RATE
+from resources.quality_report import PUBLISHED_MATCHES, PUBLISHED_RATE
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.tenants import TenantConnection
 from resources.connect import ConnectResource, TenantRunResource

@@ -16,6 +16,7 @@ from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, DEFAULT_U_MAX_PAIRS, LinkConfig
 from connect_pipeline.run_state import last_gate
+from resources.quality_report import report_match_quality
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 
@@ -69,7 +70,7 @@ class TenantRunResource(ConfigurableResource):
     (no teardown) leaves them for the next run, which resumes its extract.
 
     It also tags the run with its tenant (however it was launched), and when the run ends it
-    refreshes the fleet's match-quality report (``assets.quality_report``).
+    refreshes the fleet's match-quality report (``resources/quality_report.py``).
     """
 
     data_dir: str
@@ -105,8 +106,6 @@ TENANT_TAG = "tenant"
 def _report_quality(instance: DagsterInstance, root: Path, storage: TenantStorage, run_id: str,
                     context: InitResourceContext) -> None:
     """Refresh the match-quality assets; a report that fails never fails the run."""
-    from assets.quality_report import report_match_quality  # the Dagster side of the report
-
     gate = last_gate(storage)
     try:
         report_match_quality(instance, root, storage.tenant_id, reached_gate=gate is not None and gate.run_id == run_id)

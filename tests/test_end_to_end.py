@@ -12,7 +12,7 @@ from dagster import instance_for_test
 
 from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
-from assets.quality_report import PUBLISHED_RATE
+from resources.quality_report import PUBLISHED_RATE
 from connect_pipeline.quality import match_rate_of_eligible, percent
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.layout import truth_path

@@ -41,3 +41,12 @@ def test_the_scan_sees_a_forbidden_import(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text("from assets.definitions import defs\nimport dagster\n")
     assert {"assets.definitions", "dagster"} <= _imports(planted)
+
+
+def test_resources_never_import_the_assets_that_use_them():
+    resources = PACKAGE.parent / "resources"
+    upward = {
+        p.name: sorted(n for n in _imports(p) if n == "assets" or n.startswith("assets."))
+        for p in resources.glob("*.py")
+    }
+    assert {k: v for k, v in upward.items() if v} == {}

@@ -8,7 +8,7 @@ import pytest
 from dagster import AssetKey, instance_for_test
 
 from assets.definitions import build_definitions
-from assets.quality_report import FLEET_REPORT, PUBLISHED_RATE, tenant_quality_key
+from resources.quality_report import FLEET_REPORT, PUBLISHED_RATE, tenant_quality_key
 from assets.run_config import extract_run_config
 from connect_pipeline.cli.runner import run_tenant
 from connect_pipeline.storage import TenantStorage
