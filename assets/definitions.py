@@ -13,7 +13,7 @@ from assets.quality_report import match_quality_report
 from resources.quality_report import tenant_quality_specs
 from assets.schedules import tenant_cadence_schedule
 from assets.sensors import tenant_registry_sensor
-from assets.tenant_assets import TENANT_ASSETS, profile_features
+from assets.tenant_assets import TENANT_ASSETS, profile_features, profile_index
 from connect_pipeline.storage import DATA_ROOT_ENV, data_root
 from connect_pipeline.profile_index import default_profiles_glob
 from resources.connect import ConnectResource, TenantRunResource
@@ -27,7 +27,7 @@ def build_definitions(data_dir: str | None = None, profiles_glob: str | None = N
         link_backend=os.environ.get("CONNECT_PIPELINE_LINK_BACKEND", "duckdb"),
     )
     return Definitions(
-        assets=[profile_features, *TENANT_ASSETS, match_quality_report, *tenant_quality_specs(Path(root))],
+        assets=[profile_index, profile_features, *TENANT_ASSETS, match_quality_report, *tenant_quality_specs(Path(root))],
         asset_checks=TENANT_CHECKS,
         jobs=[tenant_job, profile_features_job],
         schedules=[tenant_cadence_schedule],

@@ -8,9 +8,10 @@ from assets.tenant_assets import TENANT_ASSETS, profile_features
 # stages hand data over through the tenant's staging folder anyway.
 tenant_job = define_asset_job(
     "tenant_job",
-    selection=AssetSelection.assets(*TENANT_ASSETS),
+    selection=AssetSelection.assets(profile_features, *TENANT_ASSETS),
     executor_def=in_process_executor,
-    description="Extract, normalise, link, publish and purge one tenant.",
+    description="Make sure the index snapshot's profile features exist (once per snapshot), then "
+    "extract, normalise, link, publish and purge one tenant.",
 )
 
 profile_features_job = define_asset_job(

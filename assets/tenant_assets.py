@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    ObserveResult,
+    asset,
+    observable_source_asset,
+)
 
 from assets.partitions import tenant_partitions
 from connect_pipeline.errors import TenantNotFound
 from connect_pipeline.extract import extract_tenant
-from connect_pipeline.normalise.profiles import profile_snapshot_id
 from connect_pipeline.pipeline import (
+    built_profile_features,
     eligible_people,
     ensure_profile_features,
     link_people,
@@ -37,21 +46,39 @@ from connect_pipeline.tenants import TenantConnection
 from resources.connect import ConnectResource, TenantRunResource
 
 
+@observable_source_asset(
+    group_name="profiles",
+    description="The public-profile index (Parquet). Its data version is the snapshot id (a hash "
+    "of the files' names, sizes and modification times): observing it after the index changed "
+    "shows profile_features as stale.",
+)
+def profile_index(context, connect: ConnectResource) -> ObserveResult:
+    summary = check_profile_index(connect.root, connect.profiles_glob)
+    return ObserveResult(
+        data_version=DataVersion(summary.snapshot_id),
+        metadata={"files": summary.files, "dagster/row_count": summary.rows},
+    )
+
+
 @asset(
     group_name="profiles",
+    deps=[profile_index],
     description="Normalised matching features of the profile index, built once per index snapshot "
-    "and shared by every tenant (no tenant data).",
+    "and shared by every tenant (no tenant data). Every tenant run materialises it first: a no-op "
+    "when the snapshot is built, so a new snapshot is built exactly once, by the first run that "
+    "meets it.",
 )
 def profile_features(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
-    check_profile_index(connect.root, connect.profiles_glob)
+    summary = check_profile_index(connect.root, connect.profiles_glob)
     path = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     return MaterializeResult(
+        data_version=DataVersion(summary.snapshot_id),
         metadata={
-            "snapshot": profile_snapshot_id(connect.profiles_glob),
+            "snapshot": summary.snapshot_id,
             "profiles": rows,
             "path": MetadataValue.path(str(path)),
-        }
+        },
     )
 
 
@@ -182,7 +209,7 @@ def ats_people(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRes
 )
 def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
     connect, storage = tenant.connect, tenant.storage
-    features = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
+    features = built_profile_features(connect.root, connect.profiles_glob)
     result = link_people(
         storage,
         features,
@@ -264,4 +291,4 @@ def staging_purge(context: AssetExecutionContext, tenant: Tenant) -> Materialize
 
 
 TENANT_ASSETS = [ats_extract, ats_people, ats_matches, enrichment, staging_purge]
-__all__ = ["TENANT_ASSETS", "profile_features"]
+__all__ = ["TENANT_ASSETS", "profile_features", "profile_index"]

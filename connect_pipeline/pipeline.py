@@ -7,6 +7,7 @@ so data flows one way and a stage can be re-run alone.
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -35,7 +36,8 @@ from connect_pipeline.run_state import (
     record_publish,
     staged_mode,
 )
-from connect_pipeline.storage import TenantStorage, profile_features_dir, write_with
+from connect_pipeline.errors import ConfigError
+from connect_pipeline.storage import TenantStorage, private_dir, profile_features_dir, write_with
 from connect_pipeline.tenants import TenantConnection
 
 Log = Callable[[str], None]
@@ -111,13 +113,35 @@ def ensure_profile_features(root: Path, profile_glob: str, log: Log = _quiet) ->
     changed since they were written.
     """
     snapshot = profile_snapshot_id(profile_glob)
+    folder = private_dir(profile_features_dir(root, snapshot))
+    target = folder / "features.parquet"
+    # tenants run in parallel and each run's first step asks for the snapshot: one builds it,
+    # the others wait and find it built
+    with open(folder / ".build.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not target.exists():
+            log(f"building profile features for snapshot {snapshot}")
+            write_with(target, lambda tmp: build_profile_features(profile_glob, tmp))
+        if not population_is_current(target, population_path(target)):
+            log(f"computing population figures for snapshot {snapshot}")
+            build_population(target, population_path(target))
+    return target
+
+
+def built_profile_features(root: Path, profile_glob: str) -> Path:
+    """The snapshot's features, which the ``profile_features`` step built earlier in the run.
+
+    The link reads them and never builds them, so what Dagster shows as the features' lineage is
+    what happened.
+    """
+    snapshot = profile_snapshot_id(profile_glob)
     target = profile_features_dir(root, snapshot) / "features.parquet"
-    if not target.exists():
-        log(f"building profile features for snapshot {snapshot}")
-        write_with(target, lambda tmp: build_profile_features(profile_glob, tmp))
-    if not population_is_current(target, population_path(target)):
-        log(f"computing population figures for snapshot {snapshot}")
-        build_population(target, population_path(target))
+    if not target.exists() or not population_is_current(target, population_path(target)):
+        raise ConfigError(
+            f"the profile features of index snapshot {snapshot} are not built: materialise the "
+            "profile_features asset (every run of tenant_job does it first, and so does "
+            "`connect-pipeline run`)"
+        )
     return target
 
 

@@ -25,6 +25,10 @@ def test_asset_graph_is_extract_normalise_link_publish_purge(tmp_path):
     assert parents("ats_extract") == set()
     assert parents("ats_people") == {"ats_extract"}
     assert parents("ats_matches") == {"ats_people", "profile_features"}
+    assert parents("profile_features") == {"profile_index"}
+    # the features are a step of every tenant run, so their lineage is what happens
+    job = defs.resolve_job_def("tenant_job")
+    assert {"profile_features", "ats_extract", "ats_matches"} <= {n.name for n in job.graph.node_defs}
     assert parents("enrichment") == {"ats_matches"}
     assert parents("staging_purge") == {"enrichment"}
     checks = {k.name for k in graph.asset_check_keys}

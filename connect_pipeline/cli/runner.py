@@ -89,11 +89,6 @@ def run_tenant(
         instance = open_instance(root)
     if not instance.has_dynamic_partition(TENANTS_PARTITION, tenant_id):
         instance.add_dynamic_partitions(TENANTS_PARTITION, [tenant_id])
-    defs.resolve_job_def("profile_features_job").execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
     result = defs.resolve_job_def("tenant_job").execute_in_process(
         partition_key=tenant_id,
         instance=instance,

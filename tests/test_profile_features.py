@@ -1,0 +1,30 @@
+"""The profile features are built by their own step, once per snapshot, and only read by the link."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from connect_pipeline.errors import ConfigError
+from connect_pipeline.pipeline import built_profile_features, ensure_profile_features
+
+
+def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_profiles):
+    with pytest.raises(ConfigError, match="materialise the profile_features asset"):
+        built_profile_features(tmp_path, world_profiles)
+    built = ensure_profile_features(tmp_path, world_profiles)
+    assert built_profile_features(tmp_path, world_profiles) == built
+
+
+def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, world_profiles):
+    said: list[str] = []
+    threads = [
+        threading.Thread(target=ensure_profile_features, args=(tmp_path, world_profiles, said.append))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(line.startswith("building profile features") for line in said) == 1
