@@ -73,7 +73,8 @@ def test_changes_reach_the_published_tables(world, world_profiles, greenhouse, d
         (bad / "broken.parquet").write_bytes(b"not parquet at all")
         failed = run(mode="full", profiles=str(bad / "*.parquet"))
         assert not failed.success
-        assert failed.failed_steps == ["ats_extract"]
+        # both first steps check the index (the features and the extract), and stop there
+        assert sorted(failed.failed_steps) == ["ats_extract", "profile_features"]
         assert "broken.parquet" in failed.error
         assert storage.staged_files() == []
         assert pl.read_parquet(storage.published_table("enrichment")).equals(before)
