@@ -397,18 +397,8 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
         "applications": applications, "prospect_details": details, "attachments": attachments,
         "openings": openings, "job_posts": job_posts,
     }
-    for name, records in collections.items():
-        with (account / f"{name}.jsonl").open("w", encoding="utf-8") as out:
-            for record in sorted(records, key=lambda rec: rec["id"]):
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    secret = hashlib.sha256(f"connect-world:{seed}:{tenant_id}".encode()).hexdigest()[:40]
-    client_id = hashlib.sha256(f"client:{seed}:{tenant_id}".encode()).hexdigest()[:24]
-    (account / "account.json").write_text(json.dumps({
-        "tenant_id": tenant_id,
-        "credentials": [{"client_id": client_id, "client_secret": secret, "scopes": list(ALL_KNOWN_SCOPES)}],
-        "site_admin_user_id": result.site_admin_user_id,
-        "non_admin_user_id": result.non_admin_user_id,
-    }, indent=2) + "\n")
+    _write_account(account, collections, tenant_id, seed,
+                   site_admin=result.site_admin_user_id, non_admin=result.non_admin_user_id)
     return result
 
 
@@ -486,6 +476,14 @@ def write_plain_account(account: Path, tenant_id: str, tenant_index: int, people
         "applications": applications, "prospect_details": [], "attachments": [],
         "openings": openings, "job_posts": job_posts,
     }
+    _write_account(account, collections, tenant_id, seed,
+                   site_admin=by_role["site_admin"][0], non_admin=by_role["hiring_manager"][0])
+    return candidate_ids
+
+
+def _write_account(account: Path, collections: dict[str, list[dict]], tenant_id: str, seed: int, *,
+                   site_admin: int, non_admin: int) -> None:
+    """The account as the local Greenhouse serves it: one JSONL per collection, and its credential."""
     for name, records in collections.items():
         with (account / f"{name}.jsonl").open("w", encoding="utf-8") as out:
             for record in sorted(records, key=lambda rec: rec["id"]):
@@ -495,7 +493,6 @@ def write_plain_account(account: Path, tenant_id: str, tenant_index: int, people
     (account / "account.json").write_text(json.dumps({
         "tenant_id": tenant_id,
         "credentials": [{"client_id": client_id, "client_secret": secret, "scopes": list(ALL_KNOWN_SCOPES)}],
-        "site_admin_user_id": by_role["site_admin"][0],
-        "non_admin_user_id": by_role["hiring_manager"][0],
+        "site_admin_user_id": site_admin,
+        "non_admin_user_id": non_admin,
     }, indent=2) + "\n")
-    return candidate_ids
