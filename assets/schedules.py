@@ -26,7 +26,8 @@ def tenants_due(cadences: dict[str, str], when: datetime) -> list[str]:
 @schedule(job=tenant_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
           default_status=DefaultScheduleStatus.RUNNING,
           description="02:00 UTC: a run per tenant whose cadence is due today (daily tenants every "
-          "day, weekly tenants on Mondays, when every tenant's run is a full read).")
+          "day, weekly tenants on Mondays). Each run reads everything when its last full read is a "
+          "week old, else an incremental window; deletions are swept at every run.")
 def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: ConnectResource):
     when = context.scheduled_execution_time
     cadences = {t.tenant_id: t.cadence for t in connect.registry().list()}
@@ -43,13 +44,12 @@ def tenant_cadence_schedule(context: ScheduleEvaluationContext, connect: Connect
     except ProfileIndexError as exc:  # no run would get past its first step: say why here
         return SkipReason(f"{len(due)} tenants due, none started: {exc}")
     stamp = when.strftime("%Y-%m-%d")
-    mode = "auto"
     return [
         RunRequest(
             partition_key=t,
             run_key=f"{t}-{stamp}",
-            run_config=extract_run_config(mode),
-            tags={"tenant": t, "cadence": cadences[t], "extract_mode_requested": mode},
+            run_config=extract_run_config("auto"),
+            tags={"tenant": t, "cadence": cadences[t], "extract_mode_requested": "auto"},
         )
         for t in due
     ]
