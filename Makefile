@@ -18,12 +18,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/connect-pipeline demo
 
+# One worker per core; a test file stays on one worker, so its module fixtures are built once.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # Everything but the whole-Dagster-run tests (marked slow): the edit-test loop.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not spark"
+	$(PYTEST) -m "not slow and not spark"
 
 # The Spark backend's agreement tests (local mode, Java 17): slow, so not part of `make test`.
 test-spark: $(STAMP)

@@ -323,11 +323,13 @@ def test_trimming_leaves_out_the_largest_blocks_only(world):
 
 def test_link_tenant_trims_rules_over_limit(world, tmp_path):
     ats = world["ats"].head(300)
-    full = link_tenant(ats, world["profiles_path"], tmp_path / "full", LinkConfig(u_max_pairs=5e4))
+    # trimming is a matter of blocking: both runs score with the module's trained model
+    params = world["result"].params_path
+    full = link_tenant(ats, world["profiles_path"], tmp_path / "full", LinkConfig(trained_params=params))
     messages: list[str] = []
     # 300 candidates x 5 pairs each = 1,500 > 1,000: the per-candidate bound sets the limit
     result = link_tenant(ats, world["profiles_path"], tmp_path / "model",
-                         LinkConfig(u_max_pairs=5e4, max_pairs_per_rule=1_000, max_pairs_per_candidate=5),
+                         LinkConfig(trained_params=params, max_pairs_per_rule=1_000, max_pairs_per_candidate=5),
                          log=messages.append)
     trimmed = [msg.split("blocking rule ")[1].split(" would")[0]
                for msg in messages if "left out" in msg]

@@ -16,7 +16,7 @@ import polars as pl
 from connect_pipeline.publish import publish
 from connect_pipeline.storage import TenantStorage
 
-NEW_ROWS = 2_000_000
+NEW_ROWS = 500_000  # large enough that a publish takes long enough to be killed inside
 
 
 def _frame(n: int, tag: str) -> pl.DataFrame:

@@ -16,7 +16,6 @@ def _preflight(tenant_ids: list[str], data_dir: str | None, profiles: str | None
     otherwise fail, or silently lose matches, after the whole extract). Raises a ConnectError
     (exit code 2); returns the profile glob the run must use, so the run reads what was checked.
     """
-    from connect_pipeline.profile_index import check_profile_index, default_profiles_glob
     from connect_pipeline.storage import data_root, validate_tenant_id
     from connect_pipeline.tenants import TenantRegistry
 
@@ -28,6 +27,9 @@ def _preflight(tenant_ids: list[str], data_dir: str | None, profiles: str | None
         except ConfigError as exc:
             raise ConfigError(f"{exc}; `connect-pipeline tenants list` shows the registered tenants") from None
         registry.get(tenant_id)  # TenantNotFound names the id and how to list or add tenants
+    # the index check needs Polars and PyArrow: imported once the tenants are known to be good
+    from connect_pipeline.profile_index import check_profile_index, default_profiles_glob
+
     profile_glob = profiles or default_profiles_glob()
     check_profile_index(root, profile_glob)
     return profile_glob
