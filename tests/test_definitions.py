@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -37,6 +39,7 @@ def test_asset_graph_is_extract_normalise_link_publish_purge(tmp_path):
     assert job.partitions_def is not None and job.partitions_def.name == "tenants"
 
 
+@pytest.mark.slow  # a separate `dagster` process loads the workspace: seconds of imports
 def test_dagster_validates_the_workspace(tmp_path):
     env = dict(os.environ, CONNECT_PIPELINE_HOME=str(tmp_path), DAGSTER_HOME=str(tmp_path))
     proc = subprocess.run(
