@@ -10,6 +10,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from dagster import AssetKey
 
 from assets.definitions import build_definitions
