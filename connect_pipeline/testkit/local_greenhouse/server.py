@@ -9,7 +9,8 @@ signed expiring attachment links and, on request, seeded faults.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .app import HarvestApp
@@ -30,6 +31,8 @@ class LocalGreenhouse:
     ``expires_field`` picks how token expiry is announced: ``expires_in`` (seconds),
     ``expires_at`` (ISO 8601) or ``expires_at_epoch`` (``expires_at`` as epoch seconds), since
     clients are reported to see both. ``max_download_bytes`` refuses (413) files larger than it.
+    ``clock`` drives token lifetimes, the rate window and signed links, so a test can move time
+    instead of waiting for it.
     """
 
     def __init__(
@@ -44,22 +47,24 @@ class LocalGreenhouse:
         faults: FaultPlan | None = None,
         expires_field: str = "expires_in",
         max_download_bytes: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
         self._port = port
-        self._authority = TokenAuthority(token_ttl_seconds)
+        self._authority = TokenAuthority(token_ttl_seconds, clock=clock)
         self._stats = Stats()
         self._http: HarvestHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._app = HarvestApp(
             authority=self._authority,
-            limiter=FixedWindowLimiter(rate_limit, window_seconds),
+            limiter=FixedWindowLimiter(rate_limit, window_seconds, clock=clock),
             dice=FaultDice(faults),
             download_dice=FaultDice(faults, stream="downloads"),
             stats=self._stats,
             base_url=lambda: self.base_url,
             expires_field=expires_field,
             max_download_bytes=max_download_bytes,
+            clock=clock,
         )
         if world_dir is not None:
             root = Path(world_dir) / "greenhouse"
