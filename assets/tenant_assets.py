@@ -38,7 +38,7 @@ from connect_pipeline.pipeline import (
 from connect_pipeline.profile_index import check_profile_index
 from connect_pipeline.quality import match_rate_of_eligible, percent
 from connect_pipeline.run_state import publish_history, staged_mode
-from assets.charts import blocking_md, column_schema, histogram_md, label_metadata, markdown_image, save_charts
+from assets.charts import blocking_md, chart_metadata, column_schema, label_metadata
 from assets.labels import this_run
 from resources.quality_report import PUBLISHED_MATCHES, PUBLISHED_RATE
 from connect_pipeline.storage import TenantStorage
@@ -238,13 +238,7 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
     }
     if storage.labels.exists():
         metadata |= label_metadata(result.matches, pl.read_parquet(storage.labels), eligible_frame, threshold, run)
-    charts = save_charts(storage, context.run.run_id, result, threshold)
-    metadata["score histogram"] = MetadataValue.md(
-        markdown_image(charts.histogram, "score histogram") + "\n\n" + histogram_md(result.score_histogram, threshold)
-    )
-    metadata["match weights chart"] = MetadataValue.md(charts.match_weights_md)
-    metadata["m and u parameters chart"] = MetadataValue.md(charts.m_u_md)
-    metadata["charts of this run (folder)"] = MetadataValue.path(str(charts.folder))
+    metadata |= chart_metadata(storage, context.run.run_id, result, threshold)
     metadata["model parameters"] = MetadataValue.path(str(result.params_path))
     return MaterializeResult(metadata=metadata)
 

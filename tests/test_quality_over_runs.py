@@ -43,6 +43,12 @@ def test_a_quiet_incremental_run_posts_no_collapse(world, world_profiles, greenh
         assert (tags["tenant"], tags["extract_mode"]) == ("acme", "incremental")
         assert instance.get_run_by_id(full.run_id).tags["extract_mode"] == "full"
 
+        # every chart one click away: an inline image the UI's markdown renders, never a file path
+        shown = _latest(instance, "ats_matches", full.run_id)
+        for chart in ("score histogram", "unlinkables", "match weights", "m and u parameters"):
+            assert "](data:image/svg+xml;base64," in shown[f"chart: {chart}"], chart
+        assert 0 <= shown["unlinkable candidates (% of scored)"] <= 100
+
         matches = _latest(instance, "ats_matches", quiet.run_id)
         assert PUBLISHED_RATE not in matches and "this run: match rate (% of eligible)" not in matches
         assert matches["extract mode"] == "incremental"
