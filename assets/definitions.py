@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from assets.checks import TENANT_CHECKS
 from assets.jobs import profile_features_job, tenant_job
 from assets.quality_report import match_quality_report
 from resources.quality_report import tenant_quality_specs
 from assets.schedules import tenant_cadence_schedule
-from assets.sensors import tenant_registry_sensor
+from assets.sensors import profile_automation_sensor, tenant_registry_sensor
 from assets.tenant_assets import TENANT_ASSETS, profile_features, profile_index
 from connect_pipeline.storage import DATA_ROOT_ENV, data_root
 from connect_pipeline.profile_index import default_profiles_glob
@@ -31,7 +31,9 @@ def build_definitions(data_dir: str | None = None, profiles_glob: str | None = N
         asset_checks=TENANT_CHECKS,
         jobs=[tenant_job, profile_features_job],
         schedules=[tenant_cadence_schedule],
-        sensors=[tenant_registry_sensor],
+        sensors=[tenant_registry_sensor, profile_automation_sensor],
+        # runs the automation sensor launches (profile_features) in one process, like tenant_job
+        executor=in_process_executor,
         resources={"connect": connect, "tenant_run": TenantRunResource(data_dir=root)},
     )
 

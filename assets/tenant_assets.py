@@ -14,6 +14,7 @@ from typing import Literal
 import polars as pl
 from dagster import (
     AssetExecutionContext,
+    AutomationCondition,
     Config,
     DataVersion,
     MaterializeResult,
@@ -46,11 +47,19 @@ from connect_pipeline.tenants import TenantConnection
 from resources.connect import ConnectResource, TenantRunResource
 
 
+PROFILE_INDEX_OBSERVE_CRON = "*/15 * * * *"
+"""How often the automation sensor looks at the index files (a stat of each, plus the contract
+check once per new snapshot)."""
+
+
 @observable_source_asset(
     group_name="profiles",
     description="The public-profile index (Parquet). Its data version is the snapshot id (a hash "
-    "of the files' names, sizes and modification times): observing it after the index changed "
-    "shows profile_features as stale.",
+    "of the files' names, sizes and modification times). Observed every 15 minutes by "
+    "profile_automation_sensor: a new snapshot shows profile_features as stale, and the sensor "
+    "then builds it.",
+    automation_condition=AutomationCondition.cron_tick_passed(PROFILE_INDEX_OBSERVE_CRON, "UTC")
+    & ~AutomationCondition.in_progress(),
 )
 def profile_index(context, connect: ConnectResource) -> ObserveResult:
     summary = check_profile_index(connect.root, connect.profiles_glob)
@@ -64,9 +73,11 @@ def profile_index(context, connect: ConnectResource) -> ObserveResult:
     group_name="profiles",
     deps=[profile_index],
     description="Normalised matching features of the profile index, built once per index snapshot "
-    "and shared by every tenant (no tenant data). Every tenant run materialises it first: a no-op "
-    "when the snapshot is built, so a new snapshot is built exactly once, by the first run that "
-    "meets it.",
+    "and shared by every tenant (no tenant data). Built by profile_automation_sensor when the "
+    "index's snapshot changes (eager: missing, or profile_index observed with a new data version); "
+    "every tenant run also materialises it first, a no-op when the snapshot is built, so a run "
+    "that meets a snapshot the sensor has not built yet builds it, once, under a lock.",
+    automation_condition=AutomationCondition.eager(),
 )
 def profile_features(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
     summary = check_profile_index(connect.root, connect.profiles_glob)
