@@ -9,7 +9,6 @@ purges the staged inputs when the run ends, however it ends.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 from dagster import (
@@ -25,6 +24,7 @@ from dagster import (
 )
 
 from assets.partitions import tenant_partitions
+from assets.run_config import ExtractMode
 from connect_pipeline.errors import TenantNotFound
 from connect_pipeline.extract import extract_tenant
 from connect_pipeline.pipeline import (
@@ -98,7 +98,7 @@ class ExtractConfig(Config):
     full read; ``incremental`` reads only the window (every mode sweeps candidate ids for
     deletions)."""
 
-    mode: Literal["auto", "full", "incremental"] = "auto"
+    mode: ExtractMode = "auto"
 
 
 @dataclass(frozen=True)

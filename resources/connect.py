@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, InitResourceContext
 
@@ -20,6 +21,9 @@ from resources.quality_report import report_match_quality
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 
+LinkBackend = Literal["duckdb", "spark"]
+
+
 class ConnectResource(ConfigurableResource):
     """Storage root, profile index and link settings shared by every tenant run."""
 
@@ -27,7 +31,7 @@ class ConnectResource(ConfigurableResource):
     profiles_glob: str
     link_threshold: float = DEFAULT_THRESHOLD
     u_max_pairs: float = DEFAULT_U_MAX_PAIRS
-    link_backend: str = "duckdb"  # "spark" for profile indexes past one machine (the spark extra)
+    link_backend: LinkBackend = "duckdb"  # "spark" for profile indexes past one machine (the spark extra)
 
     @property
     def root(self) -> Path:
