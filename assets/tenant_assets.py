@@ -165,7 +165,7 @@ def tenant_asset(
 def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractConfig) -> MaterializeResult:
     # a broken index fails the run in seconds, before any Greenhouse request (cached per snapshot)
     check_profile_index(tenant.connect.root, tenant.connect.profiles_glob)
-    with tenant.connect.harvest_client(tenant.connection, log=context.log.info) as client:
+    with tenant.connect.harvest_client(tenant.connection) as client:
         summary = extract_tenant(
             client,
             tenant.storage,

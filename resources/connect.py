@@ -50,13 +50,10 @@ class ConnectResource(ConfigurableResource):
         """The connection and the folders of the tenant a partition names."""
         return self.connection(tenant_id), self.storage(tenant_id)
 
-    def harvest_client(self, connection: TenantConnection, log=None) -> HarvestClient:
-        return HarvestClient(
-            connection.api_base_url,
-            connection.credential(),
-            tenant_id=connection.tenant_id,
-            log=log,
-        )
+    def harvest_client(self, connection: TenantConnection) -> HarvestClient:
+        """The tenant's client; its warnings go to the ``connect_pipeline`` loggers, which the
+        instance's ``python_logs`` settings hand to Dagster's run log."""
+        return HarvestClient(connection.api_base_url, connection.credential(), tenant_id=connection.tenant_id)
 
     def link_config(self) -> LinkConfig:
         return LinkConfig(
