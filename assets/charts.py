@@ -15,7 +15,7 @@ from dagster import MetadataValue, TableColumn, TableSchema
 
 from connect_pipeline.charts import RunCharts, markdown_image, save_run_charts, threshold_weight, unlinkable_share
 from connect_pipeline.linkage.result import LinkResult
-from connect_pipeline.quality import ThresholdSuggestion, percent, quality_against_labels, suggest_threshold
+from connect_pipeline.quality import ThresholdPoint, ThresholdSuggestion, percent, quality_against_labels, suggest_threshold
 from connect_pipeline.storage import TenantStorage
 
 __all__ = [
@@ -40,7 +40,7 @@ def chart_metadata(storage: TenantStorage, run_id: str, result: LinkResult, thre
             "m: how often the level is seen for the same person; u: for different people. Trained "
             "for this tenant only.",
         )),
-        "unlinkable candidates (% of scored)": percent(unlinkable_share(result.unlinkables, threshold)),
+        "unlinkable candidates (% of eligible)": percent(unlinkable_share(result.unlinkables, threshold)),
         "chart files (this run, on the Dagster host)": MetadataValue.text(
             f"{charts.folder}: the SVGs above and Splink's interactive HTML charts ("
             + ", ".join(sorted(charts.splink_html)) + ")" if charts.splink_html else str(charts.folder)
@@ -150,22 +150,27 @@ def threshold_metadata(suggestion: ThresholdSuggestion) -> dict:
 
 
 def threshold_md(s: ThresholdSuggestion) -> str:
-    """The three thresholds worth comparing, as a small table."""
-    rows = [("current", s.current)]
+    """The thresholds worth comparing as a small table, one row per distinct threshold."""
+    named = [("current", s.current)]
     if s.safest is not None:
-        rows.append((f"lowest with precision ≥ {percent(s.target_precision):g}%", s.safest))
-    rows.append(("best F1", s.best_f1))
+        named.append((f"lowest with precision ≥ {percent(s.target_precision):g}%", s.safest))
+    named.append(("best F1", s.best_f1))
+    rows: dict[float, tuple[list[str], ThresholdPoint]] = {}
+    for name, point in named:
+        rows.setdefault(point.threshold, ([], point))[0].append(name)
     lines = [
-        f"On {s.labelled_pairs:,} labelled candidates (confirmed and rejected matches in `labels.parquet`).",
+        f"On the {s.labelled_pairs:,} labelled candidates of this run (`labels.parquet`): "
+        f"{s.labelled_in_index:,} confirmed in the index, {s.labelled_pairs - s.labelled_in_index:,} "
+        "known not to be. Recall counts the confirmed ones found.",
         "",
-        "| threshold | probability | precision | recall | F1 | matches kept |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| threshold (probability) | which | precision | recall | F1 | matches kept |",
+        "|---:|---|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {name} | {p.threshold:g} | {percent(p.precision):g}% | {percent(p.recall):g}% | {percent(p.f1):g}% | {p.kept:,} |"
-        for name, p in rows
+        f"| {p.threshold:g} | {' · '.join(names)} | {percent(p.precision):g}% | {percent(p.recall):g}% "
+        f"| {percent(p.f1):g}% | {p.kept:,} |"
+        for _, (names, p) in sorted(rows.items())
     ]
-    lines += ["", s.advice()]
     return "\n".join(lines)
 
 

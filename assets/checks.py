@@ -17,7 +17,7 @@ from connect_pipeline.pipeline import eligible_people
 from connect_pipeline.quality import MAX_BORDERLINE_SHARE, judge, suggest_threshold
 from connect_pipeline.run_state import GateRecord, publish_history, record_gate, staged_mode, utc_stamp
 from assets.charts import threshold_metadata
-from assets.labels import readable_figures
+from assets.labels import readable_figures, this_run
 from resources.connect import ConnectResource, TenantRunResource
 
 
@@ -64,14 +64,16 @@ def match_quality(
 def borderline_matches(
     context: AssetCheckExecutionContext, connect: ConnectResource, tenant_run: TenantRunResource
 ) -> AssetCheckResult:
-    matches = pl.read_parquet(connect.storage(context.partition_key).staged_matches)
+    storage = connect.storage(context.partition_key)
+    matches = pl.read_parquet(storage.staged_matches)
     share = borderline_share(matches, connect.link_threshold)
     return AssetCheckResult(
         passed=share <= MAX_BORDERLINE_SHARE,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "borderline matches (% of this run's matches)": round(100 * share, 2),
-            "this run: candidates matched": matches.height,
+            # the same label as ats_matches: an incremental window's count is not the tenant's
+            f"{this_run(staged_mode(storage))}: candidates matched": matches.height,
         },
     )
 

@@ -55,11 +55,15 @@ check once per new snapshot)."""
 @observable_source_asset(
     group_name="profiles",
     description="The public-profile index (Parquet). Its data version is the snapshot id (a hash "
-    "of the files' names, sizes and modification times). Observed every 15 minutes by "
-    "profile_automation_sensor: a new snapshot shows profile_features as stale, and the sensor "
-    "then builds it.",
-    automation_condition=AutomationCondition.cron_tick_passed(PROFILE_INDEX_OBSERVE_CRON, "UTC")
-    & ~AutomationCondition.in_progress(),
+    "of the files' names, sizes and modification times). Observed by profile_automation_sensor "
+    "when it starts and every 15 minutes: a new snapshot shows profile_features as stale, and "
+    "the sensor then builds it.",
+    # observed as soon as the sensor first runs (a fresh deployment is never "never observed"),
+    # then at every tick
+    automation_condition=(
+        AutomationCondition.initial_evaluation()
+        | AutomationCondition.cron_tick_passed(PROFILE_INDEX_OBSERVE_CRON, "UTC")
+    ) & ~AutomationCondition.in_progress(),
 )
 def profile_index(context, connect: ConnectResource) -> ObserveResult:
     summary = check_profile_index(connect.root, connect.profiles_glob)

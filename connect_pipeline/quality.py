@@ -202,6 +202,7 @@ class ThresholdSuggestion:
     best_f1: ThresholdPoint
     target_precision: float
     labelled_pairs: int
+    labelled_in_index: int
 
     @property
     def threshold(self) -> float:
@@ -280,7 +281,8 @@ def suggest_threshold(
     curve = threshold_curve(matches, labels, eligible_ids, current)
     safest = next((p for p in curve if p.precision >= target_precision), None)
     best = max(curve, key=lambda p: (p.f1, -p.threshold))
-    return ThresholdSuggestion(curve[0], safest, best, target_precision, labelled.height)
+    in_index = labelled.filter(pl.col("profile_id").is_not_null()).height
+    return ThresholdSuggestion(curve[0], safest, best, target_precision, labelled.height, in_index)
 
 
 # -- the fleet: every tenant's last run beside its previous full run and its band -----------------

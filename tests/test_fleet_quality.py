@@ -148,7 +148,7 @@ def test_unlinkables_count_the_candidates_below_the_threshold_against_themselves
     assert unlinkable_share(curve, 0.9) == 0.1
     assert unlinkable_share(curve, 0.99) == 0.3  # 6.6 bits
     svg = unlinkables_svg(curve, 0.99)
-    assert "30.0% of candidates can never reach it" in svg and "<script" not in svg
+    assert "30% of candidates can never reach it" in svg and "<script" not in svg
     assert "not computed" in unlinkables_svg([], 0.9)
 
 
@@ -174,6 +174,6 @@ def test_charts_mark_the_threshold_and_are_kept_per_run(tmp_path):
     first = save_run_charts(storage, "run-1", result, 0.9)
     second = save_run_charts(storage, "run-2", result, 0.9)
     assert first.folder != second.folder and (first.folder / "score_histogram.svg").exists()
-    assert "10.0% of candidates can never reach it" in (first.folder / "unlinkables.svg").read_text()
+    assert "10% of candidates can never reach it" in (first.folder / "unlinkables.svg").read_text()
     save_run_charts(storage, "run-3", result, 0.9, keep=2)
     assert sorted(p.name for p in storage.charts_root.iterdir()) == ["run-2", "run-3"]

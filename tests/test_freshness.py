@@ -60,3 +60,4 @@ def test_the_policy_follows_the_registry_cadence(tmp_path):
     policy = node.freshness_policy_or_from_metadata
     assert policy.fail_window.to_timedelta() == STALE_AFTER["weekly"]
     assert policy.warn_window.to_timedelta() == overdue_after("weekly")
+    assert "late (warn) after 7 days 2 hours" in node.description and "stale (fail) after 8 days" in node.description

@@ -35,38 +35,39 @@ def test_features_are_built_once_per_snapshot_by_the_sensor(tmp_path, world_prof
     defs = build_definitions(str(tmp_path / "data"), glob)
     job = defs.resolve_implicit_global_asset_job_def()
     with instance_for_test() as instance:
-        # the first look only starts the clock; once a cron tick passed, the index is observed and
-        # the features wait for that observation
-        start = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=T0)
-        assert INDEX not in _requested(start)
-        first = evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=start.cursor, evaluation_time=T0 + timedelta(minutes=15)
-        )
+        # the sensor's first look observes the index; the features wait for that observation
+        first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=T0)
         assert INDEX in _requested(first) and FEATURES not in _requested(first)
         observe([profile_index], instance=instance, resources={"connect": defs.resources["connect"]})
         second = evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=first.cursor, evaluation_time=T0 + timedelta(minutes=16)
+            defs=defs, instance=instance, cursor=first.cursor, evaluation_time=T0 + timedelta(minutes=1)
         )
-        assert FEATURES in _requested(second)  # a snapshot never built
+        assert FEATURES in _requested(second) and INDEX not in _requested(second)  # a snapshot never built
         assert job.get_subset(asset_selection={FEATURES}).execute_in_process(instance=instance).success
 
         # the same snapshot observed again: nothing to build
         observe([profile_index], instance=instance, resources={"connect": defs.resources["connect"]})
         third = evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=second.cursor, evaluation_time=T0 + timedelta(minutes=17)
+            defs=defs, instance=instance, cursor=second.cursor, evaluation_time=T0 + timedelta(minutes=2)
         )
-        assert FEATURES not in _requested(third)
+        assert _requested(third) == set()
         assert _stale(instance, defs) is False
+
+        # the next cron tick (09:15) observes the index again
+        fourth = evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=third.cursor, evaluation_time=T0 + timedelta(minutes=15)
+        )
+        assert _requested(fourth) == {INDEX}
 
         # a new snapshot (a file rewritten): the UI shows the features stale, the sensor builds them
         touched = sorted(Path(glob).parent.iterdir())[0]
         os.utime(touched, (touched.stat().st_atime, touched.stat().st_mtime + 60))
         observe([profile_index], instance=instance, resources={"connect": defs.resources["connect"]})
         assert _stale(instance, defs) is True
-        fourth = evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=third.cursor, evaluation_time=T0 + timedelta(minutes=18)
+        fifth = evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=fourth.cursor, evaluation_time=T0 + timedelta(minutes=16)
         )
-        assert FEATURES in _requested(fourth)
+        assert FEATURES in _requested(fifth)
 
 
 def _stale(instance, defs) -> bool:

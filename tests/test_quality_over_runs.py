@@ -47,7 +47,7 @@ def test_a_quiet_incremental_run_posts_no_collapse(world, world_profiles, greenh
         shown = _latest(instance, "ats_matches", full.run_id)
         for chart in ("score histogram", "unlinkables", "match weights", "m and u parameters"):
             assert "](data:image/svg+xml;base64," in shown[f"chart: {chart}"], chart
-        assert 0 <= shown["unlinkable candidates (% of scored)"] <= 100
+        assert 0 <= shown["unlinkable candidates (% of eligible)"] <= 100
 
         matches = _latest(instance, "ats_matches", quiet.run_id)
         assert PUBLISHED_RATE not in matches and "this run: match rate (% of eligible)" not in matches
