@@ -632,7 +632,9 @@ def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pyte
         assert "cursor=" not in text, text
 
 
-def test_resume_skips_are_counted_by_typed_reason(server: LocalGreenhouse, tmp_path: Path) -> None:
+def test_resume_skips_are_counted_by_typed_reason(
+    server: LocalGreenhouse, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     storage = TenantStorage(tmp_path / "data", TENANT)
     storage.ensure()
     with client_for(server, credential_for(server)) as client:
@@ -640,3 +642,8 @@ def test_resume_skips_are_counted_by_typed_reason(server: LocalGreenhouse, tmp_p
         expired = [{**a, "url": server.file_url(TENANT, a["id"], expires=1)} for a in links[:1]]
         assert _download_resumes(client, storage, expired + links[1:2], 1_000_000, lambda _m: None) == (1, {"expired": 1})
         assert _download_resumes(client, storage, links[2:], 100, lambda _m: None) == (0, {"too_large": 1})
+    # skips are warnings, by reason, and never carry the link they could not fetch
+    warned = [r.getMessage() for r in caplog.records
+              if r.name == "connect_pipeline.extract" and r.levelno == logging.WARNING]
+    assert warned == ["resumes skipped (by reason): {'expired': 1}", "resumes skipped (by reason): {'too_large': 1}"]
+    assert not any("/files/" in w or "expires=" in w or "signature" in w for w in warned)

@@ -34,3 +34,12 @@ def test_domain_warnings_land_in_the_run_log_as_warnings():
     assert [r.level for r in ours] == [logging.WARNING]
     assert ours[0].user_message.endswith("harvest acme: candidates HTTP 429, waiting 1.0s")
     assert not any("not ours" in r.user_message for r in records)  # only the managed loggers
+
+
+def test_training_that_falls_back_to_defaults_is_a_warning(caplog):
+    from connect_pipeline.linkage.training import safe_em
+
+    safe_em(None, ("first_name", "last_name"), 3, 1e6)  # too few pairs: returns before the linker
+    [record] = [r for r in caplog.records if r.name == "connect_pipeline.linkage.training"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "EM on first_name+last_name skipped: only 3 blocked pairs"

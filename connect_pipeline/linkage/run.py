@@ -51,6 +51,8 @@ from connect_pipeline.linkage.settings import (
 from connect_pipeline.linkage.tables import TABLES, Tables
 
 Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
+"""Warnings: a chart not drawn, training that fell back to defaults (never a record's values)."""
 
 MATCH_WEIGHTS_CHART = "match_weights_chart.html"
 M_U_CHART = "m_u_parameters_chart.html"
@@ -359,7 +361,7 @@ class LinkRun:
                 for key_name, columns in training.EM_SESSIONS:
                     training.safe_em(
                         linker, columns, blocked.plan.pre_filter_counts.get(key_name, 0),
-                        config.u_max_pairs, self.say,
+                        config.u_max_pairs,
                     )
             trained = linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
@@ -393,7 +395,7 @@ class LinkRun:
             try:
                 draw().save(str(path), inline=True)
             except Exception as exc:
-                self.say(f"{name} not written: {exc}")
+                logger.warning("%s not written: %s", name, exc)
                 continue
             written[name] = path
         return written
@@ -410,13 +412,13 @@ class LinkRun:
             training.register_tf(linker, frames.term_frequencies)
             chart = linker.evaluation.unlinkables_chart(name_of_data_in_title="ATS candidates")
         except Exception as exc:  # noqa: BLE001 (a chart never fails a run)
-            self.say(f"unlinkables not computed: {type(exc).__name__}: {exc}")
+            logger.warning("unlinkables not computed: %s: %s", type(exc).__name__, exc)
             return []
         try:
             chart.save(str(self.model_dir / UNLINKABLES_CHART), inline=True)
             charts[UNLINKABLES_CHART] = self.model_dir / UNLINKABLES_CHART
         except Exception as exc:  # noqa: BLE001
-            self.say(f"{UNLINKABLES_CHART} not written: {exc}")
+            logger.warning("%s not written: %s", UNLINKABLES_CHART, exc)
         return [(float(r["match_weight"]), float(r["cum_prop"])) for r in chart.raw_records]
 
     def predict(self, blocked: Blocked, model: Model, frames: SplinkInputs) -> ScoredPairs:
