@@ -26,7 +26,10 @@ __all__ = [
 def chart_metadata(storage: TenantStorage, run_id: str, result: LinkResult, threshold: float) -> dict:
     """Save this run's charts (kept per run) and show each as a "chart: …" metadata row."""
     charts = save_run_charts(storage, run_id, result, threshold)
-    return {
+    files = str(charts.folder)
+    if charts.splink_html:
+        files += f": the SVGs above and Splink's interactive HTML charts ({', '.join(sorted(charts.splink_html))})"
+    metadata: dict = {
         "chart: score histogram": MetadataValue.md(
             markdown_image(charts.histogram, "score histogram") + "\n\n" + histogram_md(result.score_histogram, threshold)
         ),
@@ -40,12 +43,11 @@ def chart_metadata(storage: TenantStorage, run_id: str, result: LinkResult, thre
             "m: how often the level is seen for the same person; u: for different people. Trained "
             "for this tenant only.",
         )),
-        "unlinkable candidates (% of eligible)": percent(unlinkable_share(result.unlinkables, threshold)),
-        "chart files (this run, on the Dagster host)": MetadataValue.text(
-            f"{charts.folder}: the SVGs above and Splink's interactive HTML charts ("
-            + ", ".join(sorted(charts.splink_html)) + ")" if charts.splink_html else str(charts.folder)
-        ),
+        "chart files (this run, on the Dagster host)": MetadataValue.text(files),
     }
+    if result.unlinkables:  # an empty link plots no point rather than a false zero
+        metadata["unlinkable candidates (% of eligible)"] = percent(unlinkable_share(result.unlinkables, threshold))
+    return metadata
 
 
 def _with_caption(svg: str, alt: str, caption: str) -> str:

@@ -177,3 +177,22 @@ def test_charts_mark_the_threshold_and_are_kept_per_run(tmp_path):
     assert "10% of candidates can never reach it" in (first.folder / "unlinkables.svg").read_text()
     save_run_charts(storage, "run-3", result, 0.9, keep=2)
     assert sorted(p.name for p in storage.charts_root.iterdir()) == ["run-2", "run-3"]
+
+
+def test_a_run_with_nothing_to_link_plots_no_unlinkables_point(tmp_path):
+    from assets.charts import chart_metadata
+
+    params_path = tmp_path / "params.json"
+    params_path.write_text(json.dumps({"comparisons": []}))
+    result = LinkResult(
+        matches=pl.DataFrame(), candidates_scored=0, pairs_compared=0, blocking_counts={},
+        score_histogram=[], borderline_share=0.0, settings_path=params_path, params_path=params_path,
+        chart_path=None, mu_chart_path=None, unlinkables_chart_path=None, unlinkables=[], timings={},
+        prediction_chunks=0,
+    )
+    shown = chart_metadata(TenantStorage(tmp_path, "acme").ensure(), "run-1", result, 0.9)
+    assert "unlinkable candidates (% of eligible)" not in shown  # not a false zero on the plot
+    assert "Not computed in this run" in shown["chart: unlinkables"].value
+    assert {k for k in shown if k.startswith("chart: ")} == {
+        "chart: score histogram", "chart: unlinkables", "chart: match weights", "chart: m and u parameters",
+    }
