@@ -1,8 +1,11 @@
 """How a run's figures and charts appear in the Dagster UI.
 
-Dagster renders ``MetadataValue.md`` with ``data:`` images allowed, so a chart is an inline SVG
-one click away (the metadata's "Show markdown"), while a ``file://`` link from the UI's http page
-is blocked by browsers. Splink's interactive HTML charts are kept per run beside the SVGs.
+A chart is an inline SVG in ``MetadataValue.md``: the materialisation's metadata row shows
+"[Show Markdown]", and one click opens the chart. Dagster's markdown renderer allows ``data:``
+images (checked in a browser against dagster-webserver 1.13), so nothing else must run for a chart
+to show: no chart server, no port, and runs started from the CLI show theirs too. A ``file://``
+link or a copied path would not do: browsers refuse ``file://`` from the UI's http page. The
+charts are drawn from aggregates only (counts and model parameters), never a candidate.
 """
 
 from __future__ import annotations
@@ -10,41 +13,57 @@ from __future__ import annotations
 import polars as pl
 from dagster import MetadataValue, TableColumn, TableSchema
 
-from connect_pipeline.charts import RunCharts, markdown_image, save_run_charts, threshold_weight
+from connect_pipeline.charts import RunCharts, markdown_image, save_run_charts, threshold_weight, unlinkable_share
 from connect_pipeline.linkage.result import LinkResult
-from connect_pipeline.quality import percent, quality_against_labels, suggest_threshold
+from connect_pipeline.quality import ThresholdPoint, ThresholdSuggestion, percent, quality_against_labels, suggest_threshold
 from connect_pipeline.storage import TenantStorage
 
 __all__ = [
-    "blocking_md", "column_schema", "histogram_md", "label_metadata", "markdown_image", "save_charts",
+    "blocking_md", "chart_metadata", "column_schema", "histogram_md", "label_metadata", "threshold_metadata",
 ]
 
 
-def save_charts(storage: TenantStorage, run_id: str, result: LinkResult, threshold: float) -> "ShownCharts":
-    return ShownCharts(save_run_charts(storage, run_id, result, threshold))
+def chart_metadata(storage: TenantStorage, run_id: str, result: LinkResult, threshold: float) -> dict:
+    """Save this run's charts (kept per run) and show each as a "chart: …" metadata row."""
+    charts = save_run_charts(storage, run_id, result, threshold)
+    files = str(charts.folder)
+    if charts.splink_html:
+        files += f": the SVGs above and Splink's interactive HTML charts ({', '.join(sorted(charts.splink_html))})"
+    metadata: dict = {
+        "chart: score histogram": MetadataValue.md(
+            markdown_image(charts.histogram, "score histogram") + "\n\n" + histogram_md(result.score_histogram, threshold)
+        ),
+        "chart: unlinkables": MetadataValue.md(_unlinkables_md(charts, result, threshold)),
+        "chart: match weights": MetadataValue.md(_with_caption(
+            charts.match_weights, "match weights",
+            "Bits of evidence each comparison level adds (right) or takes away (left): log2(m/u).",
+        )),
+        "chart: m and u parameters": MetadataValue.md(_with_caption(
+            charts.m_u, "m and u parameters",
+            "m: how often the level is seen for the same person; u: for different people. Trained "
+            "for this tenant only.",
+        )),
+        "chart files (this run, on the Dagster host)": MetadataValue.text(files),
+    }
+    if result.unlinkables:  # an empty link plots no point rather than a false zero
+        metadata["unlinkable candidates (% of eligible)"] = percent(unlinkable_share(result.unlinkables, threshold))
+    return metadata
 
 
-class ShownCharts:
-    """A run's saved charts as markdown: the SVG inline, the files it was saved to beneath."""
+def _with_caption(svg: str, alt: str, caption: str) -> str:
+    return f"{markdown_image(svg, alt)}\n\n{caption}"
 
-    def __init__(self, charts: RunCharts) -> None:
-        self.charts = charts
-        self.folder = charts.folder
-        self.histogram = charts.histogram
 
-    def _md(self, svg: str, alt: str, svg_file: str, html_file: str) -> str:
-        lines = [markdown_image(svg, alt), "", f"Saved with this run: `{self.folder / svg_file}`"]
-        if html_file in self.charts.splink_html:
-            lines.append(f" · Splink's interactive chart: `{self.charts.splink_html[html_file]}`")
-        return "\n".join(lines)
-
-    @property
-    def match_weights_md(self) -> str:
-        return self._md(self.charts.match_weights, "match weights", "match_weights.svg", "match_weights_chart.html")
-
-    @property
-    def m_u_md(self) -> str:
-        return self._md(self.charts.m_u, "m and u parameters", "m_u_parameters.svg", "m_u_parameters_chart.html")
+def _unlinkables_md(charts: RunCharts, result: LinkResult, threshold: float) -> str:
+    if not result.unlinkables:
+        return "Not computed in this run (the link had nothing to score)."
+    share = unlinkable_share(result.unlinkables, threshold)
+    return _with_caption(
+        charts.unlinkables, "unlinkables",
+        f"Each candidate scored against itself: {percent(share):g}% of them fall short of the "
+        f"threshold (p ≥ {threshold:g}) even when a profile agrees on everything they have, so no "
+        "index could match them. A rise here points at thinner ATS records, not at the model.",
+    )
 
 
 def histogram_md(histogram: list[tuple[float, int]], threshold: float) -> str:
@@ -102,7 +121,7 @@ def blocking_md(counts: dict[str, int]) -> str:
 def label_metadata(
     matches: pl.DataFrame, labels: pl.DataFrame, eligible: pl.DataFrame, threshold: float, run: str
 ) -> dict:
-    """Precision and recall against the tenant's labels, and the threshold the labels favour."""
+    """Precision and recall against the tenant's labels, and the threshold the labels suggest."""
     quality = quality_against_labels(matches, labels, eligible["candidate_id"])
     if quality.labelled_in_index == 0 and quality.predicted == 0:
         return {"labels": MetadataValue.text("no labelled candidate in this run: precision and recall not measured")}
@@ -113,18 +132,48 @@ def label_metadata(
     }
     suggestion = suggest_threshold(matches, labels, eligible["candidate_id"], threshold)
     if suggestion is not None:
-        verdict = (
-            "keep the threshold" if suggestion.threshold <= threshold
-            else f"raising it to {suggestion.threshold:g} would give F1 {percent(suggestion.f1)}% "
-            f"(precision {percent(suggestion.precision)}%, recall {percent(suggestion.recall)}%)"
-        )
-        out["suggested threshold (best F1 on labels)"] = suggestion.threshold
-        out["F1 against labels at the current threshold (%)"] = percent(suggestion.current_f1)
-        out["threshold suggestion"] = MetadataValue.text(
-            f"{verdict}. Only thresholds at or above the current {threshold:g} can be judged: pairs "
-            "below it are not kept."
-        )
+        out |= threshold_metadata(suggestion)
     return out
+
+
+def threshold_metadata(suggestion: ThresholdSuggestion) -> dict:
+    """The labels' threshold suggestion, beside the precision and recall figures."""
+    target = f"{percent(suggestion.target_precision):g}%"
+    out: dict = {
+        f"suggested threshold (lowest with precision ≥ {target} on labels)": (
+            suggestion.safest.threshold if suggestion.safest else MetadataValue.text("none reaches it")
+        ),
+        "threshold suggestion": MetadataValue.text(suggestion.advice()),
+        "threshold by labels": MetadataValue.md(threshold_md(suggestion)),
+    }
+    if suggestion.safest is not None:
+        out["recall at the suggested threshold (%)"] = percent(suggestion.safest.recall)
+    return out
+
+
+def threshold_md(s: ThresholdSuggestion) -> str:
+    """The thresholds worth comparing as a small table, one row per distinct threshold."""
+    named = [("current", s.current)]
+    if s.safest is not None:
+        named.append((f"lowest with precision ≥ {percent(s.target_precision):g}%", s.safest))
+    named.append(("best F1", s.best_f1))
+    rows: dict[float, tuple[list[str], ThresholdPoint]] = {}
+    for name, point in named:
+        rows.setdefault(point.threshold, ([], point))[0].append(name)
+    lines = [
+        f"On the {s.labelled_pairs:,} labelled candidates of this run (`labels.parquet`): "
+        f"{s.labelled_in_index:,} confirmed in the index, {s.labelled_pairs - s.labelled_in_index:,} "
+        "known not to be. Recall counts the confirmed ones found.",
+        "",
+        "| threshold (probability) | which | precision | recall | F1 | matches kept |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {p.threshold:g} | {' · '.join(names)} | {percent(p.precision):g}% | {percent(p.recall):g}% "
+        f"| {percent(p.f1):g}% | {p.kept:,} |"
+        for _, (names, p) in sorted(rows.items())
+    ]
+    return "\n".join(lines)
 
 
 def column_schema(table: pl.DataFrame) -> TableSchema:

@@ -14,9 +14,10 @@ from assets.partitions import tenant_partitions
 from assets.tenant_assets import ats_matches, staging_purge
 from connect_pipeline.linkage.link import borderline_share
 from connect_pipeline.pipeline import eligible_people
-from connect_pipeline.quality import MAX_BORDERLINE_SHARE, judge
+from connect_pipeline.quality import MAX_BORDERLINE_SHARE, judge, suggest_threshold
 from connect_pipeline.run_state import GateRecord, publish_history, record_gate, staged_mode, utc_stamp
-from assets.labels import readable_figures
+from assets.charts import threshold_metadata
+from assets.labels import readable_figures, this_run
 from resources.connect import ConnectResource, TenantRunResource
 
 
@@ -34,13 +35,9 @@ def match_quality(
     tenant = context.partition_key
     connection, storage = connect.tenant(tenant)
     eligible = eligible_people(pl.read_parquet(storage.people), include_private=connection.include_private)
-    verdict = judge(
-        pl.read_parquet(storage.staged_matches),
-        eligible,
-        mode=staged_mode(storage),
-        history=publish_history(storage),
-        labels=pl.read_parquet(storage.labels) if storage.labels.exists() else None,
-    )
+    matches = pl.read_parquet(storage.staged_matches)
+    labels = pl.read_parquet(storage.labels) if storage.labels.exists() else None
+    verdict = judge(matches, eligible, mode=staged_mode(storage), history=publish_history(storage), labels=labels)
     mode = staged_mode(storage)
     record_gate(storage, GateRecord(
         run_id=context.run.run_id, checked_at=utc_stamp(), mode=mode, eligible=eligible.height,
@@ -48,6 +45,10 @@ def match_quality(
         passed=verdict.passed, problems=list(verdict.problems), outside_band=verdict.outside_band,
     ))
     metadata = readable_figures(verdict.figures, mode=mode)
+    if labels is not None:
+        suggestion = suggest_threshold(matches, labels, eligible["candidate_id"], connect.link_threshold)
+        if suggestion is not None:
+            metadata |= threshold_metadata(suggestion)
     if not verdict.passed:
         metadata["problems"] = "; ".join(verdict.problems)
         context.log.error(f"tenant {tenant}: publish blocked ({metadata['problems']})")
@@ -63,14 +64,16 @@ def match_quality(
 def borderline_matches(
     context: AssetCheckExecutionContext, connect: ConnectResource, tenant_run: TenantRunResource
 ) -> AssetCheckResult:
-    matches = pl.read_parquet(connect.storage(context.partition_key).staged_matches)
+    storage = connect.storage(context.partition_key)
+    matches = pl.read_parquet(storage.staged_matches)
     share = borderline_share(matches, connect.link_threshold)
     return AssetCheckResult(
         passed=share <= MAX_BORDERLINE_SHARE,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "borderline matches (% of this run's matches)": round(100 * share, 2),
-            "this run: candidates matched": matches.height,
+            # the same label as ats_matches: an incremental window's count is not the tenant's
+            f"{this_run(staged_mode(storage))}: candidates matched": matches.height,
         },
     )
 

@@ -3,6 +3,8 @@
 
 from dagster import (
     AddDynamicPartitionsRequest,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
     RunRequest,
@@ -14,6 +16,7 @@ from dagster import (
 
 from assets.jobs import tenant_job
 from assets.partitions import TENANTS_PARTITION
+from assets.tenant_assets import profile_features, profile_index
 from resources.connect import ConnectResource
 
 
@@ -50,3 +53,13 @@ def tenant_registry_sensor(context: SensorEvaluationContext, connect: ConnectRes
         ],
         dynamic_partitions_requests=requests,
     )
+
+
+profile_automation_sensor = AutomationConditionSensorDefinition(
+    "profile_automation_sensor",
+    target=AssetSelection.assets(profile_index.key, profile_features.key),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Observes profile_index every 15 minutes and builds profile_features once per new "
+    "snapshot, so the first tenant run after an index update does not pay for it.",
+)

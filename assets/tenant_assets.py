@@ -9,11 +9,11 @@ purges the staged inputs when the run ends, however it ends.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
+    AutomationCondition,
     Config,
     DataVersion,
     MaterializeResult,
@@ -24,6 +24,7 @@ from dagster import (
 )
 
 from assets.partitions import tenant_partitions
+from assets.run_config import ExtractMode
 from connect_pipeline.errors import TenantNotFound
 from connect_pipeline.extract import extract_tenant
 from connect_pipeline.pipeline import (
@@ -38,7 +39,7 @@ from connect_pipeline.pipeline import (
 from connect_pipeline.profile_index import check_profile_index
 from connect_pipeline.quality import match_rate_of_eligible, percent
 from connect_pipeline.run_state import publish_history, staged_mode
-from assets.charts import blocking_md, column_schema, histogram_md, label_metadata, markdown_image, save_charts
+from assets.charts import blocking_md, chart_metadata, column_schema, label_metadata
 from assets.labels import this_run
 from resources.quality_report import PUBLISHED_MATCHES, PUBLISHED_RATE
 from connect_pipeline.storage import TenantStorage
@@ -46,11 +47,23 @@ from connect_pipeline.tenants import TenantConnection
 from resources.connect import ConnectResource, TenantRunResource
 
 
+PROFILE_INDEX_OBSERVE_CRON = "*/15 * * * *"
+"""How often the automation sensor looks at the index files (a stat of each, plus the contract
+check once per new snapshot)."""
+
+
 @observable_source_asset(
     group_name="profiles",
     description="The public-profile index (Parquet). Its data version is the snapshot id (a hash "
-    "of the files' names, sizes and modification times): observing it after the index changed "
-    "shows profile_features as stale.",
+    "of the files' names, sizes and modification times). Observed by profile_automation_sensor "
+    "when it starts and every 15 minutes: a new snapshot shows profile_features as stale, and "
+    "the sensor then builds it.",
+    # observed as soon as the sensor first runs (a fresh deployment is never "never observed"),
+    # then at every tick
+    automation_condition=(
+        AutomationCondition.initial_evaluation()
+        | AutomationCondition.cron_tick_passed(PROFILE_INDEX_OBSERVE_CRON, "UTC")
+    ) & ~AutomationCondition.in_progress(),
 )
 def profile_index(context, connect: ConnectResource) -> ObserveResult:
     summary = check_profile_index(connect.root, connect.profiles_glob)
@@ -64,9 +77,11 @@ def profile_index(context, connect: ConnectResource) -> ObserveResult:
     group_name="profiles",
     deps=[profile_index],
     description="Normalised matching features of the profile index, built once per index snapshot "
-    "and shared by every tenant (no tenant data). Every tenant run materialises it first: a no-op "
-    "when the snapshot is built, so a new snapshot is built exactly once, by the first run that "
-    "meets it.",
+    "and shared by every tenant (no tenant data). Built by profile_automation_sensor when the "
+    "index's snapshot changes (eager: missing, or profile_index observed with a new data version); "
+    "every tenant run also materialises it first, a no-op when the snapshot is built, so a run "
+    "that meets a snapshot the sensor has not built yet builds it, once, under a lock.",
+    automation_condition=AutomationCondition.eager(),
 )
 def profile_features(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
     summary = check_profile_index(connect.root, connect.profiles_glob)
@@ -87,7 +102,7 @@ class ExtractConfig(Config):
     full read; ``incremental`` reads only the window (every mode sweeps candidate ids for
     deletions)."""
 
-    mode: Literal["auto", "full", "incremental"] = "auto"
+    mode: ExtractMode = "auto"
 
 
 @dataclass(frozen=True)
@@ -154,7 +169,7 @@ def tenant_asset(
 def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractConfig) -> MaterializeResult:
     # a broken index fails the run in seconds, before any Greenhouse request (cached per snapshot)
     check_profile_index(tenant.connect.root, tenant.connect.profiles_glob)
-    with tenant.connect.harvest_client(tenant.connection, log=context.log.info) as client:
+    with tenant.connect.harvest_client(tenant.connection) as client:
         summary = extract_tenant(
             client,
             tenant.storage,
@@ -238,13 +253,7 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
     }
     if storage.labels.exists():
         metadata |= label_metadata(result.matches, pl.read_parquet(storage.labels), eligible_frame, threshold, run)
-    charts = save_charts(storage, context.run.run_id, result, threshold)
-    metadata["score histogram"] = MetadataValue.md(
-        markdown_image(charts.histogram, "score histogram") + "\n\n" + histogram_md(result.score_histogram, threshold)
-    )
-    metadata["match weights chart"] = MetadataValue.md(charts.match_weights_md)
-    metadata["m and u parameters chart"] = MetadataValue.md(charts.m_u_md)
-    metadata["charts of this run (folder)"] = MetadataValue.path(str(charts.folder))
+    metadata |= chart_metadata(storage, context.run.run_id, result, threshold)
     metadata["model parameters"] = MetadataValue.path(str(result.params_path))
     return MaterializeResult(metadata=metadata)
 

@@ -1,5 +1,5 @@
 """Small, self-contained SVG charts of a run's aggregates: the score histogram with the threshold
-marked, the model's match weights, and its m and u parameters.
+marked, the model's match weights, its m and u parameters, and the unlinkables curve.
 
 Drawn from counts and model parameters only (never a candidate or a profile), as plain SVG with
 no script and nothing fetched, so they can be embedded anywhere: as files beside Splink's
@@ -196,6 +196,79 @@ def m_u_svg(params: dict[str, Any], *, title: str = "m and u per comparison leve
     return _svg(width, height, body, title)
 
 
+def unlinkables_svg(
+    curve: Sequence[tuple[float, float]], threshold: float,
+    *, title: str = "Unlinkables: candidates scored against themselves",
+) -> str:
+    """Share of candidates (y) whose self-match weight is at most x: a candidate left of the
+    red threshold line lacks the details to ever be matched, whatever the index holds.
+
+    Splink leaves out the candidates whose self-match probability rounds to 1 (most of them), so
+    the curve ends well below 100 %: the y axis is scaled to it and the caption says so."""
+    width, height, left, right, top, bottom = 640, 240, 52, 16, 30, 40
+    cut = threshold_weight(threshold)
+    if not curve:
+        return _svg(width, 60, ["<text x='8' y='40'>not computed in this run</text>"], title)
+    lo = min(min(w for w, _ in curve), cut) - 1
+    hi = max(max(w for w, _ in curve), cut) + 1
+    top_share = max(s for _, s in curve)
+    ymax = _nice_ceiling(top_share)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(w: float) -> float:
+        return left + (w - lo) / (hi - lo) * plot_w
+
+    def y(share: float) -> float:
+        return top + plot_h - share / ymax * plot_h
+
+    body = [f"<line x1='{left}' y1='{top + plot_h}' x2='{width - right}' y2='{top + plot_h}' stroke='#888'/>"]
+    for i in range(5):
+        share = ymax * i / 4
+        body.append(f"<line x1='{left}' y1='{y(share):.1f}' x2='{width - right}' y2='{y(share):.1f}' stroke='#eee'/>")
+        body.append(f"<text x='{left - 4}' y='{y(share) + 4:.1f}' text-anchor='end' fill='#555'>{_pct(share)}</text>")
+    points = [(lo, 0.0)] + [(w, s) for w, s in sorted(curve)]
+    steps = []
+    for (w0, s0), (w1, s1) in zip(points, points[1:]):
+        steps += [f"{x(w1):.1f},{y(s0):.1f}", f"{x(w1):.1f},{y(s1):.1f}"]
+    body.append(f"<polyline points='{x(lo):.1f},{y(0):.1f} {' '.join(steps)}' fill='none' stroke='{POSITIVE}' stroke-width='2'/>")
+    first, last = math.ceil(lo / 5) * 5, math.floor(hi / 5) * 5
+    for tick in range(int(first), int(last) + 1, 5):
+        body.append(f"<text x='{x(tick):.1f}' y='{top + plot_h + 14}' text-anchor='middle' fill='#555'>{tick}</text>")
+    body.append(
+        f"<text x='{left + plot_w / 2:.0f}' y='{height - 6}' text-anchor='middle' fill='#333'>"
+        f"weight (bits) a candidate reaches against itself; the other {_pct(1 - top_share)} reach p ≈ 1</text>"
+    )
+    unlinkable = unlinkable_share(curve, threshold)
+    body.append(f"<line x1='{x(cut):.1f}' y1='{top - 4}' x2='{x(cut):.1f}' y2='{top + plot_h}' "
+                f"stroke='{THRESHOLD}' stroke-width='2'/>")
+    body.append(
+        f"<text x='{x(cut) + 4:.1f}' y='{top + 8}' fill='{THRESHOLD}'>threshold (weight {cut:.1f}): "
+        f"{_pct(unlinkable)} of candidates can never reach it</text>"
+    )
+    return _svg(width, height, body, title)
+
+
+def _nice_ceiling(share: float) -> float:
+    """The y axis top for a share: the next of 1, 2, 5 × a power of ten at or above it."""
+    if share <= 0:
+        return 0.01
+    power = 10 ** math.floor(math.log10(share))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= share - 1e-12)
+
+
+def _pct(share: float) -> str:
+    """A share as people read it, with the decimals small shares need."""
+    value = share * 100
+    return f"{value:.0f}%" if value >= 10 or value == 0 else f"{value:.2g}%"
+
+
+def unlinkable_share(curve: Sequence[tuple[float, float]], threshold: float) -> float:
+    """Share of candidates whose self-match weight is below the threshold's weight."""
+    cut = threshold_weight(threshold)
+    below = [share for weight, share in sorted(curve) if weight < cut]
+    return below[-1] if below else 0.0
+
+
 # -- one run's charts, kept per run ----------------------------------------------------------------
 
 KEEP_RUNS = 30  # chart folders kept per tenant (a few KB of SVG and ~1 MB of Splink HTML each)
@@ -209,6 +282,7 @@ class RunCharts:
     histogram: str
     match_weights: str
     m_u: str
+    unlinkables: str
     splink_html: dict[str, Path]
 
 
@@ -224,17 +298,21 @@ def save_run_charts(
         "score_histogram.svg": histogram_svg(result.score_histogram, threshold),
         "match_weights.svg": match_weights_svg(params),
         "m_u_parameters.svg": m_u_svg(params),
+        "unlinkables.svg": unlinkables_svg(result.unlinkables, threshold),
     }
     for name, svg in svgs.items():
         write_text_atomic(folder / name, svg)
     html: dict[str, Path] = {}
-    for source in (result.chart_path, result.mu_chart_path):
+    for source in (result.chart_path, result.mu_chart_path, result.unlinkables_chart_path):
         if source is not None and Path(source).exists():
             target = folder / Path(source).name
             write_bytes_atomic(target, Path(source).read_bytes())
             html[target.name] = target
     _prune(storage.charts_root, keep)
-    return RunCharts(folder, svgs["score_histogram.svg"], svgs["match_weights.svg"], svgs["m_u_parameters.svg"], html)
+    return RunCharts(
+        folder, svgs["score_histogram.svg"], svgs["match_weights.svg"], svgs["m_u_parameters.svg"],
+        svgs["unlinkables.svg"], html,
+    )
 
 
 def _prune(root: Path, keep: int) -> None:

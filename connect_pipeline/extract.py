@@ -26,6 +26,7 @@ expire; the URL itself is dropped from the staged records once the files are fet
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -60,6 +61,9 @@ FULL_EVERY_TOLERANCE = timedelta(hours=1)
 SMALL_COLLECTIONS = ("users", "jobs", "job_interview_stages", "prospect_pools",
                      "prospect_pool_stages", "close_reasons")
 MODES = ("auto", "full", "incremental")
+
+logger = logging.getLogger(__name__)
+"""Warnings the run should show as warnings: resumes skipped, a prefetch that stopped."""
 
 
 @dataclass
@@ -276,7 +280,7 @@ class _ResumePrefetch:
                 self._client, self._storage, targets, self._max_bytes, self._log, cancel=self._cancel
             )
         except Exception as exc:  # the resumes step fetches whatever is missing
-            self._log(f"resume prefetch stopped ({type(exc).__name__}); the resumes step finishes it")
+            logger.warning("resume prefetch stopped (%s); the resumes step finishes it", type(exc).__name__)
             return
         if not self._cancel.is_set():
             self._result = result
@@ -416,7 +420,7 @@ def _download_resumes(
             if i % 1000 == 0:
                 log(f"resumes: {i}/{len(targets)} downloaded")
     if skipped:
-        log(f"resumes skipped: {skipped}")
+        logger.warning("resumes skipped (by reason): %s", skipped)
     return done, skipped
 
 

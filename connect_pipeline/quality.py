@@ -169,70 +169,142 @@ def judge(
 # -- the threshold, seen through the labels ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ThresholdSuggestion:
-    """The threshold that maximises F1 on the labelled candidates, among the matches a run kept.
+TARGET_PRECISION = 0.99
+"""The precision on labels the suggested threshold must keep: one wrong enrichment in a hundred."""
 
-    The linker keeps only pairs at or above the run's threshold, so only thresholds at or above
-    it can be judged: the suggestion says "raise it" or "keep it", never "lower it".
-    """
+
+@dataclass(frozen=True)
+class ThresholdPoint:
+    """Precision, recall and F1 on the labelled candidates if the threshold were ``threshold``."""
 
     threshold: float
     precision: float
     recall: float
     f1: float
-    current_f1: float
+    kept: int
+
+
+@dataclass(frozen=True)
+class ThresholdSuggestion:
+    """What the labels say about the threshold.
+
+    ``safest``: the lowest threshold whose precision on labels is at least ``target_precision``
+    (the most recall that precision allows); None when no threshold reaches it. ``best_f1``: the
+    threshold with the best F1. ``current``: the figures at the run's own threshold.
+
+    The linker keeps only pairs at or above the run's threshold, so only thresholds at or above it
+    can be judged: when ``safest`` is the current threshold, lower ones may be as precise, but the
+    labels cannot tell.
+    """
+
+    current: ThresholdPoint
+    safest: ThresholdPoint | None
+    best_f1: ThresholdPoint
+    target_precision: float
+    labelled_pairs: int
+    labelled_in_index: int
+
+    @property
+    def threshold(self) -> float:
+        """The one threshold to suggest: the safest, else the F1-best."""
+        return (self.safest or self.best_f1).threshold
+
+    def advice(self) -> str:
+        """One sentence a data engineer can act on."""
+        cur = self.current
+        target = f"{percent(self.target_precision):g}%"
+        if self.safest is None:
+            return (
+                f"no threshold at or above {cur.threshold:g} keeps precision ≥ {target} on the labels "
+                f"(best F1 {percent(self.best_f1.f1):g}% at {self.best_f1.threshold:g}): check the labels "
+                "and the model before publishing more"
+            )
+        if self.safest.threshold <= cur.threshold:
+            return (
+                f"keep {cur.threshold:g}: precision {percent(cur.precision):g}% ≥ {target} with recall "
+                f"{percent(cur.recall):g}% (lower thresholds cannot be judged: pairs below "
+                f"{cur.threshold:g} are not kept)"
+            )
+        return (
+            f"raise the threshold to {self.safest.threshold:g}: the lowest that keeps precision ≥ {target} "
+            f"on the labels (recall {percent(self.safest.recall):g}%, now {percent(cur.precision):g}% precision "
+            f"and {percent(cur.recall):g}% recall at {cur.threshold:g})"
+        )
 
 
 def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def suggest_threshold(
+def threshold_curve(
     matches: pl.DataFrame, labels: pl.DataFrame, eligible_ids: pl.Series, current: float
-) -> ThresholdSuggestion | None:
-    """Best F1 over the thresholds at or above ``current`` that the labelled matches can tell apart.
+) -> list[ThresholdPoint]:
+    """Precision, recall and F1 on the labelled eligible candidates at the run's threshold and at
+    every match probability above it that a labelled match carries (where the figures change).
 
-    None when no eligible candidate carries a label.
+    Precision counts the labelled candidates' matches that found their labelled profile; recall
+    divides those by the labelled candidates known to be in the index. Ascending thresholds.
     """
     labels = labels.filter(pl.col("candidate_id").is_in(eligible_ids.implode()))
     in_index = labels.filter(pl.col("profile_id").is_not_null()).height
-    if not labels.height:
-        return None
-    scored = (
-        matches.join(labels, on="candidate_id", how="inner", suffix="_true")
-        .select(
-            pl.col("match_probability"),
-            (pl.col("profile_id") == pl.col("profile_id_true")).fill_null(False).alias("correct"),
-        )
-        .sort("match_probability", descending=True)
+    scored = matches.join(labels, on="candidate_id", how="inner", suffix="_true").select(
+        pl.col("match_probability"),
+        (pl.col("profile_id") == pl.col("profile_id_true")).fill_null(False).alias("correct"),
     )
-    best: tuple[float, float, float, float] | None = None
-    current_f1 = 0.0
-    for t in sorted({current, *scored["match_probability"].to_list()}):
-        if t < current:
-            continue
+    points = []
+    for t in sorted({current, *(p for p in scored["match_probability"].to_list() if p >= current)}):
         kept = scored.filter(pl.col("match_probability") >= t)
         tp = int(kept["correct"].sum()) if kept.height else 0
         precision = tp / kept.height if kept.height else 1.0
         recall = tp / in_index if in_index else 1.0
-        f1 = _f1(precision, recall)
-        if t == current:
-            current_f1 = f1
-        if best is None or f1 > best[3] + 1e-12:
-            best = (t, precision, recall, f1)
-    assert best is not None
-    return ThresholdSuggestion(
-        threshold=round(best[0], 6), precision=round(best[1], 4), recall=round(best[2], 4),
-        f1=round(best[3], 4), current_f1=round(current_f1, 4),
-    )
+        points.append(ThresholdPoint(
+            round(t, 6), round(precision, 4), round(recall, 4), round(_f1(precision, recall), 4), kept.height
+        ))
+    return points
+
+
+def suggest_threshold(
+    matches: pl.DataFrame,
+    labels: pl.DataFrame,
+    eligible_ids: pl.Series,
+    current: float,
+    *,
+    target_precision: float = TARGET_PRECISION,
+) -> ThresholdSuggestion | None:
+    """The lowest threshold keeping precision ≥ ``target_precision`` on the labels, and the F1-best.
+
+    None when no eligible candidate carries a label.
+    """
+    labelled = labels.filter(pl.col("candidate_id").is_in(eligible_ids.implode()))
+    if not labelled.height:
+        return None
+    curve = threshold_curve(matches, labels, eligible_ids, current)
+    safest = next((p for p in curve if p.precision >= target_precision), None)
+    best = max(curve, key=lambda p: (p.f1, -p.threshold))
+    in_index = labelled.filter(pl.col("profile_id").is_not_null()).height
+    return ThresholdSuggestion(curve[0], safest, best, target_precision, labelled.height, in_index)
 
 
 # -- the fleet: every tenant's last run beside its previous full run and its band -----------------
 
+CADENCE_PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+"""How often a tenant of each cadence is run (the schedule's ticks)."""
+RUN_ALLOWANCE = timedelta(hours=2)
+"""How long a scheduled run may take before its tenant counts as overdue."""
 STALE_AFTER = {"daily": timedelta(hours=36), "weekly": timedelta(days=8)}
 """A tenant whose last run is older than this (by cadence) is stale: its figures say nothing
-about today."""
+about today. The fleet report's "stale" status and the Dagster freshness policy of the tenant's
+quality asset both use it."""
+
+
+def overdue_after(cadence: str) -> timedelta:
+    """A cadence's period plus the time a run may take: past it, the scheduled run is late."""
+    return CADENCE_PERIOD.get(cadence, CADENCE_PERIOD["weekly"]) + RUN_ALLOWANCE
+
+
+def stale_after(cadence: str) -> timedelta:
+    """How long a tenant of this cadence may go without a run reaching the gate (unknown: weekly)."""
+    return STALE_AFTER.get(cadence, STALE_AFTER["weekly"])
 
 OK, OUTSIDE_BAND, BLOCKED, BAND_NOT_READY, STALE, NEVER_RUN = (
     "ok", "outside band", "blocked", "band not ready", "stale", "never run"
@@ -337,7 +409,7 @@ def tenant_quality(
         band.low <= last_full.rate <= band.high
     ):
         status, reason = OUTSIDE_BAND, f"last full run {percent(last_full.rate)}% is outside {band}"
-    elif now - _parse(last_run.at) > STALE_AFTER.get(cadence, STALE_AFTER["weekly"]):
+    elif now - _parse(last_run.at) > stale_after(cadence):
         status, reason = STALE, f"last run {last_run.at}, a {cadence} tenant"
     elif band is None:
         status, reason = BAND_NOT_READY, band_text

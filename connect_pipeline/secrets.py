@@ -7,6 +7,9 @@ run, so it holds only a *reference* to each client secret:
                        the registry stores just the variable's name
     enc:<fernet token> the secret is encrypted with the Fernet key in $CONNECT_PIPELINE_SECRET_KEY;
                        without that key the registry is useless to whoever copies it
+    file:/abs/path     the secret is the content of a file only the service's user can read (a
+                       mounted Kubernetes or Docker secret, the demo's local credentials); the
+                       registry stores just the path
 
 A ``SecretRef`` never shows its value (repr, str, f-strings); ``resolve`` is the one place a
 plain secret comes back, and only the Harvest token exchange should call it.
@@ -23,6 +26,7 @@ from connect_pipeline.errors import ConfigError
 SECRET_KEY_ENV = "CONNECT_PIPELINE_SECRET_KEY"
 ENV_PREFIX = "env:"
 ENC_PREFIX = "enc:"
+FILE_PREFIX = "file:"
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _GENERATE_KEY_HINT = (
     'generate one with `python -c "from cryptography.fernet import Fernet; '
@@ -48,25 +52,34 @@ class SecretRef:
         elif self.stored.startswith(ENC_PREFIX):
             if len(self.stored) <= len(ENC_PREFIX):
                 raise ConfigError("secret reference 'enc:' holds no encrypted value: add the tenant again")
+        elif self.stored.startswith(FILE_PREFIX):
+            if not os.path.isabs(self.stored[len(FILE_PREFIX) :]):
+                raise ConfigError(
+                    "secret reference 'file:' must name an absolute path (e.g. file:/run/secrets/acme), "
+                    "so it means the same file wherever the pipeline runs"
+                )
         else:
             # Do not echo the value: it may be a plain secret pasted by mistake.
             raise ConfigError(
-                "a secret reference must start with 'env:' (name of an environment variable) or "
-                "'enc:' (encrypted with CONNECT_PIPELINE_SECRET_KEY); plain-text secrets are not "
-                "accepted: use `tenants add --secret-env VAR` or `--secret-stdin`"
+                "a secret reference must start with 'env:' (name of an environment variable), "
+                "'file:' (absolute path of a file holding it) or 'enc:' (encrypted with "
+                "CONNECT_PIPELINE_SECRET_KEY); plain-text secrets are not accepted: use `tenants add "
+                "--secret-env VAR`, `--secret-file PATH` or `--secret-stdin`"
             )
 
     @property
     def kind(self) -> str:
-        return "env" if self.stored.startswith(ENV_PREFIX) else "encrypted"
+        if self.stored.startswith(ENV_PREFIX):
+            return "env"
+        return "file" if self.stored.startswith(FILE_PREFIX) else "encrypted"
 
     @property
     def env_var(self) -> str | None:
         return self.stored[len(ENV_PREFIX) :] if self.kind == "env" else None
 
     def describe(self) -> str:
-        """Safe to print: ``env:VAR`` or ``encrypted``."""
-        return self.stored if self.kind == "env" else "encrypted"
+        """Safe to print: ``env:VAR``, ``file:/path`` or ``encrypted``."""
+        return self.stored if self.kind in ("env", "file") else "encrypted"
 
     def __repr__(self) -> str:
         return f"SecretRef({self.describe()})"
@@ -76,6 +89,10 @@ class SecretRef:
 
 def from_env(var_name: str) -> SecretRef:
     return SecretRef(ENV_PREFIX + var_name)
+
+
+def from_file(path: str | os.PathLike) -> SecretRef:
+    return SecretRef(FILE_PREFIX + os.path.abspath(path))
 
 
 def encrypt(secret: str) -> SecretRef:
@@ -98,6 +115,18 @@ def resolve(ref: SecretRef | str, *, tenant_id: str | None = None) -> str:
                 f"the client secret{who} is read from environment variable {name}, which is not set "
                 f"(or empty) in this process: export {name} where the pipeline runs"
             )
+        return value
+    if ref.kind == "file":
+        path = ref.stored[len(FILE_PREFIX) :]
+        try:
+            value = open(path, encoding="utf-8").read().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"the client secret{who} is read from the file {path}, which cannot be read "
+                f"({type(exc).__name__}): mount or write it there, readable by the service's user"
+            ) from None
+        if not value:
+            raise ConfigError(f"the client secret{who} file {path} is empty: write the secret Greenhouse showed into it")
         return value
     from cryptography.fernet import InvalidToken
 

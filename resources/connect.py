@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, InitResourceContext
 
@@ -20,6 +21,9 @@ from resources.quality_report import report_match_quality
 from connect_pipeline.storage import TenantStorage, data_root
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 
+LinkBackend = Literal["duckdb", "spark"]
+
+
 class ConnectResource(ConfigurableResource):
     """Storage root, profile index and link settings shared by every tenant run."""
 
@@ -27,7 +31,7 @@ class ConnectResource(ConfigurableResource):
     profiles_glob: str
     link_threshold: float = DEFAULT_THRESHOLD
     u_max_pairs: float = DEFAULT_U_MAX_PAIRS
-    link_backend: str = "duckdb"  # "spark" for profile indexes past one machine (the spark extra)
+    link_backend: LinkBackend = "duckdb"  # "spark" for profile indexes past one machine (the spark extra)
 
     @property
     def root(self) -> Path:
@@ -46,13 +50,10 @@ class ConnectResource(ConfigurableResource):
         """The connection and the folders of the tenant a partition names."""
         return self.connection(tenant_id), self.storage(tenant_id)
 
-    def harvest_client(self, connection: TenantConnection, log=None) -> HarvestClient:
-        return HarvestClient(
-            connection.api_base_url,
-            connection.credential(),
-            tenant_id=connection.tenant_id,
-            log=log,
-        )
+    def harvest_client(self, connection: TenantConnection) -> HarvestClient:
+        """The tenant's client; its warnings go to the ``connect_pipeline`` loggers, which the
+        instance's ``python_logs`` settings hand to Dagster's run log."""
+        return HarvestClient(connection.api_base_url, connection.credential(), tenant_id=connection.tenant_id)
 
     def link_config(self) -> LinkConfig:
         return LinkConfig(

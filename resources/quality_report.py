@@ -13,13 +13,13 @@ The figures come from ``connect_pipeline.fleet``: aggregates of each tenant's st
 """
 
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from dagster import AssetKey, AssetMaterialization, AssetSpec, DagsterInstance, MetadataValue
+from dagster import AssetKey, AssetMaterialization, AssetSpec, DagsterInstance, FreshnessPolicy, MetadataValue
 
 from connect_pipeline.fleet import STATUS_MARK, fleet_json, fleet_markdown, fleet_quality, quality_of
-from connect_pipeline.quality import TenantQuality, percent
+from connect_pipeline.quality import TenantQuality, overdue_after, percent, stale_after
 from connect_pipeline.tenants import TenantRegistry
 
 GROUP = "match_quality"
@@ -44,20 +44,42 @@ def tenant_quality_key(tenant_id: str) -> AssetKey:
 
 
 def tenant_quality_specs(root: Path) -> list[AssetSpec]:
-    """One asset per registered tenant (read when the code location loads)."""
+    """One asset per registered tenant (read when the code location loads), with a freshness
+    policy from the tenant's cadence: the asset turns red in the UI once the tenant has gone
+    longer than ``quality.STALE_AFTER`` without a run reaching the quality gate, the same rule
+    the fleet report's "stale" status uses. A changed cadence applies when the code location
+    reloads (the registry sensor's next new tenant, or Reload in the UI)."""
     try:
-        tenants = [t.tenant_id for t in TenantRegistry(root).list()]
+        tenants = [(t.tenant_id, t.cadence) for t in TenantRegistry(root).list()]
     except Exception:  # an unreadable registry must not stop the code location from loading
         tenants = []
     return [
         AssetSpec(
             tenant_quality_key(t),
             group_name=GROUP,
-            description=f"Match quality of tenant {t} over time, one point per run that reached the "
-            "quality gate: the published match rate, the last full run's rate and the usual band.",
+            description=f"Match quality of tenant {t} ({cadence} cadence) over time, one point per run "
+            "that reached the quality gate: the published match rate, the last full run's rate and "
+            f"the usual band. Freshness: late (warn) after {_window(overdue_after(cadence))} without a "
+            f"run reaching the gate, stale (fail) after {_window(stale_after(cadence))}.",
+            freshness_policy=freshness_policy(cadence),
+            tags={"tenant": t, "cadence": cadence},
         )
-        for t in tenants
+        for t, cadence in tenants
     ]
+
+
+def freshness_policy(cadence: str) -> FreshnessPolicy:
+    """Red (fail) past the cadence's staleness limit; amber (warn) once the scheduled run is late."""
+    return FreshnessPolicy.time_window(fail_window=stale_after(cadence), warn_window=overdue_after(cadence))
+
+
+def _window(span: timedelta) -> str:
+    """36 hours, 8 days, 7 days 2 hours: how the windows read in the asset's description."""
+    hours = round(span.total_seconds() / 3600)
+    if hours < 48:
+        return f"{hours} hours"
+    days, rest = divmod(hours, 24)
+    return f"{days} days" + (f" {rest} hours" if rest else "")
 
 
 def tenant_metadata(q: TenantQuality) -> dict:

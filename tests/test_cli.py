@@ -144,3 +144,21 @@ def test_tenants_add_refuses_an_id_with_a_trailing_newline(data_dir):
                  "--client-id", "c", "--secret-env", "X", env=env)
     assert added.returncode == 2 and "not a slug" in added.stderr
     assert not (data_dir / "tenants.json").exists()
+
+
+def test_the_demo_keeps_local_secrets_in_private_files_not_the_environment(world, greenhouse, tmp_path):
+    import os
+    import stat
+
+    from connect_pipeline.cli.demo import connect_tenants
+    from connect_pipeline.tenants import TenantRegistry
+
+    before = dict(os.environ)
+    tenants = connect_tenants(tmp_path, world, greenhouse)
+    assert dict(os.environ) == before  # nothing written to the process environment
+    for tenant in TenantRegistry(tmp_path).list():
+        assert tenant.secret.kind == "file"
+        path = tenant.secret.stored.removeprefix("file:")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert tenant.credential().client_secret  # resolves where any run of this machine runs
+    assert sorted(t.tenant_id for t in TenantRegistry(tmp_path).list()) == tenants

@@ -59,3 +59,37 @@ def test_cadences_decide_who_runs_when():
 
 def test_registry_sync_adds_and_removes_partitions():
     assert registry_sync({"a", "b"}, {"b", "z"}) == (["a"], ["z"])
+
+
+def test_settings_from_the_environment_are_resolved_where_the_run_executes(tmp_path, monkeypatch):
+    """The data root comes in as ``EnvVar``: a run reads the variable as its process sees it."""
+    from dagster import instance_for_test
+
+    from connect_pipeline.tenants import TenantConnection, TenantRegistry
+
+    loaded, running = tmp_path / "at_load", tmp_path / "at_run"
+    for root in (loaded, running):
+        root.mkdir()
+    TenantRegistry(running).add(TenantConnection(
+        tenant_id="acme", greenhouse_url="https://app.greenhouse.io/", client_id="c",
+        secret_ref="env:UNUSED", sub=1, cadence="daily",
+    ))
+    monkeypatch.setenv("CONNECT_PIPELINE_HOME", str(loaded))
+    defs = build_definitions(profiles_glob=str(tmp_path / "*.parquet"))
+    monkeypatch.setenv("CONNECT_PIPELINE_HOME", str(running))
+    with instance_for_test() as instance:
+        result = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection={AssetKey("match_quality_report")}
+        ).execute_in_process(instance=instance)
+    [mat] = result.asset_materializations_for_node("match_quality_report")
+    assert mat.metadata["tenants"].value == 1  # the registry of the root the run saw
+
+
+def test_an_unknown_link_backend_is_refused_naming_the_choices(tmp_path, monkeypatch):
+    import pytest
+
+    from connect_pipeline.errors import ConfigError
+
+    monkeypatch.setenv("CONNECT_PIPELINE_LINK_BACKEND", "sparkk")
+    with pytest.raises(ConfigError, match="duckdb or spark"):
+        build_definitions(str(tmp_path), str(tmp_path / "*.parquet"))

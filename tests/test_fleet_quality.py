@@ -9,7 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
-from connect_pipeline.charts import histogram_svg, match_weights_svg, save_run_charts, threshold_weight
+from connect_pipeline.charts import (
+    histogram_svg, match_weights_svg, save_run_charts, threshold_weight, unlinkable_share, unlinkables_svg,
+)
 from connect_pipeline.fleet import fleet_json, fleet_markdown, fleet_quality
 from connect_pipeline.linkage.result import LinkResult
 from connect_pipeline.quality import (
@@ -20,6 +22,7 @@ from connect_pipeline.quality import (
     OUTSIDE_BAND,
     STALE,
     suggest_threshold,
+    threshold_curve,
     tenant_quality,
 )
 from connect_pipeline.run_state import GateRecord, PublishRecord, record_gate, record_publish
@@ -107,17 +110,46 @@ def test_the_fleet_lists_the_worst_first(tmp_path):
     assert data[0]["change_points"] == -52.0 and json.dumps(data)
 
 
-def test_the_labels_suggest_a_threshold_at_or_above_the_current_one():
+def test_the_labels_suggest_the_lowest_threshold_keeping_precision_and_the_f1_best():
     matches = pl.DataFrame({
         "candidate_id": [1, 2, 3, 4],
         "profile_id": ["a", "b", "x", "d"],
         "match_probability": [0.99, 0.98, 0.91, 0.97],
     })
-    labels = pl.DataFrame({"candidate_id": [1, 2, 3, 4], "profile_id": ["a", "b", "c", "d"]})
-    s = suggest_threshold(matches, labels, pl.Series([1, 2, 3, 4]), 0.9)
-    assert s.threshold == 0.97  # dropping the one wrong, weakest match
-    assert (s.precision, s.recall) == (1.0, 0.75) and s.f1 > s.current_f1
+    labels = pl.DataFrame({"candidate_id": [1, 2, 3, 4, 5], "profile_id": ["a", "b", "c", "d", None]})
+    s = suggest_threshold(matches, labels, pl.Series([1, 2, 3, 4, 5]), 0.9)
+    assert (s.current.threshold, s.current.precision, s.current.recall) == (0.9, 0.75, 0.75)
+    assert s.safest is not None and s.safest.threshold == 0.97  # dropping the one wrong, weakest match
+    assert (s.safest.precision, s.safest.recall) == (1.0, 0.75)
+    assert s.best_f1.threshold == 0.97 and s.best_f1.f1 > s.current.f1
+    assert s.threshold == 0.97 and "raise the threshold to 0.97" in s.advice()
     assert suggest_threshold(matches, labels.head(0), pl.Series([1]), 0.9) is None
+
+
+def test_precision_met_at_the_current_threshold_says_keep_and_why_lower_is_unknown():
+    matches = pl.DataFrame({"candidate_id": [1, 2], "profile_id": ["a", "b"], "match_probability": [0.95, 0.99]})
+    labels = pl.DataFrame({"candidate_id": [1, 2, 3], "profile_id": ["a", "b", "c"]})
+    s = suggest_threshold(matches, labels, pl.Series([1, 2, 3]), 0.9)
+    assert s.safest == s.current and s.current.recall == round(2 / 3, 4)
+    assert s.advice().startswith("keep 0.9") and "cannot be judged" in s.advice()
+
+
+def test_no_threshold_reaching_the_target_precision_is_said_plainly():
+    matches = pl.DataFrame({"candidate_id": [1, 2], "profile_id": ["x", "b"], "match_probability": [0.99, 0.95]})
+    labels = pl.DataFrame({"candidate_id": [1, 2], "profile_id": ["a", "b"]})
+    s = suggest_threshold(matches, labels, pl.Series([1, 2]), 0.9)
+    assert s.safest is None and "no threshold" in s.advice()
+    curve = threshold_curve(matches, labels, pl.Series([1, 2]), 0.9)
+    assert [p.threshold for p in curve] == [0.9, 0.95, 0.99] and curve[-1].precision == 0.0
+
+
+def test_unlinkables_count_the_candidates_below_the_threshold_against_themselves():
+    curve = [(-2.0, 0.1), (4.0, 0.3), (12.0, 1.0)]  # weight of p = 0.9 is 3.17 bits
+    assert unlinkable_share(curve, 0.9) == 0.1
+    assert unlinkable_share(curve, 0.99) == 0.3  # 6.6 bits
+    svg = unlinkables_svg(curve, 0.99)
+    assert "30% of candidates can never reach it" in svg and "<script" not in svg
+    assert "not computed" in unlinkables_svg([], 0.9)
 
 
 def test_charts_mark_the_threshold_and_are_kept_per_run(tmp_path):
@@ -136,10 +168,31 @@ def test_charts_mark_the_threshold_and_are_kept_per_run(tmp_path):
     result = LinkResult(
         matches=pl.DataFrame(), candidates_scored=0, pairs_compared=0, blocking_counts={},
         score_histogram=[(0.0, 3)], borderline_share=0.0, settings_path=params_path, params_path=params_path,
-        chart_path=None, mu_chart_path=None, timings={}, prediction_chunks=1,
+        chart_path=None, mu_chart_path=None, unlinkables_chart_path=None,
+        unlinkables=[(-2.0, 0.1), (4.0, 0.3), (12.0, 1.0)], timings={}, prediction_chunks=1,
     )
     first = save_run_charts(storage, "run-1", result, 0.9)
     second = save_run_charts(storage, "run-2", result, 0.9)
     assert first.folder != second.folder and (first.folder / "score_histogram.svg").exists()
+    assert "10% of candidates can never reach it" in (first.folder / "unlinkables.svg").read_text()
     save_run_charts(storage, "run-3", result, 0.9, keep=2)
     assert sorted(p.name for p in storage.charts_root.iterdir()) == ["run-2", "run-3"]
+
+
+def test_a_run_with_nothing_to_link_plots_no_unlinkables_point(tmp_path):
+    from assets.charts import chart_metadata
+
+    params_path = tmp_path / "params.json"
+    params_path.write_text(json.dumps({"comparisons": []}))
+    result = LinkResult(
+        matches=pl.DataFrame(), candidates_scored=0, pairs_compared=0, blocking_counts={},
+        score_histogram=[], borderline_share=0.0, settings_path=params_path, params_path=params_path,
+        chart_path=None, mu_chart_path=None, unlinkables_chart_path=None, unlinkables=[], timings={},
+        prediction_chunks=0,
+    )
+    shown = chart_metadata(TenantStorage(tmp_path, "acme").ensure(), "run-1", result, 0.9)
+    assert "unlinkable candidates (% of eligible)" not in shown  # not a false zero on the plot
+    assert "Not computed in this run" in shown["chart: unlinkables"].value
+    assert {k for k in shown if k.startswith("chart: ")} == {
+        "chart: score histogram", "chart: unlinkables", "chart: match weights", "chart: m and u parameters",
+    }

@@ -119,6 +119,12 @@ def client_for(server: LocalGreenhouse, credential: Credential, **kwargs) -> Har
     return HarvestClient(server.api_base_url, credential, tenant_id=TENANT, **kwargs)
 
 
+def client_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the client logged as warnings: its retries, throttles and token refreshes."""
+    return [r.getMessage() for r in caplog.records
+            if r.name == "connect_pipeline.harvest.client" and r.levelno == logging.WARNING]
+
+
 def all_ids(client: HarvestClient, collection: str, **kwargs) -> list[int]:
     return [record["id"] for page in client.iter_pages(collection, **kwargs) for record in page]
 
@@ -175,17 +181,16 @@ def test_token_refreshed_before_expiry(tiny_world: Path, expires_field: str) -> 
         gh.stop()
 
 
-def test_401_after_revocation_refreshes_once(server: LocalGreenhouse) -> None:
+def test_401_after_revocation_refreshes_once(server: LocalGreenhouse, caplog: pytest.LogCaptureFixture) -> None:
     credential = credential_for(server)
-    logged: list[str] = []
-    with client_for(server, credential, log=logged.append) as client:
+    with client_for(server, credential) as client:
         assert len(all_ids(client, "users")) == 2
         # Revoking drops the live token; re-adding makes the credential valid again.
         server.revoke_credential(credential.client_id)
         server.add_credential(TENANT, credential.client_id, credential.client_secret, REQUIRED_SCOPES)
         assert len(all_ids(client, "users")) == 2
     assert server.stats[TENANT]["tokens_minted"] == 2
-    assert sum("HTTP 401" in line for line in logged) == 1
+    assert sum("HTTP 401" in line for line in client_warnings(caplog)) == 1
 
 
 def test_revoked_credential_is_an_auth_error(server: LocalGreenhouse) -> None:
@@ -310,16 +315,15 @@ def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
         gh.stop()
 
 
-def test_faults_do_not_change_the_rows(tiny_world: Path) -> None:
+def test_faults_do_not_change_the_rows(tiny_world: Path, caplog: pytest.LogCaptureFixture) -> None:
     with start(tiny_world) as clean:
         with client_for(clean, credential_for(clean)) as client:
             expected = [r for p in client.iter_pages("candidates", per_page=50) for r in p]
     plan = FaultPlan(error_5xx=0.05, reset=0.02, timeout=0.02, burst_429=0.03, seed=7, timeout_seconds=1.0)
     gh = start(tiny_world, faults=plan)
-    logged: list[str] = []
     try:
         credential = credential_for(gh)
-        with client_for(gh, credential, timeout_s=0.5, log=logged.append) as client:
+        with client_for(gh, credential, timeout_s=0.5) as client:
             got = [r for p in client.iter_pages("candidates", per_page=50) for r in p]
             token = client.tokens.token()
             stats = client.stats["candidates"]
@@ -330,7 +334,9 @@ def test_faults_do_not_change_the_rows(tiny_world: Path) -> None:
     assert len({r["id"] for r in got}) == N_CANDIDATES
     assert sum(faults.values()) > 0
     assert stats["retries"] + stats["throttled_429"] == sum(faults.values())
-    assert logged and not any(token in line or credential.client_secret in line for line in logged)
+    logged = client_warnings(caplog)  # every retry a warning, without the token or the secret
+    assert len(logged) == sum(faults.values())
+    assert not any(token in line or credential.client_secret in line for line in logged)
 
 
 def test_endless_429_gives_up_with_advice(tiny_world: Path) -> None:
@@ -598,11 +604,10 @@ def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pyte
     are signed too: neither may reach a log record (httpx's and httpcore's included), a line of
     the client's log or an exception message."""
     caplog.set_level(logging.DEBUG)
-    logged: list[str] = []
     errors: list[str] = []
     plan = FaultPlan(error_5xx=0.5, reset=0.2, downloads=True, seed=3)
     with start(tiny_world, faults=plan) as gh:
-        with client_for(gh, credential_for(gh), log=logged.append, max_retries=30) as client:
+        with client_for(gh, credential_for(gh), max_retries=30) as client:
             all_ids(client, "candidates", per_page=200)  # next links carry cursors
             links = resume_links(client)
             for attachment in links:
@@ -615,6 +620,7 @@ def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pyte
                         errors.append(str(exc))
         faults = gh.stats[TENANT]["faults"]
     assert any(k.startswith("download_") for k in faults) and len(errors) == 2 * len(links)
+    logged = client_warnings(caplog)
     assert any("attachment" in line and "candidate" in line for line in logged)  # problems were logged, by id
     records = [
         r.getMessage() for r in caplog.records if not r.name.startswith("connect_pipeline.testkit.local_greenhouse")
@@ -626,7 +632,9 @@ def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pyte
         assert "cursor=" not in text, text
 
 
-def test_resume_skips_are_counted_by_typed_reason(server: LocalGreenhouse, tmp_path: Path) -> None:
+def test_resume_skips_are_counted_by_typed_reason(
+    server: LocalGreenhouse, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     storage = TenantStorage(tmp_path / "data", TENANT)
     storage.ensure()
     with client_for(server, credential_for(server)) as client:
@@ -634,3 +642,8 @@ def test_resume_skips_are_counted_by_typed_reason(server: LocalGreenhouse, tmp_p
         expired = [{**a, "url": server.file_url(TENANT, a["id"], expires=1)} for a in links[:1]]
         assert _download_resumes(client, storage, expired + links[1:2], 1_000_000, lambda _m: None) == (1, {"expired": 1})
         assert _download_resumes(client, storage, links[2:], 100, lambda _m: None) == (0, {"too_large": 1})
+    # skips are warnings, by reason, and never carry the link they could not fetch
+    warned = [r.getMessage() for r in caplog.records
+              if r.name == "connect_pipeline.extract" and r.levelno == logging.WARNING]
+    assert warned == ["resumes skipped (by reason): {'expired': 1}", "resumes skipped (by reason): {'too_large': 1}"]
+    assert not any("/files/" in w or "expires=" in w or "signature" in w for w in warned)

@@ -272,6 +272,15 @@ def test_chart_is_self_contained(world):
     assert 'src="https://' not in html and "src='https://" not in html
 
 
+def test_unlinkables_score_the_candidates_against_themselves(world):
+    r = world["result"]
+    shares = [share for _, share in r.unlinkables]
+    assert shares and shares == sorted(shares) and 0.0 < shares[-1] <= 1.0  # a cumulative share
+    weights = [w for w, _ in r.unlinkables]
+    assert weights == sorted(weights)
+    assert r.unlinkables_chart_path is not None and "cdn" not in r.unlinkables_chart_path.read_text().lower()
+
+
 def test_run_figures(world):
     r = world["result"]
     assert r.pairs_compared > 0 and r.candidates_scored > 0

@@ -5,7 +5,7 @@ were launched, and every run refreshes the tenant's own trend and the fleet repo
 from __future__ import annotations
 
 import pytest
-from dagster import AssetKey, instance_for_test
+from dagster import AssetKey, DagsterEventType, instance_for_test
 
 from assets.definitions import build_definitions
 from resources.quality_report import FLEET_REPORT, PUBLISHED_RATE, tenant_quality_key
@@ -43,9 +43,21 @@ def test_a_quiet_incremental_run_posts_no_collapse(world, world_profiles, greenh
         assert (tags["tenant"], tags["extract_mode"]) == ("acme", "incremental")
         assert instance.get_run_by_id(full.run_id).tags["extract_mode"] == "full"
 
+        # every chart one click away: an inline image the UI's markdown renders, never a file path
+        shown = _latest(instance, "ats_matches", full.run_id)
+        for chart in ("score histogram", "unlinkables", "match weights", "m and u parameters"):
+            assert "](data:image/svg+xml;base64," in shown[f"chart: {chart}"], chart
+        assert 0 <= shown["unlinkable candidates (% of eligible)"] <= 100
+
         matches = _latest(instance, "ats_matches", quiet.run_id)
         assert PUBLISHED_RATE not in matches and "this run: match rate (% of eligible)" not in matches
         assert matches["extract mode"] == "incremental"
+        borderline = [
+            e.dagster_event.event_specific_data for e in instance.all_logs(quiet.run_id)
+            if e.dagster_event and e.dagster_event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+            and e.dagster_event.event_specific_data.check_name == "borderline_matches"
+        ]
+        assert "this run (incremental window): candidates matched" in borderline[0].metadata  # not the tenant's
         published = _latest(instance, "enrichment", quiet.run_id)
         assert published[PUBLISHED_RATE] == full_rate  # the table still holds every match
 

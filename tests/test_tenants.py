@@ -65,6 +65,36 @@ def test_env_reference_resolves_at_run_time(monkeypatch: pytest.MonkeyPatch) -> 
     assert "acme" in str(caught.value)
 
 
+def test_file_reference_reads_a_private_file_at_run_time(tmp_path: Path) -> None:
+    path = tmp_path / "acme.secret"
+    path.write_text(PLAIN_SECRET + "\n")
+    ref = secrets.from_file(path)
+    assert secrets.resolve(ref) == PLAIN_SECRET
+    assert PLAIN_SECRET not in repr(ref) and repr(ref) == f"SecretRef(file:{path})"
+    path.unlink()
+    with pytest.raises(ConfigError, match="cannot be read") as caught:
+        secrets.resolve(ref, tenant_id="acme")
+    assert "acme" in str(caught.value) and str(path) in str(caught.value)
+    path.write_text("  \n")
+    with pytest.raises(ConfigError, match="is empty"):
+        secrets.resolve(ref)
+    with pytest.raises(ConfigError, match="absolute path"):
+        secrets.SecretRef("file:relative/secret")
+
+
+def test_cli_add_with_a_secret_file(tmp_path: Path) -> None:
+    argv = ["tenants", "add", "acme", "--greenhouse-url", "https://app.greenhouse.io/", "--client-id", "x",
+            "--secret-file", str(tmp_path / "missing"), "--data-dir", str(tmp_path)]  # fmt: skip
+    code, out, err = run(argv)
+    assert code == 2 and "cannot be read" in err  # refused now, not at the first run
+    (tmp_path / "acme.secret").write_text(PLAIN_SECRET)
+    argv[argv.index(str(tmp_path / "missing"))] = str(tmp_path / "acme.secret")
+    code, out, err = run(argv)
+    assert code == 0 and PLAIN_SECRET not in out + err
+    assert PLAIN_SECRET not in (tmp_path / "tenants.json").read_text()
+    assert f"file:{tmp_path / 'acme.secret'}" in (tmp_path / "tenants.json").read_text()
+
+
 def test_encrypted_reference_round_trip(fernet_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ref = secrets.encrypt(PLAIN_SECRET)
     assert ref.stored.startswith("enc:") and PLAIN_SECRET not in ref.stored

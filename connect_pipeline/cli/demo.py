@@ -22,7 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from connect_pipeline.quality import quality_against_labels
-from connect_pipeline.storage import TenantStorage, data_root, write_with
+from connect_pipeline.secrets import from_file
+from connect_pipeline.storage import TenantStorage, data_root, private_dir, write_text_atomic, write_with
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 
@@ -47,8 +48,10 @@ class LocalServer:
                 self.process.kill()
 
 
-def secret_env_var(tenant_id: str) -> str:
-    return "CONNECT_DEMO_SECRET_" + re.sub(r"[^A-Z0-9]", "_", tenant_id.upper())
+def secret_file(root: Path, tenant_id: str) -> Path:
+    """Where the demo keeps a tenant's local Greenhouse secret: a private file the registry
+    references (``file:``), so no process environment is written."""
+    return root / "demo" / "secrets" / tenant_id
 
 
 def ensure_world(world: Path, *, small: bool) -> dict:
@@ -98,14 +101,15 @@ def connect_tenants(root: Path, world: Path, server: LocalServer) -> list[str]:
     for tenant_id in tenants:
         account = json.loads((account_dir(world, tenant_id) / "account.json").read_text())
         credential = account["credentials"][0]
-        var = secret_env_var(tenant_id)
-        os.environ[var] = credential["client_secret"]  # the demo world's own local credential
+        path = secret_file(root, tenant_id)
+        private_dir(path.parent)
+        write_text_atomic(path, credential["client_secret"])  # the demo world's own local credential
         registry.add(
             TenantConnection(
                 tenant_id=tenant_id,
                 greenhouse_url=server.base_url + "/",
                 client_id=credential["client_id"],
-                secret_ref=f"env:{var}",
+                secret_ref=from_file(path).stored,
                 sub=account["site_admin_user_id"],
                 cadence="daily" if tenant_id == tenants[0] else "weekly",
                 api_base_url=server.base_url + "/v3/",

@@ -18,7 +18,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 
 from assets.definitions import build_definitions
 from assets.partitions import TENANTS_PARTITION
-from assets.run_config import extract_run_config
+from assets.run_config import ExtractMode, extract_run_config
 from connect_pipeline.errors import ConnectError
 from connect_pipeline.lease import RunInProgress, current_holder
 from connect_pipeline.storage import data_root
@@ -76,7 +76,7 @@ def run_tenant(
     data_dir: str | None = None,
     profiles_glob: str | None = None,
     instance: DagsterInstance | None = None,
-    mode: str = "auto",
+    mode: ExtractMode = "auto",
     tags: dict[str, str] | None = None,
     log_level: str = "INFO",
 ) -> TenantRun:
@@ -127,7 +127,7 @@ def backfill(
     backfill_id: str,
     data_dir: str | None = None,
     profiles_glob: str | None = None,
-    mode: str = "auto",
+    mode: ExtractMode = "auto",
     instance: DagsterInstance | None = None,
     on_tenant: "Callable[[int, int, str, str], None] | None" = None,
 ) -> dict[str, str]:

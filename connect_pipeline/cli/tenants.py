@@ -42,6 +42,10 @@ def add_tenant_commands(subparsers: "argparse._SubParsersAction[argparse.Argumen
     secret = add.add_mutually_exclusive_group(required=True)
     secret.add_argument("--secret-env", metavar="VAR", help="name of the environment variable holding the client secret at run time")
     secret.add_argument(
+        "--secret-file", metavar="PATH",
+        help="file holding the client secret at run time (a mounted secret), readable only by the service's user",
+    )
+    secret.add_argument(
         "--secret-stdin",
         action="store_true",
         help=f"read the client secret from stdin and store it encrypted (needs {secrets.SECRET_KEY_ENV})",
@@ -87,6 +91,9 @@ def cmd_add(args: argparse.Namespace, *, stdin: TextIO | None = None, out: TextI
     try:
         if args.secret_stdin:
             ref = secrets.encrypt(_read_secret(stdin, err))
+        elif getattr(args, "secret_file", None):
+            ref = secrets.from_file(args.secret_file)
+            secrets.resolve(ref, tenant_id=args.tenant_id)  # readable and not empty, or say so now
         else:
             ref = secrets.from_env(args.secret_env)
             if not os.environ.get(args.secret_env):

@@ -98,6 +98,11 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
 
 
+log = logging.getLogger(__name__)
+"""Retries, throttling and token refreshes, as warnings: each names the tenant and what was read
+("candidates", "attachment 7 of candidate 3"), never a URL, a token or a secret."""
+
+
 class _NoResponseHeaders(logging.Filter):
     """httpcore's DEBUG trace prints every response's headers: a redirect's ``Location`` is a
     signed download link and a ``Link`` header carries a cursor. Those records are dropped; the
@@ -247,7 +252,6 @@ class HarvestClient:
         backoff_cap_s: float = 30.0,
         session: HarvestSession | None = None,
         transport: httpx.BaseTransport | None = None,
-        log: Callable[[str], None] | None = None,
         max_page_bytes: int = MAX_PAGE_BYTES,
         page_read_timeout_floor_s: float = 3.0,
         download_connect_timeout_s: float = 3.0,
@@ -281,7 +285,6 @@ class HarvestClient:
         )
         # Only for the token and introspection endpoints, whose URLs carry nothing secret.
         self.http = httpx.Client(transport=self._transport, timeout=timeout_s, follow_redirects=False)
-        self._log = log or (lambda message: None)
         self.tokens = TokenProvider(credential, self.http, tenant_id=tenant_id, timeout_s=timeout_s, session=self.session)
         self.budget: RateBudget = self.session.budget(api_base_url, credential.client_id)
         self._stats = _Stats()
@@ -458,17 +461,16 @@ class HarvestClient:
                     ) from None
                 refreshed_after_401 = True
                 self.tokens.invalidate(problem.token)
-                self._log(f"harvest {self.tenant_id}: {call.what} HTTP 401, refreshing the token once")
+                log.warning("harvest %s: %s HTTP 401, refreshing the token once", self.tenant_id, call.what)
             except _Retry as problem:
                 if problem.throttled_wait is not None:
                     throttles += 1
                     self._stats.add(call.stats_key, throttled_429=1)
                     if throttles > self.max_retries:
                         raise _Exhausted(True, throttles, problem.reason) from None
-                    self._log(
-                        f"harvest {self.tenant_id}: {call.what} HTTP 429, "
-                        + ("every thread waits" if call.api else "waiting")
-                        + f" {problem.throttled_wait:.1f}s"
+                    log.warning(
+                        "harvest %s: %s HTTP 429, %s %.1fs", self.tenant_id, call.what,
+                        "every thread waits" if call.api else "waiting", problem.throttled_wait,
                     )
                     if not call.api:
                         self.session.sleep(problem.throttled_wait)
@@ -479,9 +481,9 @@ class HarvestClient:
                 if retries > self.max_retries:
                     raise _Exhausted(False, retries, problem.reason) from None
                 delay = self._backoff(retries)
-                self._log(
-                    f"harvest {self.tenant_id}: {call.what} {problem.reason}, retry "
-                    f"{retries}/{self.max_retries} in {delay:.2f}s"
+                log.warning(
+                    "harvest %s: %s %s, retry %d/%d in %.2fs",
+                    self.tenant_id, call.what, problem.reason, retries, self.max_retries, delay,
                 )
                 self.session.sleep(delay)
 

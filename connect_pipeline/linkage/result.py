@@ -31,6 +31,11 @@ class LinkResult:
     """Splink's match weights chart (self-contained HTML), when it could be drawn."""
     mu_chart_path: Path | None
     """Splink's m and u parameters chart (self-contained HTML), when it could be drawn."""
+    unlinkables_chart_path: Path | None
+    """Splink's unlinkables chart (self-contained HTML), when it could be drawn."""
+    unlinkables: list[tuple[float, float]]
+    """(match weight, share of candidates whose self-match weight is at most that): the ATS
+    candidates scored against themselves; empty when it could not be computed."""
     timings: dict[str, float]
     prediction_chunks: int
 

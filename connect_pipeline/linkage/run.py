@@ -51,9 +51,12 @@ from connect_pipeline.linkage.settings import (
 from connect_pipeline.linkage.tables import TABLES, Tables
 
 Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
+"""Warnings: a chart not drawn, training that fell back to defaults (never a record's values)."""
 
 MATCH_WEIGHTS_CHART = "match_weights_chart.html"
 M_U_CHART = "m_u_parameters_chart.html"
+UNLINKABLES_CHART = "unlinkables_chart.html"
 
 
 @dataclass(frozen=True)
@@ -178,19 +181,20 @@ class LinkRun:
             prepared = self.prepare(ats_people, profile_features)
             if prepared.n_ats == 0 or prepared.n_profiles == 0:
                 self.say("nothing to link: one side is empty")
-                return self._result(self.untrained_model(), {}, {}, NOTHING_SCORED, None)
+                return self._result(self.untrained_model(), {}, {}, NOTHING_SCORED, None, [])
             blocked = self.block(prepared)
             inputs = self.population(prepared, blocked)
             frames = self.hand_over()
             model = self.train(prepared, blocked, inputs, frames)
             charts = self.chart(model, frames)
+            unlinkables = self.unlinkables(model, frames, charts)
             if not blocked.scorable:
                 self._watch.lap("predict")
-                return self._result(model, charts, self.blocking_counts(blocked), NOTHING_SCORED, None)
+                return self._result(model, charts, self.blocking_counts(blocked), NOTHING_SCORED, None, unlinkables)
             scored = self.predict(blocked, model, frames)
             ties, matches = self.explain(model, frames)
             counts = self.blocking_counts(blocked, scored, ties)
-            return self._result(model, charts, counts, scored, matches)
+            return self._result(model, charts, counts, scored, matches, unlinkables)
         except LinkageError:
             raise
         except Exception as exc:
@@ -209,6 +213,7 @@ class LinkRun:
         blocking_counts: dict[str, int],
         scored: ScoredPairs,
         matches: pl.DataFrame | None,
+        unlinkables: list[tuple[float, float]],
     ) -> LinkResult:
         """The run's result from the steps' outputs (``None`` matches: nothing was scored)."""
         matches = pl.DataFrame(schema=MATCH_SCHEMA) if matches is None else matches
@@ -223,6 +228,8 @@ class LinkRun:
             params_path=model.params_path,
             chart_path=charts.get(MATCH_WEIGHTS_CHART),
             mu_chart_path=charts.get(M_U_CHART),
+            unlinkables_chart_path=charts.get(UNLINKABLES_CHART),
+            unlinkables=unlinkables,
             timings=dict(self._watch.timings),
             prediction_chunks=scored.chunks,
         )
@@ -354,7 +361,7 @@ class LinkRun:
                 for key_name, columns in training.EM_SESSIONS:
                     training.safe_em(
                         linker, columns, blocked.plan.pre_filter_counts.get(key_name, 0),
-                        config.u_max_pairs, self.say,
+                        config.u_max_pairs,
                     )
             trained = linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
@@ -388,10 +395,31 @@ class LinkRun:
             try:
                 draw().save(str(path), inline=True)
             except Exception as exc:
-                self.say(f"{name} not written: {exc}")
+                logger.warning("%s not written: %s", name, exc)
                 continue
             written[name] = path
         return written
+
+    def unlinkables(self, model: Model, frames: SplinkInputs, charts: dict[str, Path]) -> list[tuple[float, float]]:
+        """Splink's "unlinkables": each candidate scored against itself, so the weight it reaches
+        when a profile agrees on everything it has. Returned as (match weight, share of candidates
+        at or below it), an aggregate curve; a candidate whose self-weight is below the threshold
+        can never be matched, however good the index is, which tells a thin ATS export apart from
+        a weak model. Its Splink chart (self-contained HTML) goes beside the model and into
+        ``charts``. A convenience, never a reason to fail."""
+        try:
+            linker = Linker(frames.ats, {**model.params, "link_type": "dedupe_only"}, log_level=None)
+            training.register_tf(linker, frames.term_frequencies)
+            chart = linker.evaluation.unlinkables_chart(name_of_data_in_title="ATS candidates")
+        except Exception as exc:  # noqa: BLE001 (a chart never fails a run)
+            logger.warning("unlinkables not computed: %s: %s", type(exc).__name__, exc)
+            return []
+        try:
+            chart.save(str(self.model_dir / UNLINKABLES_CHART), inline=True)
+            charts[UNLINKABLES_CHART] = self.model_dir / UNLINKABLES_CHART
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("%s not written: %s", UNLINKABLES_CHART, exc)
+        return [(float(r["match_weight"]), float(r["cum_prop"])) for r in chart.raw_records]
 
     def predict(self, blocked: Blocked, model: Model, frames: SplinkInputs) -> ScoredPairs:
         """Score every blocked pair in slices of the candidate side, keeping only the figures

@@ -8,6 +8,7 @@ profile index's population figures (``population``).
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +29,8 @@ EM_SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("linkedin_slug", ("linkedin_slug",)),  # trains names, company, contact details
     ("first_name+last_name", ("first_name_canonical", "last_name")),  # trains the identifiers
 )
+
+logger = logging.getLogger(__name__)
 
 
 def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: int) -> tuple[float, float]:
@@ -64,12 +67,11 @@ def safe_em(
     rule_exprs: tuple[str, ...],
     pairs: int,
     cap: float,
-    log: Callable[[str], None],
 ) -> None:
     """One EM session; a tenant too small or too odd to train on is logged, not fatal."""
     name = "+".join(rule_exprs)
     if pairs < 10:
-        log(f"EM on {name} skipped: only {pairs} blocked pairs")
+        logger.warning("EM on %s skipped: only %d blocked pairs", name, pairs)
         return
     try:
         linker.training.estimate_parameters_using_expectation_maximisation(
@@ -77,7 +79,7 @@ def safe_em(
             max_pairs=cap if pairs > cap else None,
         )
     except Exception as exc:  # Splink raises plain exceptions for degenerate training data
-        log(f"EM on {name} failed ({type(exc).__name__}: {str(exc)[:200]}); defaults kept")
+        logger.warning("EM on %s failed (%s: %s); defaults kept", name, type(exc).__name__, str(exc)[:200])
 
 
 def load_trained_params(
