@@ -85,7 +85,7 @@ def profile_index(context, connect: ConnectResource) -> ObserveResult:
 )
 def profile_features(context: AssetExecutionContext, connect: ConnectResource) -> MaterializeResult:
     summary = check_profile_index(connect.root, connect.profiles_glob)
-    path = ensure_profile_features(connect.root, connect.profiles_glob, context.log.info)
+    path = ensure_profile_features(connect.root, connect.profiles_glob)
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     return MaterializeResult(
         data_version=DataVersion(summary.snapshot_id),
@@ -175,7 +175,6 @@ def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractC
             tenant.storage,
             mode=config.mode,
             include_private=tenant.connection.include_private,
-            log=context.log.info,
         )
         stats = client.stats
     context.instance.add_run_tags(
@@ -202,9 +201,7 @@ def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractC
     "e-mails, phones, location, resume signals). Staged; purged after the match attempt.",
 )
 def ats_people(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
-    summary = normalise_tenant(
-        tenant.storage, include_private=tenant.connection.include_private, log=context.log.info
-    )
+    summary = normalise_tenant(tenant.storage, include_private=tenant.connection.include_private)
     return MaterializeResult(
         metadata={
             "candidates": summary.candidates,
@@ -230,7 +227,6 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
         features,
         include_private=tenant.connection.include_private,
         config=connect.link_config(),
-        log=context.log.info,
     )
     eligible_frame = eligible_people(
         pl.read_parquet(storage.people), include_private=tenant.connection.include_private
@@ -266,7 +262,7 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
 )
 def enrichment(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
     paths, matches, table = publish_tenant(
-        tenant.storage, tenant.connection, still_connected=tenant.still_connected, log=context.log.info
+        tenant.storage, tenant.connection, still_connected=tenant.still_connected
     )
     history = publish_history(tenant.storage)
     eligible = next((r.eligible for r in reversed(history) if r.mode == "full"), history[-1].eligible)
@@ -295,7 +291,7 @@ def enrichment(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRes
     description="Deletes the staged ATS inputs once the match was attempted; its check proves it.",
 )
 def staging_purge(context: AssetExecutionContext, tenant: Tenant) -> MaterializeResult:
-    removed = purge_tenant(tenant.storage, context.log.info)
+    removed = purge_tenant(tenant.storage)
     return MaterializeResult(metadata={"files_removed": removed})
 
 

@@ -51,7 +51,6 @@ from connect_pipeline.run_state import (
 )
 from connect_pipeline.storage import TenantStorage, atomic_write, write_bytes_atomic
 
-Log = Callable[[str], None]
 
 DEFAULT_MAX_RESUME_BYTES = 10 * 1024 * 1024
 WINDOW_OVERLAP = timedelta(minutes=10)  # clock skew between us and Greenhouse; re-reads are upserts
@@ -134,7 +133,7 @@ def staged_collection(storage: TenantStorage, name: str) -> list[dict]:
     return read_jsonl(storage.raw_collection(name))
 
 
-def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -> int:
+def _write_pages(path: Path, pages: Iterable[list[dict]], name: str) -> int:
     """Stage pages as they arrive; the file appears under its real name only when whole."""
     rows = 0
     seen: set = set()
@@ -150,15 +149,15 @@ def _write_pages(path: Path, pages: Iterable[list[dict]], log: Log, name: str) -
                 rows += 1
             fh.flush()
             if rows and rows % 10_000 < len(page):
-                log(f"{name}: {rows} rows so far")
+                logger.info("%s: %d rows so far", name, rows)
     return rows
 
 
 class _Steps:
     """Runs each named step once per manifest; a resumed run skips the finished ones."""
 
-    def __init__(self, storage: TenantStorage, manifest: Manifest, summary: ExtractSummary, log: Log):
-        self.storage, self.manifest, self.summary, self.log = storage, manifest, summary, log
+    def __init__(self, storage: TenantStorage, manifest: Manifest, summary: ExtractSummary):
+        self.storage, self.manifest, self.summary = storage, manifest, summary
 
     def stage(self, name: str, pages: Callable[[], Iterator[list[dict]]]) -> None:
         path = self.storage.raw_collection(name)
@@ -166,8 +165,8 @@ class _Steps:
             self.summary.resumed_steps.append(name)
             self.summary.rows[name] = sum(1 for _ in path.open())
             return
-        self.summary.rows[name] = _write_pages(path, pages(), self.log, name)
-        self.log(f"{name}: {self.summary.rows[name]} rows")
+        self.summary.rows[name] = _write_pages(path, pages(), name)
+        logger.info("%s: %d rows", name, self.summary.rows[name])
         self.done(name)
 
     def done(self, name: str) -> None:
@@ -183,7 +182,6 @@ def extract_tenant(
     now: datetime | None = None,
     include_private: bool = False,
     max_resume_bytes: int = DEFAULT_MAX_RESUME_BYTES,
-    log: Log = lambda _msg: None,
 ) -> ExtractSummary:
     started = time.monotonic()
     storage.ensure()
@@ -192,10 +190,10 @@ def extract_tenant(
     manifest = plan_extract(storage, mode=mode, now=now)
     manifest.save(storage)
     summary = ExtractSummary(mode=manifest.mode, since=manifest.since, until=manifest.until)
-    steps = _Steps(storage, manifest, summary, log)
-    log(f"{manifest.mode} extract, window {manifest.since or 'beginning'} → {manifest.until}")
+    steps = _Steps(storage, manifest, summary)
+    logger.info("%s extract, window %s → %s", manifest.mode, manifest.since or "beginning", manifest.until)
 
-    prefetch = _ResumePrefetch(client, storage, manifest, include_private, max_resume_bytes, log)
+    prefetch = _ResumePrefetch(client, storage, manifest, include_private, max_resume_bytes)
     try:
         for name in SMALL_COLLECTIONS:
             steps.stage(name, lambda name=name: client.iter_pages(name))
@@ -217,7 +215,7 @@ def extract_tenant(
         result = prefetch.result()
         if result is None:  # no prefetch ran, or it stopped early: fetch what is missing now
             result = _download_resumes(
-                client, storage, _resume_targets(storage, include_private), max_resume_bytes, log
+                client, storage, _resume_targets(storage, include_private), max_resume_bytes
             )
         summary.resumes_downloaded, summary.resumes_skipped = result
         _strip_urls(storage.raw_collection("attachments"))
@@ -258,10 +256,9 @@ class _ResumePrefetch:
         manifest: Manifest,
         include_private: bool,
         max_bytes: int,
-        log: Log,
     ) -> None:
         self._client, self._storage, self._manifest = client, storage, manifest
-        self._include_private, self._max_bytes, self._log = include_private, max_bytes, log
+        self._include_private, self._max_bytes = include_private, max_bytes
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._result: tuple[int, dict[str, int]] | None = None
@@ -277,7 +274,7 @@ class _ResumePrefetch:
     def _run(self, targets: list[dict]) -> None:
         try:
             result = _download_resumes(
-                self._client, self._storage, targets, self._max_bytes, self._log, cancel=self._cancel
+                self._client, self._storage, targets, self._max_bytes, cancel=self._cancel
             )
         except Exception as exc:  # the resumes step fetches whatever is missing
             logger.warning("resume prefetch stopped (%s); the resumes step finishes it", type(exc).__name__)
@@ -385,7 +382,6 @@ def _download_resumes(
     storage: TenantStorage,
     targets: list[dict],
     max_bytes: int,
-    log: Log,
     *,
     cancel: threading.Event | None = None,
 ) -> tuple[int, dict[str, int]]:
@@ -418,7 +414,7 @@ def _download_resumes(
             else:
                 skipped[reason] = skipped.get(reason, 0) + 1
             if i % 1000 == 0:
-                log(f"resumes: {i}/{len(targets)} downloaded")
+                logger.info("resumes: %d/%d downloaded", i, len(targets))
     if skipped:
         logger.warning("resumes skipped (by reason): %s", skipped)
     return done, skipped

@@ -8,6 +8,7 @@ so data flows one way and a stage can be re-run alone.
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -40,11 +41,9 @@ from connect_pipeline.errors import ConfigError
 from connect_pipeline.storage import TenantStorage, private_dir, profile_features_dir, write_with
 from connect_pipeline.tenants import TenantConnection
 
-Log = Callable[[str], None]
-
-
-def _quiet(_msg: str) -> None:
-    return None
+logger = logging.getLogger(__name__)
+# the linkage still reports through a callable: its lines go to its own logger
+_LINKAGE_LOG = logging.getLogger("connect_pipeline.linkage")
 
 
 @dataclass
@@ -62,7 +61,6 @@ def normalise_tenant(
     *,
     include_private: bool = False,
     resume_limits: ResumeLimits | None = None,
-    log: Log = _quiet,
 ) -> NormaliseSummary:
     """Turn staged Greenhouse records and resumes into one row of matching signals per candidate."""
     candidates = staged_collection(storage, "candidates")
@@ -91,9 +89,9 @@ def normalise_tenant(
         resumes_read=ok.height,
         resumes_skipped={str(k): int(v) for k, v in skipped.items()},
     )
-    log(
-        f"normalised {summary.candidates} candidates ({summary.eligible} eligible); "
-        f"resumes read {summary.resumes_read}, skipped {summary.resumes_skipped}"
+    logger.info(
+        "normalised %d candidates (%d eligible); resumes read %d, skipped %s",
+        summary.candidates, summary.eligible, summary.resumes_read, summary.resumes_skipped,
     )
     return summary
 
@@ -106,7 +104,7 @@ def eligible_people(people: pl.DataFrame, *, include_private: bool) -> pl.DataFr
     return people.filter(keep)
 
 
-def ensure_profile_features(root: Path, profile_glob: str, log: Log = _quiet) -> Path:
+def ensure_profile_features(root: Path, profile_glob: str) -> Path:
     """Profile features and population figures, built once per index snapshot for every tenant.
 
     The figures (``population_path``) are rebuilt on their own when the model's definitions
@@ -120,10 +118,10 @@ def ensure_profile_features(root: Path, profile_glob: str, log: Log = _quiet) ->
     with open(folder / ".build.lock", "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         if not target.exists():
-            log(f"building profile features for snapshot {snapshot}")
+            logger.info("building profile features for snapshot %s", snapshot)
             write_with(target, lambda tmp: build_profile_features(profile_glob, tmp))
         if not population_is_current(target, population_path(target)):
-            log(f"computing population figures for snapshot {snapshot}")
+            logger.info("computing population figures for snapshot %s", snapshot)
             build_population(target, population_path(target))
     return target
 
@@ -156,7 +154,6 @@ def link_people(
     *,
     include_private: bool = False,
     config: LinkConfig | None = None,
-    log: Log = _quiet,
 ) -> LinkResult:
     people = eligible_people(pl.read_parquet(storage.people), include_private=include_private)
     config = config or LinkConfig()
@@ -165,14 +162,14 @@ def link_people(
         # a window holds a handful of candidates: score them with the parameters this tenant's
         # last full run estimated on all of its candidates, rather than re-estimate on a few
         config = replace(config, trained_params=trained)
-        log("incremental run: scoring with the parameters of the last full run")
+        logger.info("incremental run: scoring with the parameters of the last full run")
     # the working tables go in a file under staging: DuckDB can spill there, and the purge
     # that follows every match attempt removes it with the rest of the staged ATS data
     work_db = storage.link_db
     work_db.unlink(missing_ok=True)
     try:
         result = link_tenant(
-            people, features, storage.model, config, db_path=work_db, log=log,
+            people, features, storage.model, config, db_path=work_db, log=_LINKAGE_LOG.info,
             population_dir=population_path(features),
         )
     finally:
@@ -187,7 +184,6 @@ def publish_tenant(
     connection: TenantConnection,
     *,
     still_connected: Callable[[], None] = lambda: None,
-    log: Log = _quiet,
 ) -> tuple[PublishedPaths, pl.DataFrame, pl.DataFrame]:
     """Build the enrichment rows this run can vouch for, publish them as one generation, then
     record the publish and advance the watermark.
@@ -236,7 +232,7 @@ def publish_tenant(
             [previous_enrichment.filter(~pl.col("profile_id").is_in(list(profiles))), rebuilt],
             how="diagonal_relaxed",
         )
-        log(f"incremental publish: {len(touched)} candidates re-read, {len(profiles)} profiles rebuilt")
+        logger.info("incremental publish: %d candidates re-read, %d profiles rebuilt", len(touched), len(profiles))
     else:
         matches, enrichment = fresh, enrich(fresh)
     paths = publish(storage, matches, enrichment, before_switch=still_connected)
@@ -253,11 +249,13 @@ def publish_tenant(
         published_matches=matches.height,
     ))
     marks = commit_watermark(storage)
-    log(f"published {matches.height} matches, {enrichment.height} enriched profiles; watermark {marks.get('until')}")
+    logger.info(
+        "published %d matches, %d enriched profiles; watermark %s", matches.height, enrichment.height, marks.get("until")
+    )
     return paths, matches, enrichment
 
 
-def purge_tenant(storage: TenantStorage, log: Log = _quiet) -> int:
+def purge_tenant(storage: TenantStorage) -> int:
     removed = storage.purge_staging()
-    log(f"purged {removed} staged files")
+    logger.info("purged %d staged files", removed)
     return removed

@@ -9,6 +9,7 @@ asserted here: bench/bench_extract.py measures pacing.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import signal
@@ -139,12 +140,19 @@ def full_run(server: LocalGreenhouse, root: Path) -> TenantStorage:
     return storage
 
 
-def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(world: Path, tmp_path: Path) -> None:
+def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(
+    world: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="connect_pipeline.extract")
     with start(world) as server:
         storage = full_run(server, tmp_path / "data")
         staged = snapshot(storage)
         for name in STAGED:
             assert set(staged[name]) == served_ids(server, name), name
+        # progress goes to the module logger (Dagster's run log takes it from there), as INFO
+        progress = {r.getMessage() for r in caplog.records if r.name == "connect_pipeline.extract"}
+        assert {f"{name}: {len(staged[name])} rows" for name in STAGED} <= progress
+        assert any(m.startswith("full extract, window beginning → ") for m in progress)
         attachments = staged_collection(storage, "attachments")
         assert attachments and all("url" not in a for a in attachments)
         private = {c["id"] for c in server.records(TENANT, "candidates") if c.get("private")}

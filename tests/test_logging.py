@@ -36,6 +36,29 @@ def test_domain_warnings_land_in_the_run_log_as_warnings():
     assert not any("not ours" in r.user_message for r in records)  # only the managed loggers
 
 
+def test_stage_progress_lands_in_the_run_log_as_info(tmp_path):
+    from connect_pipeline.pipeline import purge_tenant
+    from connect_pipeline.storage import TenantStorage
+
+    storage = TenantStorage(tmp_path, "t1").ensure()
+    (storage.staging / "candidates.jsonl").write_text("{}\n")
+
+    @op
+    def purge() -> None:
+        purge_tenant(storage)
+
+    @job
+    def purge_job():
+        purge()
+
+    template = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    with instance_for_test(overrides={"python_logs": template["python_logs"]}) as instance:
+        result = purge_job.execute_in_process(instance=instance)
+        records = [r for r in instance.all_logs(result.run_id) if r.dagster_event is None]
+    [line] = [r for r in records if "staged files" in r.user_message]
+    assert line.level == logging.INFO and line.user_message.endswith("purged 1 staged files")
+
+
 def test_training_that_falls_back_to_defaults_is_a_warning(caplog):
     from connect_pipeline.linkage.training import safe_em
 
