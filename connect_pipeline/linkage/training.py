@@ -94,7 +94,7 @@ def load_trained_params(
         raise LinkageError(f"trained parameters at {path} cannot be read: {exc}") from exc
     target = settings_dict(build_settings(backend, rules), backend)
     try:
-        carried = carry_parameters(trained, target)
+        carried = carry_parameters(trained, target, log)
     except ValueError as exc:
         raise LinkageError(f"trained parameters at {path} do not fit the model: {exc}") from exc
     carried["sql_dialect"] = backend  # the saved file says which dialect its SQL is in
