@@ -118,3 +118,17 @@ def test_a_trained_level_the_model_does_not_have_is_refused():
     location["comparison_levels"][1]["label_for_charts"] = "a level from elsewhere"
     with pytest.raises(ValueError, match="not in the model"):
         carry_parameters(trained, settings_dict(build_settings("duckdb", []), "duckdb"))
+
+
+def test_a_swap_needs_both_names_out_of_place():
+    """A real swap is scored as one on both names; a given name that agrees in place is not
+    counted a second time because it also equals the other side's family name."""
+    swapped = levels_of(_record("a1", first_name="wang", last_name="li"),
+                        _record("b1", first_name="li", last_name="wang"))
+    assert swapped["first_name"] == "swapped" and swapped["last_name"] == "swapped"
+    same_given = levels_of(_record("a1", first_name="li", last_name="liu"),
+                           _record("b1", first_name="li", last_name="li"))
+    assert same_given["first_name"] == "exact" and same_given["last_name"] != "swapped"
+    same_family = levels_of(_record("a1", first_name="liu", last_name="li"),
+                            _record("b1", first_name="li", last_name="li"))
+    assert same_family["last_name"] == "exact" and same_family["first_name"] != "swapped"

@@ -195,10 +195,14 @@ def _else(label: str) -> Callable[[], ComparisonLevelCreator]:
 # other may carry a typo, a transliteration or a trailing initial ("Sokolov Michail" vs "Mikhail
 # Sokolov"): a swap seldom comes alone, since the same careless form also mangles spellings. The
 # condition is symmetric in l and r because either input may be on either side of a pair.
+# Neither name may agree in place: a name that does already counts at its own comparison, so
+# "li liu" beside "li li" (one given name equal to the other side's family name) is one agreeing
+# given name and a differing family name, not that agreement counted a second time as a swap.
 _SWAPPED = (
+    "first_name_l <> first_name_r AND last_name_l <> last_name_r AND ("
     "(first_name_l = last_name_r AND (last_name_l = first_name_r "
     "OR {jw}(last_name_l, first_name_r) >= 0.8)) "
-    "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8)"
+    "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8))"
 )
 
 # Seniority words that move over a career while the role stays. The ATS record is older than the
