@@ -21,7 +21,7 @@ from connect_pipeline.linkage import population
 from connect_pipeline.linkage.settings import build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
 
-PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward the names' share
+PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5 (or the names' lower share)
 IDENTIFIER_KEYS = ("linkedin_slug", "email")  # blocking keys whose hits say "this person is indexed"
 EM_SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (blocking key whose pair count sizes the session, columns the session blocks on)
@@ -34,10 +34,11 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
     """Probability two random records match, from how often identifiers find the candidate.
 
     Share = candidates whose LinkedIn slug or an e-mail is in the index / candidates having one,
-    shrunk by ``PRIOR_SHRINK`` pseudo-candidates toward what the names say (``name_hit_share``;
-    0.5 when no candidate has both names); prior = share / profiles. A tenant whose candidates
-    carry identifiers is estimated from them as before (a few pseudo-candidates do not move
-    thousands); one whose candidates carry none no longer gets a coin flip for a share.
+    shrunk by ``PRIOR_SHRINK`` pseudo-candidates toward 0.5, or toward what the names say when
+    that is lower (``name_hit_share``); prior = share / profiles. A tenant whose candidates carry
+    identifiers is estimated from them as before (a few pseudo-candidates do not move
+    thousands); one whose candidates carry none and whose names are mostly not in the index no
+    longer gets a coin flip for a share.
     """
     keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in IDENTIFIER_KEYS]
     hits = " UNION ".join(
@@ -52,7 +53,10 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
         ).fetchall()[0][0]
     )
     names = name_hit_share(con, tables, n_profiles)
-    target = 0.5 if names is None else names
+    # names may lower the share, never raise it: a candidate absent from the index whose
+    # namesake is in it counts as a hit, and namesakes cluster (families, cultures) far beyond
+    # what independent first and last names predict, so a high name share is no evidence
+    target = 0.5 if names is None else min(0.5, names)
     share = (found + target * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
     share = min(max(share, 0.01), 0.99)
     return share, share / max(n_profiles, 1)
@@ -64,8 +68,9 @@ def name_hit_share(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: i
     A candidate whose whole name (canonical given name + family name) is in the index is either
     there or has a namesake there. The namesakes expected by chance are subtracted: a candidate
     with given-name frequency f and family-name frequency g meets one among N profiles with
-    probability 1 - exp(-N f g). What is left is a lower bound of the share (a true match whose
-    name is spelt differently is not counted), which errs on the side of precision.
+    probability 1 - exp(-N f g). What is left still counts the namesakes of absent people that
+    independence does not predict, so it can overstate the share (and understates it when true
+    matches spell their names differently): ``identifier_prior`` only lets it lower the prior.
     """
     n = max(n_profiles, 1)
     pop = tables.population
