@@ -31,6 +31,7 @@ from connect_pipeline.linkage import (  # noqa: E402
     population_is_current,
 )
 from connect_pipeline.normalise.features import FEATURE_SCHEMA  # noqa: E402
+from connect_pipeline.normalise.names import phonetic_key  # noqa: E402
 
 
 def _words(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.ndarray:
@@ -174,6 +175,9 @@ def make_world(n_ats: int, n_profiles: int, seed: int = 1) -> tuple[pl.DataFrame
     )
     truth = dict(zip(ats["candidate_id"].to_list(), ats["profile_truth"].to_list()))
     truth = {c: p for c, p in truth.items() if p is not None}
+    sounds = {"first_name_phonetic": phonetic_key(pl.col("first_name_canonical")),
+              "last_name_phonetic": phonetic_key(pl.col("last_name"))}
+    ats, prof = ats.with_columns(**sounds), prof.with_columns(**sounds)
     cols = list(FEATURE_SCHEMA)
     return (ats.select(*cols, "candidate_id").cast(FEATURE_SCHEMA | {"candidate_id": pl.Int64}),
             prof.select(cols).cast(FEATURE_SCHEMA), truth)

@@ -143,6 +143,9 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("first_name+last_name", ("first_name_canonical", "last_name")),
     # catches last-name typos past the third letter and unresolved nicknames sharing an initial
     BlockingKey("first_name+last_name_prefix", ("first_name_canonical", "substr(last_name, 1, 3)")),
+    # both names mistyped, misheard or transliterated ("katherine nuemann" / "catherine
+    # neumann"): their sounds (Metaphone, see ``normalise.names.phonetic_key``) still agree
+    BlockingKey("phonetic_names", ("first_name_phonetic", "last_name_phonetic")),
     BlockingKey("last_name+company", ("last_name", "companies"), ("companies",)),
     # a married-name change: same person, new last name, known company
     BlockingKey("first_name+company", ("first_name_canonical", "companies"), ("companies",)),

@@ -293,7 +293,7 @@ class LinkRun:
         sample_size = 0
         if self.config.trained_params is None:
             share, prior = training.identifier_prior(self.con, t, prepared.n_profiles)
-            self.say(f"identifier hit share {share:.3f}; prior {prior:.3g}")
+            self.say(f"share of candidates in the index (identifiers, else names) {share:.3f}; prior {prior:.3g}")
             sample_size = population.u_sample_table(self.con, t)
             blk.add_block_columns(self.con, blocked.plan.kept, t.u_sample, "right")
         self._watch.lap("population")

@@ -57,7 +57,9 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "unique_id",
     "first_name",
     "first_name_canonical",
+    "first_name_phonetic",
     "last_name",
+    "last_name_phonetic",
     "full_name",
     "name_pair",
     "company",
@@ -75,6 +77,11 @@ MODEL_COLUMNS: tuple[str, ...] = (
 LIST_COLUMNS = ("companies", "emails", "phones")
 # Digits of a phone number compared when the country codes disagree (see the phones comparison).
 PHONE_TAIL_DIGITS = 8
+
+# Jaro-Winkler at or above which two city names count as one place spelt differently: the
+# cut-off of a name typo, loosened a little because place names are longer and often carry a
+# second word that agrees ("north ryde" / "north rydee").
+NEAR_CITY_JW = 0.9
 
 # The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
 UNTRAINED_PRIOR = 1e-4
@@ -188,10 +195,14 @@ def _else(label: str) -> Callable[[], ComparisonLevelCreator]:
 # other may carry a typo, a transliteration or a trailing initial ("Sokolov Michail" vs "Mikhail
 # Sokolov"): a swap seldom comes alone, since the same careless form also mangles spellings. The
 # condition is symmetric in l and r because either input may be on either side of a pair.
+# Neither name may agree in place: a name that does already counts at its own comparison, so
+# "li liu" beside "li li" (one given name equal to the other side's family name) is one agreeing
+# given name and a differing family name, not that agreement counted a second time as a swap.
 _SWAPPED = (
+    "first_name_l <> first_name_r AND last_name_l <> last_name_r AND ("
     "(first_name_l = last_name_r AND (last_name_l = first_name_r "
     "OR {jw}(last_name_l, first_name_r) >= 0.8)) "
-    "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8)"
+    "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8))"
 )
 
 # Seniority words that move over a career while the role stays. The ATS record is older than the
@@ -344,7 +355,20 @@ MODEL: tuple[Comparison, ...] = (
                 ),
                 0.65,
             ),
-            Level("same_country", "same country", _exact("country", "same country"), 0.27),
+            # A suburb or town spelt differently on the two sides ("winston hils"): when neither
+            # side has an identifier or an employer, place is most of what is left besides the
+            # names, and a typo in it must not read as "lives elsewhere".
+            Level(
+                "near_city",
+                "city nearly agrees",
+                _custom_jw(
+                    f"{{jw}}(city_l, city_r) >= {NEAR_CITY_JW} "
+                    "AND (country_l IS NULL OR country_r IS NULL OR country_l = country_r)",
+                    f"city JW >= {NEAR_CITY_JW}",
+                ),
+                0.08,
+            ),
+            Level("same_country", "same country", _exact("country", "same country"), 0.19),
             Level("differs", "lives elsewhere", _else("different"), 0.08),
         ),
     ),
@@ -465,19 +489,29 @@ def _non_null_levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     return [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
 
 
-def carry_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+def carry_parameters(
+    trained: dict[str, Any],
+    target: dict[str, Any],
+    log: Callable[[str], None] = lambda msg: None,
+    model: tuple[Comparison, ...] = MODEL,
+) -> dict[str, Any]:
     """Copy trained m/u probabilities and the prior onto settings built for another backend.
 
     ``target`` is a settings dict from ``settings_dict(build_settings(backend, ...), backend)``:
     its SQL is in the target dialect, its blocking rules are the current run's. Only parameters
     move; SQL never does, which is why a DuckDB-trained model can score on Spark.
 
-    Comparisons are matched by output column name and levels by position among the non-null
-    levels; the chart labels must agree too. Any mismatch means the trained file comes from a
-    different model version, and scoring with misaligned levels would be silently wrong, so it
-    raises ``ValueError`` instead.
+    Comparisons are matched by output column name and levels by their chart label (both come
+    from ``MODEL``). A file saved by an older model version may lack a level added since (the
+    model grows a level at a time, e.g. "city nearly agrees"): that level gets its documented
+    ``default_m`` as both m and u, i.e. no evidence either way until the tenant's next training
+    run, and a log line says so. The levels the file does have keep their trained values, so a
+    tenant's model is not thrown away for one new level. Anything else (a comparison missing, a
+    trained level the model no longer has) means scoring would be silently wrong, so it raises
+    ``ValueError`` instead.
     """
     by_name = {c["output_column_name"]: c for c in trained.get("comparisons", [])}
+    specs = {c.name: c for c in model}
     out = dict(target)
     comparisons = []
     for comp in target["comparisons"]:
@@ -485,26 +519,34 @@ def carry_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict[st
         source = by_name.get(name)
         if source is None:
             raise ValueError(f"trained parameters lack comparison {name!r}")
-        src_levels, dst_levels = _non_null_levels(source), _non_null_levels(comp)
-        if len(src_levels) != len(dst_levels):
-            raise ValueError(
-                f"comparison {name!r} has {len(src_levels)} trained levels, model has {len(dst_levels)}"
-            )
+        src_levels = {lvl.get("label_for_charts"): lvl for lvl in _non_null_levels(source)}
+        dst_labels = {lvl.get("label_for_charts") for lvl in _non_null_levels(comp)}
+        unknown = sorted(str(label) for label in set(src_levels) - dst_labels)
+        if unknown:
+            raise ValueError(f"comparison {name!r}: trained levels {unknown} are not in the model")
+        spec = specs.get(name)
         new_comp = dict(comp)
         new_levels = []
-        src_iter = iter(src_levels)
+        position = 0
         for level in comp["comparison_levels"]:
             level = dict(level)
             if not level.get("is_null_level"):
-                src = next(src_iter)
-                if src.get("label_for_charts") != level.get("label_for_charts"):
-                    raise ValueError(
-                        f"comparison {name!r}: trained level {src.get('label_for_charts')!r} "
-                        f"does not line up with model level {level.get('label_for_charts')!r}"
+                label = level.get("label_for_charts")
+                src = src_levels.get(label)
+                if src is not None:
+                    for key in ("m_probability", "u_probability"):
+                        if key in src:
+                            level[key] = src[key]
+                elif spec is not None and position < len(spec.levels):
+                    default = spec.levels[position].default_m
+                    level["m_probability"] = level["u_probability"] = default
+                    log(
+                        f"trained parameters predate level {name}/{spec.levels[position].key} "
+                        f"({label!r}): m = u = {default} (no evidence) until the tenant retrains"
                     )
-                for key in ("m_probability", "u_probability"):
-                    if key in src:
-                        level[key] = src[key]
+                else:
+                    raise ValueError(f"comparison {name!r}: trained parameters lack level {label!r}")
+                position += 1
             new_levels.append(level)
         new_comp["comparison_levels"] = new_levels
         comparisons.append(new_comp)

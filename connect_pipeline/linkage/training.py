@@ -22,7 +22,7 @@ from connect_pipeline.linkage import population
 from connect_pipeline.linkage.settings import build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
 
-PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5
+PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5 (or the names' lower share)
 IDENTIFIER_KEYS = ("linkedin_slug", "email")  # blocking keys whose hits say "this person is indexed"
 EM_SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (blocking key whose pair count sizes the session, columns the session blocks on)
@@ -37,7 +37,11 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
     """Probability two random records match, from how often identifiers find the candidate.
 
     Share = candidates whose LinkedIn slug or an e-mail is in the index / candidates having one,
-    shrunk toward 0.5 by ``PRIOR_SHRINK`` pseudo-candidates; prior = share / profiles.
+    shrunk by ``PRIOR_SHRINK`` pseudo-candidates toward 0.5, or toward what the names say when
+    that is lower (``name_hit_share``); prior = share / profiles. A tenant whose candidates carry
+    identifiers is estimated from them as before (a few pseudo-candidates do not move
+    thousands); one whose candidates carry none and whose names are mostly not in the index no
+    longer gets a coin flip for a share.
     """
     keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in IDENTIFIER_KEYS]
     hits = " UNION ".join(
@@ -51,9 +55,50 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
             f"SELECT count(*) FROM {tables.ats} WHERE linkedin_slug IS NOT NULL OR emails IS NOT NULL"
         ).fetchall()[0][0]
     )
-    share = (found + 0.5 * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
+    names = name_hit_share(con, tables, n_profiles)
+    # names may lower the share, never raise it: a candidate absent from the index whose
+    # namesake is in it counts as a hit, and namesakes cluster (families, cultures) far beyond
+    # what independent first and last names predict, so a high name share is no evidence
+    target = 0.5 if names is None else min(0.5, names)
+    share = (found + target * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
     share = min(max(share, 0.01), 0.99)
     return share, share / max(n_profiles, 1)
+
+
+def name_hit_share(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: int) -> float | None:
+    """Share of candidates the index holds, as far as their names can tell; None without names.
+
+    A candidate whose whole name (canonical given name + family name) is in the index is either
+    there or has a namesake there. The namesakes expected by chance are subtracted: a candidate
+    with given-name frequency f and family-name frequency g meets one among N profiles with
+    probability 1 - exp(-N f g). What is left still counts the namesakes of absent people that
+    independence does not predict, so it can overstate the share (and understates it when true
+    matches spell their names differently): ``identifier_prior`` only lets it lower the prior.
+    """
+    n = max(n_profiles, 1)
+    pop = tables.population
+    total, hits, chance = con.execute(
+        f"""
+        WITH c AS (
+            SELECT name_pair, first_name_canonical AS f, last_name AS l FROM {tables.ats}
+            WHERE name_pair IS NOT NULL
+        )
+        SELECT count(*),
+               coalesce(sum(CASE WHEN c.name_pair IN (SELECT name_pair FROM {pop("name_pair")})
+                                 THEN 1 ELSE 0 END), 0),
+               coalesce(sum(1 - exp(-{n}::DOUBLE * (coalesce(pf.n, 0) / {n}::DOUBLE)
+                                                  * (coalesce(pl.n, 0) / {n}::DOUBLE))), 0)
+        FROM c
+        LEFT JOIN {pop("first_name_canonical")} pf ON pf.first_name_canonical = c.f
+        LEFT JOIN {pop("last_name")} pl ON pl.last_name = c.l
+        """
+    ).fetchall()[0]
+    if not total:
+        return None
+    total, hits, chance = int(total), int(hits), float(chance)
+    if total - chance <= 0:
+        return 0.01
+    return min(max((hits - chance) / (total - chance), 0.01), 0.99)
 
 
 def register_tf(linker: Linker, tf_frames: dict[str, Any]) -> None:
@@ -96,7 +141,7 @@ def load_trained_params(
         raise LinkageError(f"trained parameters at {path} cannot be read: {exc}") from exc
     target = settings_dict(build_settings(backend, rules), backend)
     try:
-        carried = carry_parameters(trained, target)
+        carried = carry_parameters(trained, target, log)
     except ValueError as exc:
         raise LinkageError(f"trained parameters at {path} do not fit the model: {exc}") from exc
     carried["sql_dialect"] = backend  # the saved file says which dialect its SQL is in

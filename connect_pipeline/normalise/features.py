@@ -15,7 +15,9 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
     "unique_id": pl.String(),  # ATS: str(candidate_id); profiles: profile_id
     "first_name": pl.String(),  # folded given name, first token
     "first_name_canonical": pl.String(),  # nickname/diminutive resolved ("bill" -> "william")
+    "first_name_phonetic": pl.String(),  # how the canonical given name sounds (blocking only)
     "last_name": pl.String(),  # folded family name (all tokens joined by a space)
+    "last_name_phonetic": pl.String(),  # how the family name sounds (blocking only)
     "full_name": pl.String(),  # "first last", folded
     "company": pl.String(),  # current company (ATS: the candidate's company), legal suffixes dropped
     "companies": pl.List(pl.String()),  # every company known for the person, current and past
@@ -36,7 +38,7 @@ ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
 
 # The version of the normalisation rules. Bump it when a normaliser changes what it produces:
 # the profile snapshot id includes it, so profile features are rebuilt under the new rules.
-FEATURES_VERSION = "4"
+FEATURES_VERSION = "5"
 
 # What both sides hand to `feature_frame`: raw text as read, before any normalisation.
 RAW_SCHEMA: dict[str, pl.DataType] = {
@@ -79,6 +81,7 @@ def feature_frame(raw: pl.LazyFrame, keep: tuple[str, ...] = ()) -> pl.LazyFrame
         first_name_key,
         full_name_key,
         last_name_key,
+        phonetic_key,
     )
     from connect_pipeline.normalise.titles import title_key
 
@@ -121,7 +124,11 @@ def feature_frame(raw: pl.LazyFrame, keep: tuple[str, ...] = ()) -> pl.LazyFrame
             first_name_canonical=canonical_from_key(pl.coalesce("alt_key", "first_name")),
             full_name=full_name_key(pl.col("first_name"), pl.col("last_name")),
         )
-        .with_columns(phones=phones_e164(pl.col("phones_raw"), phone_region))
+        .with_columns(
+            phones=phones_e164(pl.col("phones_raw"), phone_region),
+            first_name_phonetic=phonetic_key(pl.col("first_name_canonical")),
+            last_name_phonetic=phonetic_key(pl.col("last_name")),
+        )
         .with_columns([_null_if_empty(c) for c in lists])
         .select(
             [pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items()] + list(keep)

@@ -163,3 +163,22 @@ def full_name_key(first_key: pl.Expr, last_key: pl.Expr) -> pl.Expr:
     return pl.concat_str([first_key, last_key], separator=" ", ignore_nulls=True).pipe(
         null_if_empty
     )
+
+
+def phonetic_key(name_key: pl.Expr) -> pl.Expr:
+    """How an already-keyed name sounds (Metaphone): "neumann", "nuemann" and "newman" -> "nmn";
+    "catherine" and "katherine" -> "k0rn".
+
+    For blocking only, never for scoring: a name mistyped, misheard or transliterated differently
+    keeps its sound more often than its letters, so a key on the sounds of both names pairs
+    records whose exact name keys never meet. The code is computed once per distinct name (names
+    repeat a great deal across millions of profiles), in jellyfish's compiled Metaphone.
+    """
+    import jellyfish
+
+    def codes(names: pl.Series) -> pl.Series:
+        distinct = names.drop_nulls().unique()
+        mapped = [jellyfish.metaphone(n).lower().replace(" ", "") or None for n in distinct.to_list()]
+        return names.replace_strict(distinct, pl.Series(mapped, dtype=pl.String), default=None)
+
+    return name_key.map_batches(codes, return_dtype=pl.String)

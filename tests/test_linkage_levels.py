@@ -1,0 +1,134 @@
+"""The model's comparison levels on the pairs they exist for, scored by real Splink on DuckDB,
+and saved parameters of an older model version still loading."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import polars as pl
+import pytest
+from splink import DuckDBAPI, Linker, block_on
+
+from connect_pipeline.linkage.settings import (
+    LIST_COLUMNS,
+    MODEL,
+    MODEL_COLUMNS,
+    build_settings,
+    carry_parameters,
+    level_for_gamma,
+    settings_dict,
+)
+
+COMPARISONS = {c.name: c for c in MODEL}
+
+
+def _record(uid: str, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in MODEL_COLUMNS}
+    row["unique_id"] = uid
+    row.update(values)
+    if "first_name" in values and "first_name_canonical" not in values:
+        row["first_name_canonical"] = values["first_name"]
+    return row
+
+
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    schema = {
+        c: pl.List(pl.String) if c in (*LIST_COLUMNS, "phone_tails") else pl.String for c in MODEL_COLUMNS
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def levels_of(
+    left: dict[str, Any], right: dict[str, Any], model: dict[str, Any] | None = None
+) -> dict[str, str | None]:
+    """The level each comparison puts the pair on (None: the null level), scored by Splink."""
+    db = DuckDBAPI()
+    a = db.register(_frame([left]), dataset_display_name="ats")
+    b = db.register(_frame([right]), dataset_display_name="profiles")
+    linker = Linker([a, b], model if model is not None else build_settings("duckdb", [block_on("unique_id")]),
+                    log_level=None)
+    row = linker.inference.score_pair(left, right).as_record_list()[0]
+    out = {}
+    for comp in MODEL:
+        level = level_for_gamma(comp, row[f"gamma_{comp.name}"])
+        out[comp.name] = None if level is None else level.key
+    return out
+
+
+def test_a_misspelt_suburb_nearly_agrees_and_another_suburb_does_not():
+    left = _record("a1", first_name="michala", last_name="neumann", city="winston hills", country="au")
+    assert levels_of(left, _record("b1", first_name="michala", last_name="neumann",
+                                   city="winston hils", country="au"))["location"] == "near_city"
+    assert levels_of(left, _record("b1", first_name="michala", last_name="neumann",
+                                   city="winston hills", country="au"))["location"] == "same_city"
+    # another place in the same country is only "same country"
+    assert levels_of(left, _record("b1", first_name="michala", last_name="neumann",
+                                   city="paddington", country="au"))["location"] == "same_country"
+    # a similar name in another country is another place
+    assert levels_of(left, _record("b1", first_name="michala", last_name="neumann",
+                                   city="winston hils", country="us"))["location"] == "differs"
+
+
+def _trained_dict() -> dict[str, Any]:
+    trained = settings_dict(build_settings("duckdb", []), "duckdb")
+    for comp in trained["comparisons"]:
+        for i, level in enumerate(comp["comparison_levels"]):
+            if not level.get("is_null_level"):
+                level["m_probability"], level["u_probability"] = 0.5 / (i + 1), 0.01 * (i + 1)
+    trained["probability_two_random_records_match"] = 3e-5
+    return trained
+
+
+def _location_levels(model: dict[str, Any]) -> list[dict[str, Any]]:
+    comp = next(c for c in model["comparisons"] if c["output_column_name"] == "location")
+    return [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+
+
+def test_parameters_saved_before_a_level_existed_still_load_with_the_level_neutral():
+    trained = _trained_dict()
+    old = copy.deepcopy(trained)
+    location = next(c for c in old["comparisons"] if c["output_column_name"] == "location")
+    location["comparison_levels"] = [
+        lvl for lvl in location["comparison_levels"] if lvl.get("label_for_charts") != "city JW >= 0.9"
+    ]
+    messages: list[str] = []
+    target = settings_dict(build_settings("duckdb", []), "duckdb")
+    carried = carry_parameters(old, target, messages.append)
+
+    by_label = {lvl["label_for_charts"]: lvl for lvl in _location_levels(carried)}
+    trained_by_label = {lvl["label_for_charts"]: lvl for lvl in _location_levels(trained)}
+    near = by_label["city JW >= 0.9"]
+    default = COMPARISONS["location"].levels[1].default_m
+    assert near["m_probability"] == near["u_probability"] == default  # no evidence either way
+    for label in ("same city", "same country", "different"):  # the rest keep their trained values
+        assert by_label[label]["m_probability"] == trained_by_label[label]["m_probability"]
+        assert by_label[label]["u_probability"] == trained_by_label[label]["u_probability"]
+    assert carried["probability_two_random_records_match"] == 3e-5
+    assert any("predate level location/near_city" in m for m in messages)
+    # the carried model scores
+    pair = levels_of(_record("a1", first_name="ann", last_name="lee", city="ryde", country="au"),
+                     _record("b1", first_name="ann", last_name="lee", city="rydee", country="au"), carried)
+    assert pair["location"] == "near_city"
+
+
+def test_a_trained_level_the_model_does_not_have_is_refused():
+    trained = _trained_dict()
+    location = next(c for c in trained["comparisons"] if c["output_column_name"] == "location")
+    location["comparison_levels"][1]["label_for_charts"] = "a level from elsewhere"
+    with pytest.raises(ValueError, match="not in the model"):
+        carry_parameters(trained, settings_dict(build_settings("duckdb", []), "duckdb"))
+
+
+def test_a_swap_needs_both_names_out_of_place():
+    """A real swap is scored as one on both names; a given name that agrees in place is not
+    counted a second time because it also equals the other side's family name."""
+    swapped = levels_of(_record("a1", first_name="wang", last_name="li"),
+                        _record("b1", first_name="li", last_name="wang"))
+    assert swapped["first_name"] == "swapped" and swapped["last_name"] == "swapped"
+    same_given = levels_of(_record("a1", first_name="li", last_name="liu"),
+                           _record("b1", first_name="li", last_name="li"))
+    assert same_given["first_name"] == "exact" and same_given["last_name"] != "swapped"
+    same_family = levels_of(_record("a1", first_name="liu", last_name="li"),
+                            _record("b1", first_name="li", last_name="li"))
+    assert same_family["last_name"] == "exact" and same_family["first_name"] != "swapped"

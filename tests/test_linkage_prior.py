@@ -1,0 +1,63 @@
+"""The prior when candidates carry no identifier: estimated from their names, on real DuckDB
+with the population figures the run computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage import population, training
+from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
+from connect_pipeline.linkage.tables import TABLES
+from connect_pipeline.normalise.features import FEATURE_SCHEMA
+
+FIRSTS = [f"given{i}" for i in range(40)]
+LASTS = [f"family{i}" for i in range(50)]
+
+
+def _people(names: list[tuple[str, str]], emails: bool = False) -> pl.DataFrame:
+    rows = [
+        {"unique_id": str(i), "first_name": f, "first_name_canonical": f, "last_name": last,
+         "full_name": f"{f} {last}", "emails": [f"{f}.{last}@mail.example"] if emails else None}
+        for i, (f, last) in enumerate(names)
+    ]
+    return pl.DataFrame(rows, schema=FEATURE_SCHEMA)
+
+
+def _share(tmp_path: Path, profiles: list[tuple[str, str]], candidates: list[tuple[str, str]],
+           emails: bool = False) -> tuple[float, float]:
+    path = tmp_path / "profiles.parquet"
+    _people(profiles).write_parquet(path)
+    ats = _people(candidates, emails).with_columns(candidate_id=pl.int_range(1, len(candidates) + 1))
+    con = duckdb.connect()
+    prepare_ats(con, ats, TABLES)
+    definition = profiles_view(con, path, TABLES)
+    n = population.attach_population(con, TABLES, definition, blk.DEFAULT_BLOCKING_KEYS, None, lambda m: None)
+    return training.identifier_prior(con, TABLES, n)
+
+
+# 2,000 profiles, every whole name once: a name is rare enough that a chance namesake is unlikely
+PROFILES = [(f, last) for f in FIRSTS for last in LASTS]
+
+
+def test_names_found_in_the_index_do_not_raise_the_share(tmp_path):
+    """Every candidate's whole name is in the index, but names cannot tell a person from an
+    absent namesake: the share stays where it is without evidence."""
+    share, prior = _share(tmp_path, PROFILES, PROFILES[:200])
+    assert share == 0.5
+    assert abs(prior - share / len(PROFILES)) < 1e-12
+
+
+def test_candidates_whose_names_are_not_indexed_lower_it(tmp_path):
+    share, _ = _share(tmp_path, PROFILES, [(f"other{i}", "stranger") for i in range(200)])
+    assert share < 0.1
+
+
+def test_identifiers_decide_when_candidates_have_them(tmp_path):
+    """Names all indexed, but the e-mails (one per candidate) are not: the identifiers' share
+    outweighs the names' pseudo-candidates."""
+    share, _ = _share(tmp_path, PROFILES, PROFILES[:200], emails=True)
+    assert share < 0.1
