@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -17,14 +18,12 @@ def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_pro
     assert built_profile_features(tmp_path, world_profiles) == built
 
 
-def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, world_profiles):
-    said: list[str] = []
-    threads = [
-        threading.Thread(target=ensure_profile_features, args=(tmp_path, world_profiles, said.append))
-        for _ in range(3)
-    ]
+def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, world_profiles, caplog):
+    caplog.set_level(logging.INFO, logger="connect_pipeline.pipeline")
+    threads = [threading.Thread(target=ensure_profile_features, args=(tmp_path, world_profiles)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    said = [r.getMessage() for r in caplog.records if r.name == "connect_pipeline.pipeline"]
     assert sum(line.startswith("building profile features") for line in said) == 1
