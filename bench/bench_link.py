@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connect_pipeline.linkage import (  # noqa: E402
     DEFAULT_U_MAX_PAIRS,
     LinkConfig,
+    build_key_index,
     build_population,
+    key_index_is_current,
     link_tenant,
     population_is_current,
 )
@@ -241,7 +243,11 @@ def main() -> None:
     parser.add_argument("--generate-only", action="store_true", help="write the world and stop")
     parser.add_argument("--reuse", action="store_true", help="link the world already in --workdir")
     parser.add_argument("--population-only", action="store_true",
-                        help="compute the profile index's population figures and stop")
+                        help="compute the profile index's population figures and key index, and stop")
+    parser.add_argument("--no-index", action="store_true",
+                        help="block over the whole index in the run (no key index, no first pass)")
+    parser.add_argument("--bound", type=int, default=LinkConfig().first_pass_bound,
+                        help="profiles per candidate the first pass keeps")
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_link_"))
@@ -271,15 +277,23 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"population figures (once per snapshot): {time.perf_counter() - t0:.1f}s; "
               f"peak RSS {peak:.0f} MiB", flush=True)
+    index = work / "key_index"
+    if not args.no_index and not key_index_is_current(path, index):
+        t0 = time.perf_counter()
+        build_key_index(path, index, work_dir=work)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"key index (once per snapshot): {time.perf_counter() - t0:.1f}s; "
+              f"peak RSS {peak:.0f} MiB", flush=True)
     if args.population_only:
         return
 
     (work / "tenant.duckdb").unlink(missing_ok=True)
     t1 = time.perf_counter()
     result = link_tenant(ats, path, work / "model",
-                         LinkConfig(u_max_pairs=args.u_max_pairs, seed=args.seed),
+                         LinkConfig(u_max_pairs=args.u_max_pairs, seed=args.seed,
+                                    first_pass_bound=args.bound),
                          db_path=work / "tenant.duckdb", log=lambda s: print("  " + s, flush=True),
-                         population_dir=population)
+                         population_dir=population, key_index_dir=None if args.no_index else index)
     total = time.perf_counter() - t1
     got = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))
     correct = sum(1 for c, p in got.items() if truth.get(c) == p)
