@@ -242,8 +242,12 @@ def build_key_index(
 
 
 def _write_rows(con: duckdb.DuckDBPyConnection, sql: str, folder: Path) -> int:
-    """Rows ``h, pid, n`` partitioned by ``h % BUCKETS``, sorted by ``h`` within a bucket."""
-    n = int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+    """Rows ``h, pid, n`` partitioned by ``h % BUCKETS``, sorted by ``h`` within a bucket.
+
+    The row count comes from the block sizes, so the rows are computed once, by the write."""
+    n = int(con.execute(
+        f"SELECT coalesce(sum(n), 0) FROM key_index_sizes WHERE n <= {MAX_BLOCK}"
+    ).fetchall()[0][0])
     if n:
         con.execute(
             f"COPY (SELECT h, pid, n, (h % {BUCKETS})::INTEGER AS b FROM ({sql}) ORDER BY b, h) "

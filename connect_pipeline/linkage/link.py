@@ -6,11 +6,17 @@ shaped the way it is:
 
 1. **Prepare** both sides into the same columns (Splink's ``link_only`` needs identical
    columns). The profile features stay in Parquet; DuckDB scans them, Python never holds them.
-2. **Block**: count every blocking rule on the full inputs with a group-by (the profile side's
-   block sizes come from the snapshot's population figures) and trim the rules that would
-   exceed the limit: their largest blocks are left out, logged, never run (``blocking``). Then
-   keep only the profiles that share a key with the ATS side (semi-joins). Blocking on that
-   subset yields exactly the pairs blocking on all profiles would, at a fraction of the cost.
+2. **Block** through the snapshot's key index when it is current (``key_index``): hash the
+   candidates' own key values, read only the index buckets they fall into, reach the deep end
+   of a big block (a common name, a large employer or city) through the key plus the city or
+   an employer, then keep the best ``first_pass_bound`` profiles per candidate by the evidence
+   their shared blocks carry (``first_pass``, integer work in DuckDB, no string similarity).
+   Only those pairs are scored. Without a current index: count every blocking rule on the full
+   inputs with a group-by (the profile side's block sizes come from the snapshot's population
+   figures) and trim the rules that would exceed the limit: their largest blocks are left out,
+   logged, never run (``blocking``). Then keep only the profiles that share a key with the ATS
+   side (semi-joins over the whole index). Blocking on that subset yields exactly the pairs
+   blocking on all profiles would.
 3. **Population statistics** — the subset is chosen *because* it resembles the ATS side, so
    anything estimated on it is biased toward the tenant's names. Each pair's posterior is
    ``prior x likelihood ratio`` over the whole population, so the three population quantities
