@@ -60,7 +60,7 @@ MAX_BLOCK = 1_000
 its refinements. Blocks above it are the commonest names and the largest employers and cities,
 where a value alone cannot carry a match anyway; with the first pass keeping 10 profiles per
 candidate, a block of a thousand already holds a hundred times what is scored. Not tuned: on
-realistic names at 100k x 2M the recall lost to candidate generation was nil (README, Scale)."""
+realistic names at 100k x 1M the recall lost to candidate generation was nil (README, Scale)."""
 REFINEMENTS: tuple[str, ...] = ("city", "companies")
 """Model columns that narrow a big block (a list column is unnested, one value per row)."""
 _LIST_REFINEMENTS = frozenset({"companies"})
