@@ -16,6 +16,7 @@ by every tenant: reported apart) and links in another, so the peak RSS printed i
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import re
 import shutil
 import subprocess
@@ -52,7 +53,13 @@ def carve(world: Path, work: Path, n_ats: int, n_profiles: int) -> None:
 def run_point(world: Path, ats: int, profiles: int, root: Path, extra: list[str], keep: bool) -> dict[str, str]:
     work = root / f"{ats}x{profiles}"
     if not (work / "ats.parquet").exists():
-        carve(world, work, ats, profiles)
+        # in a process of its own: Linux carries a parent's peak RSS into the children it
+        # starts, so carving here would inflate the peak the link reports
+        job = multiprocessing.get_context("spawn").Process(target=carve, args=(world, work, ats, profiles))
+        job.start()
+        job.join()
+        if job.exitcode != 0:
+            raise SystemExit(f"carving {ats}x{profiles} failed")
     common = [sys.executable, str(BENCH), "--workdir", str(work), "--reuse", *extra]
     pop = subprocess.run(common + ["--population-only"], check=True, capture_output=True, text=True).stdout
     out = subprocess.run(common, check=True, capture_output=True, text=True).stdout
