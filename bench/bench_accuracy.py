@@ -67,6 +67,7 @@ from connect_pipeline.linkage.tables import TABLES
 from connect_pipeline.pipeline import (
     eligible_people,
     ensure_profile_features,
+    key_index_path,
     normalise_tenant,
     population_path,
 )
@@ -209,7 +210,7 @@ def run_stages(world: Path, work: Path, threshold: float, review: Path | None, s
     features = ensure_profile_features(work / "data", profiles_glob(world))
     people = eligible_people(pl.read_parquet(storage.people), include_private=False)
     run = LinkRun(storage.model, LinkConfig(threshold=threshold), scored_pairs_out=review,
-                  population_dir=population_path(features))
+                  population_dir=population_path(features), key_index_dir=key_index_path(features))
     result = run.run(people, features)
     say(f"  stages: {time.perf_counter() - t0:.0f} s, {result.pairs_compared:,} pairs scored")
     return Outcome(result.matches, people, pl.read_parquet(truth_path(world, TENANT)), features,

@@ -21,7 +21,9 @@ from connect_pipeline.extract import staged_collection, staged_resume_files
 from connect_pipeline.linkage import (
     LinkConfig,
     LinkResult,
+    build_key_index,
     build_population,
+    key_index_is_current,
     link_tenant,
     population_is_current,
 )
@@ -105,10 +107,12 @@ def eligible_people(people: pl.DataFrame, *, include_private: bool) -> pl.DataFr
 
 
 def ensure_profile_features(root: Path, profile_glob: str) -> Path:
-    """Profile features and population figures, built once per index snapshot for every tenant.
+    """Profile features, population figures and the key index, built once per index snapshot
+    for every tenant.
 
-    The figures (``population_path``) are rebuilt on their own when the model's definitions
-    changed since they were written.
+    The figures (``population_path``) and the key index (``key_index_path``) are rebuilt on
+    their own when the model's definitions changed since they were written, and the index also
+    when the features were rebuilt. Neither holds tenant data.
     """
     snapshot = profile_snapshot_id(profile_glob)
     folder = private_dir(profile_features_dir(root, snapshot))
@@ -123,6 +127,9 @@ def ensure_profile_features(root: Path, profile_glob: str) -> Path:
         if not population_is_current(target, population_path(target)):
             logger.info("computing population figures for snapshot %s", snapshot)
             build_population(target, population_path(target))
+        if not key_index_is_current(target, key_index_path(target)):
+            logger.info("building the key index for snapshot %s", snapshot)
+            build_key_index(target, key_index_path(target), log=_LINKAGE_LOG.info)
     return target
 
 
@@ -148,6 +155,11 @@ def population_path(features: Path) -> Path:
     return Path(features).parent / "population"
 
 
+def key_index_path(features: Path) -> Path:
+    """Where a snapshot's key index lives: beside its features."""
+    return Path(features).parent / "key_index"
+
+
 def link_people(
     storage: TenantStorage,
     features: Path,
@@ -170,7 +182,7 @@ def link_people(
     try:
         result = link_tenant(
             people, features, storage.model, config, db_path=work_db, log=_LINKAGE_LOG.info,
-            population_dir=population_path(features),
+            population_dir=population_path(features), key_index_dir=key_index_path(features),
         )
     finally:
         work_db.unlink(missing_ok=True)

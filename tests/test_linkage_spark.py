@@ -243,3 +243,30 @@ def test_no_tenant_data_left_in_the_spark_session(runs):
     spark = runs["spark_session"]
     assert [t.name for t in spark.catalog.listTables() if t.isTemporary] == []
     assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()
+
+
+def test_the_key_index_path_scores_the_same_kept_pairs_on_both_engines(spark_session, tmp_path):
+    """Candidate generation and the first pass run in DuckDB whatever the backend, so both
+    engines score exactly the kept pairs and link the same candidates."""
+    from connect_pipeline.linkage import build_key_index, build_population
+
+    rng = random.Random(7)
+    profiles = _profiles(rng)
+    ats_rows, _ = _ats(rng, profiles)
+    path = tmp_path / "profile_features.parquet"
+    _frame(profiles, ats=False).write_parquet(path)
+    ats = _frame(ats_rows, ats=True).head(300)
+    build_population(path, tmp_path / "population")
+    build_key_index(path, tmp_path / "index")
+    common = {"population_dir": tmp_path / "population", "key_index_dir": tmp_path / "index"}
+    trained = link_tenant(ats, path, tmp_path / "trained", LinkConfig(u_max_pairs=5e4), **common)
+    params = trained.params_path
+    duck = link_tenant(ats, path, tmp_path / "duck", LinkConfig(trained_params=params),
+                       scored_pairs_out=tmp_path / "duck.parquet", **common)
+    spark = link_tenant(ats, path, tmp_path / "spark", LinkConfig(backend="spark", trained_params=params),
+                        spark=spark_session, scored_pairs_out=tmp_path / "spark.parquet", **common)
+    keys = ["ats_uid", "profile_id"]
+    scored = [pl.read_parquet(tmp_path / f"{n}.parquet").select(keys).sort(keys) for n in ("duck", "spark")]
+    assert scored[0].equals(scored[1])
+    assert duck.pairs_compared == spark.pairs_compared <= ats.height * LinkConfig().first_pass_bound
+    assert _links(duck) == _links(spark)

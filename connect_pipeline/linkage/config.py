@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from connect_pipeline.linkage.first_pass import DEFAULT_BOUND
+from connect_pipeline.linkage.memory import DEFAULT_MEMORY_FRACTION
 from connect_pipeline.linkage.scoring import PAIRS_PER_CHUNK
 from connect_pipeline.linkage.spark import DEFAULT_MASTER, DEFAULT_SHUFFLE_PARTITIONS
 
@@ -62,6 +64,21 @@ class LinkConfig:
     skipped and its m, u and prior score this run (tenants never share parameters)."""
     spark_master: str = DEFAULT_MASTER
     spark_shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS
+    first_pass_bound: int = DEFAULT_BOUND
+    """Profiles per candidate the model scores when the snapshot's key index is used (the
+    first pass, ``first_pass``). Chosen from measured recall on realistic names
+    (bench/bench_link.py, 100k candidates x 1M profiles): a bound of 3 scored 181k pairs for
+    recall 0.9957, 10 scored 392k for 0.9958, blocking over the whole index scored 4.6M for
+    0.9958, precision 0.9990 in all three. 10 keeps headroom for a larger index, where a
+    common name has more namesakes sharing the same keys, at about 4 pairs per candidate."""
+    memory_fraction: float = DEFAULT_MEMORY_FRACTION
+    """Share of the machine's (or container's) memory the run's DuckDB may take before it
+    spills (``memory``)."""
+    memory_limit_bytes: int | None = None
+    """An explicit DuckDB memory limit, instead of ``memory_fraction``."""
+    spill_dir: Path | None = None
+    """Where DuckDB spills; by default beside the run's database file (or a private temporary
+    folder), removed when the run ends: what spills is the tenant's data."""
 
     def rule_limit(self, n_ats: int) -> int:
         """Pairs a blocking rule may generate for ``n_ats`` candidates before it is trimmed."""

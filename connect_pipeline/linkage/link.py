@@ -6,11 +6,17 @@ shaped the way it is:
 
 1. **Prepare** both sides into the same columns (Splink's ``link_only`` needs identical
    columns). The profile features stay in Parquet; DuckDB scans them, Python never holds them.
-2. **Block**: count every blocking rule on the full inputs with a group-by (the profile side's
-   block sizes come from the snapshot's population figures) and trim the rules that would
-   exceed the limit: their largest blocks are left out, logged, never run (``blocking``). Then
-   keep only the profiles that share a key with the ATS side (semi-joins). Blocking on that
-   subset yields exactly the pairs blocking on all profiles would, at a fraction of the cost.
+2. **Block** through the snapshot's key index when it is current (``key_index``): hash the
+   candidates' own key values, read only the index buckets they fall into, reach the deep end
+   of a big block (a common name, a large employer or city) through the key plus the city or
+   an employer, then keep the best ``first_pass_bound`` profiles per candidate by the evidence
+   their shared blocks carry (``first_pass``, integer work in DuckDB, no string similarity).
+   Only those pairs are scored. Without a current index: count every blocking rule on the full
+   inputs with a group-by (the profile side's block sizes come from the snapshot's population
+   figures) and trim the rules that would exceed the limit: their largest blocks are left out,
+   logged, never run (``blocking``). Then keep only the profiles that share a key with the ATS
+   side (semi-joins over the whole index). Blocking on that subset yields exactly the pairs
+   blocking on all profiles would.
 3. **Population statistics** — the subset is chosen *because* it resembles the ATS side, so
    anything estimated on it is biased toward the tenant's names. Each pair's posterior is
    ``prior x likelihood ratio`` over the whole population, so the three population quantities
@@ -48,6 +54,7 @@ moves a pair across a ``JW >= t`` level only when its similarity sits near ``t``
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,7 +62,7 @@ import duckdb
 import polars as pl
 
 from connect_pipeline.linkage import blocking as blk
-from connect_pipeline.linkage import population
+from connect_pipeline.linkage import key_index, memory, population
 from connect_pipeline.linkage.config import DEFAULT_THRESHOLD, LinkConfig
 from connect_pipeline.linkage.prepare import profiles_view
 from connect_pipeline.linkage.result import BORDERLINE_BITS, LinkResult, borderline_share
@@ -69,7 +76,9 @@ __all__ = [
     "LinkResult",
     "LinkRun",
     "borderline_share",
+    "build_key_index",
     "build_population",
+    "key_index_is_current",
     "link_tenant",
     "population_is_current",
 ]
@@ -105,6 +114,42 @@ def build_population(
         con.close()
 
 
+def key_index_is_current(profile_features: Path | str, out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a key index of these features with today's keys and columns."""
+    con = duckdb.connect()
+    try:
+        definition = profiles_view(con, profile_features, TABLES)
+        return key_index.is_current(out_dir, profile_features, definition, blk.DEFAULT_BLOCKING_KEYS)
+    finally:
+        con.close()
+
+
+def build_key_index(
+    profile_features: Path | str,
+    out_dir: Path,
+    *,
+    work_dir: Path | None = None,
+    memory_fraction: float = memory.DEFAULT_MEMORY_FRACTION,
+    log: Callable[[str], None] | None = None,
+) -> key_index.IndexFigures:
+    """Build the snapshot's key index once, for every tenant's candidate generation (see
+    ``key_index``). ``work_dir`` is where DuckDB may spill (defaults beside out_dir)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    spill = Path(work_dir or out_dir.parent) / f".{out_dir.name}.spill"
+    con = duckdb.connect()
+    try:
+        memory.apply_limits(con, spill, fraction=memory_fraction, keep_order=False)
+        definition = profiles_view(con, profile_features, TABLES)
+        return key_index.build_key_index(
+            con, TABLES.profiles, definition, blk.DEFAULT_BLOCKING_KEYS, profile_features, out_dir,
+            log or (lambda msg: None),
+        )
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
 def link_tenant(
     ats_people: pl.DataFrame,
     profile_features: Path | str,
@@ -116,6 +161,7 @@ def link_tenant(
     spark: Any | None = None,
     scored_pairs_out: Path | None = None,
     population_dir: Path | None = None,
+    key_index_dir: Path | None = None,
 ) -> LinkResult:
     """Match each ATS candidate to at most one profile; write the tenant's model to model_dir.
 
@@ -129,6 +175,9 @@ def link_tenant(
 
     ``population_dir`` holds the profile index's population figures built once for its
     snapshot (``build_population``); without current ones the run computes its own.
+    ``key_index_dir`` holds the snapshot's key index (``build_key_index``): with a current one
+    the run reads only the index blocks its candidates' keys hit and scores the pairs the first
+    pass keeps; without, it blocks over the whole index.
 
     ``scored_pairs_out`` writes every scored pair (ids, weights, comparison levels) to Parquet
     for review; it is tenant data, so it belongs in the tenant's folder and its purge.
@@ -136,5 +185,6 @@ def link_tenant(
     run = LinkRun(
         model_dir, config, db_path=db_path, log=log, spark=spark,
         scored_pairs_out=scored_pairs_out, population_dir=population_dir,
+        key_index_dir=key_index_dir,
     )
     return run.run(ats_people, profile_features)

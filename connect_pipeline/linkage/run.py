@@ -10,7 +10,9 @@ Working tables by step (``Tables`` field or family):
 * ``prepare``: ``ats_input`` (transient), ``ats``, ``ats_ids``, the ``profiles`` view, and the
   ``population(...)`` relations (``population.attach_population``);
 * ``block``: ``left_out(key)`` per trimmed key (``blocking.trim``), ``subset``, and the block
-  columns added to ``ats`` and ``subset``;
+  columns added to ``ats`` and ``subset``; with the snapshot's key index instead
+  ``key_hashes``, ``blocked_pairs`` (``key_index.lookup_pairs``), ``kept_pairs``
+  (``first_pass.keep_best``), ``subset`` and the kept ids added to ``ats`` and ``subset``;
 * ``population``: ``term_frequencies(column)``, and ``u_sample`` when the run trains;
 * ``predict``: ``top_pairs``, ``scored_counts``, ``scored_candidates``, ``review_pairs`` and,
   on Spark, ``spark_predictions`` (``scoring.score_in_chunks``, ``engine``);
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +38,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage import blocking as blk
-from connect_pipeline.linkage import population, scoring, training
+from connect_pipeline.linkage import first_pass, key_index, memory, population, scoring, training
 from connect_pipeline.linkage.config import LinkConfig
 from connect_pipeline.linkage.engine import Engine
 from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
@@ -69,14 +73,25 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Blocked:
-    """The blocking plan and the profile subset it implies."""
+    """The blocking plan and the profile subset it implies; ``first_pass`` when the pairs came
+    from the snapshot's key index and only the kept ones are scored."""
 
     plan: blk.BlockingPlan
     n_subset: int
+    first_pass: first_pass.FirstPass | None = None
 
     @property
     def rules(self) -> list[BlockingRuleCreator]:
+        if self.first_pass is not None:
+            return [first_pass.splink_rule()]
         return [key.splink_rule() for key in self.plan.kept]
+
+    @property
+    def pairs_to_score(self) -> int:
+        """Pairs prediction will score (sizes its chunks)."""
+        if self.first_pass is not None:
+            return self.first_pass.kept_pairs
+        return sum(self.plan.pairs(k) for k in self.plan.kept)
 
     @property
     def scorable(self) -> bool:
@@ -142,6 +157,7 @@ class LinkRun:
         spark: Any | None = None,
         scored_pairs_out: Path | None = None,
         population_dir: Path | None = None,
+        key_index_dir: Path | None = None,
         tables: Tables = TABLES,
     ) -> None:
         if config.backend not in SUPPORTED_BACKENDS:
@@ -160,6 +176,8 @@ class LinkRun:
         self.spark = spark
         self.scored_pairs_out = scored_pairs_out
         self.population_dir = population_dir
+        self.key_index_dir = key_index_dir
+        self._use_index = False
         # set for the duration of ``run`` only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._engine: Engine | None = None
@@ -177,7 +195,13 @@ class LinkRun:
         self._watch = _Stopwatch(self.say)
         logging.getLogger("splink").setLevel(logging.ERROR)  # EM "level not observed" notes are routine
         con = self._con = duckdb.connect(str(self.db_path) if self.db_path else ":memory:")
+        spill = self._spill_dir()
         try:
+            limits = memory.apply_limits(
+                con, spill, fraction=self.config.memory_fraction,
+                limit_bytes=self.config.memory_limit_bytes,
+            )
+            self.say(f"DuckDB memory limit {limits.limit_bytes / 2**30:.1f} GiB, {limits.threads} threads")
             prepared = self.prepare(ats_people, profile_features)
             if prepared.n_ats == 0 or prepared.n_profiles == 0:
                 self.say("nothing to link: one side is empty")
@@ -205,6 +229,16 @@ class LinkRun:
                 self._engine = None
             con.close()
             self._con = None
+            shutil.rmtree(spill, ignore_errors=True)
+
+    def _spill_dir(self) -> Path:
+        """Where the run's DuckDB spills: the configured folder, beside its database file, or a
+        private temporary folder. Removed when the run ends (it holds the tenant's data)."""
+        if self.config.spill_dir is not None:
+            return Path(self.config.spill_dir) / f"link-{id(self):x}"
+        if self.db_path is not None:
+            return Path(self.db_path).with_name(Path(self.db_path).name + ".spill")
+        return Path(tempfile.mkdtemp(prefix="link-spill-"))
 
     def _result(
         self,
@@ -255,6 +289,15 @@ class LinkRun:
         n_profiles = population.attach_population(
             self.con, t, definition, blk.DEFAULT_BLOCKING_KEYS, self.population_dir, self.say
         )
+        self._use_index = key_index.is_current(
+            self.key_index_dir, profile_features, definition, blk.DEFAULT_BLOCKING_KEYS
+        )
+        if self.key_index_dir is not None and not self._use_index:
+            self.say(
+                f"the key index at {self.key_index_dir} is stale or missing: blocking over the "
+                "whole index in this run (build it once per snapshot with "
+                "pipeline.ensure_profile_features)"
+            )
         self._watch.lap("prepare")
         self.say(f"{n_ats} ATS candidates, {n_profiles} profiles")
         return Prepared(n_ats, n_profiles)
@@ -267,6 +310,8 @@ class LinkRun:
         exploding rule is never materialised. Blocking on the subset yields exactly the pairs
         blocking on every profile would, at a fraction of the cost.
         """
+        if self._use_index:
+            return self.block_from_index(prepared)
         t = self.tables
         plan = blk.plan_blocking(
             self.con, blk.DEFAULT_BLOCKING_KEYS, t.ats, t.profiles,
@@ -279,6 +324,57 @@ class LinkRun:
         self.say(f"{n_subset} profiles share a blocking key with the ATS side")
         self._watch.lap("block")
         return Blocked(plan, n_subset)
+
+    def block_from_index(self, prepared: Prepared) -> Blocked:
+        """The pairs from the snapshot's key index, narrowed by the first pass, and the profiles
+        they need.
+
+        Only the candidates' own keys are computed; the index buckets they hash into are read
+        (``key_index``). A big block is reached through its refinements rather than left out.
+        The first pass keeps at most ``first_pass_bound`` profiles per candidate (``first_pass``),
+        and only those profiles are fetched and scored.
+        """
+        t, config = self.tables, self.config
+        assert self.key_index_dir is not None  # ``prepare`` found it current
+        keys = list(blk.DEFAULT_BLOCKING_KEYS)
+        n_slices = max(1, -(-prepared.n_ats // first_pass.CANDIDATES_PER_SLICE))
+        pairs: dict[str, int] = {}
+        hits = kept = candidates = read = total = 0
+        for i in range(n_slices):
+            # the candidates in slices, so one slice's key hits are held at a time
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {t.ats_slice} AS SELECT * FROM {t.ats} "
+                f"WHERE hash(unique_id) % {n_slices} = {i}"
+            )
+            lookup = key_index.lookup_pairs(
+                self.con, self.key_index_dir, keys, t.ats_slice, t.key_hashes, t.blocked_pairs
+            )
+            passed = first_pass.keep_best(
+                self.con, t.blocked_pairs, t.kept_pairs, prepared.n_profiles,
+                config.first_pass_bound, append=i > 0,
+            )
+            self.con.execute(f"DROP TABLE IF EXISTS {t.blocked_pairs}")
+            for name, n in lookup.pairs.items():
+                pairs[name] = pairs.get(name, 0) + n
+            hits, kept = hits + passed.key_hits, kept + passed.kept_pairs
+            candidates += passed.candidates
+            read, total = read + lookup.files_read, total + lookup.files_total
+            if n_slices > 1:
+                self.say(f"first pass slice {i + 1}/{n_slices}: {passed.key_hits:,} key hits")
+        self.con.execute(f"DROP VIEW IF EXISTS {t.ats_slice}")
+        passed = first_pass.FirstPass(hits, kept, candidates)
+        self.say(f"key index: {read:,} of {total:,} index files read; pairs per key {pairs}")
+        self.say(
+            f"first pass: {passed.key_hits:,} key hits, {passed.kept_pairs:,} pairs kept "
+            f"(at most {config.first_pass_bound} per candidate) for {passed.candidates:,} candidates"
+        )
+        self._watch.lap("first_pass")
+        n_subset = key_index.fetch_profiles(self.con, self.key_index_dir, t.kept_pairs, t.subset)
+        first_pass.attach_kept(self.con, t.ats, t.subset, t.kept_pairs)
+        self.say(f"{n_subset} profiles kept by the first pass")
+        self._watch.lap("block")
+        plan = blk.BlockingPlan(kept=keys, dropped={}, pre_filter_counts=pairs)
+        return Blocked(plan, n_subset, passed)
 
     def population(self, prepared: Prepared, blocked: Blocked) -> PopulationInputs:
         """Term frequencies, the prior and the u sample, from the whole index, not the subset.
@@ -295,7 +391,10 @@ class LinkRun:
             share, prior = training.identifier_prior(self.con, t, prepared.n_profiles)
             self.say(f"share of candidates in the index (identifiers, else names) {share:.3f}; prior {prior:.3g}")
             sample_size = population.u_sample_table(self.con, t)
-            blk.add_block_columns(self.con, blocked.plan.kept, t.u_sample, "right")
+            if blocked.first_pass is not None:
+                first_pass.add_own_id(self.con, t.u_sample)
+            else:
+                blk.add_block_columns(self.con, blocked.plan.kept, t.u_sample, "right")
         self._watch.lap("population")
         return PopulationInputs(prior, sample_size)
 
@@ -436,8 +535,7 @@ class LinkRun:
             log_level=None,
         )
         training.register_tf(scorer, frames.term_frequencies)
-        blocked_pairs = sum(blocked.plan.pairs(k) for k in blocked.plan.kept)
-        n_chunks = scoring.chunks_for(blocked_pairs, config.pairs_per_chunk)
+        n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
         scored = scoring.score_in_chunks(
             self._engine_or_fail(), scorer, n_chunks, config.threshold, self.say, self.tables, keep_all
         )
@@ -472,7 +570,11 @@ class LinkRun:
             counts[f"{name} (largest blocks left out)"] = n
         if scored is not None:
             for rule_index, n in scored.pairs_by_rule.items():
-                counts[f"{plan.kept[rule_index].name} (scored)"] = n
+                name = "first pass" if blocked.first_pass is not None else plan.kept[rule_index].name
+                counts[f"{name} (scored)"] = n
+        if blocked.first_pass is not None:
+            counts["first pass key hits"] = blocked.first_pass.key_hits
+            counts["first pass kept"] = blocked.first_pass.kept_pairs
         if ties is not None:
             counts["ambiguous ties dropped"] = ties
         return counts

@@ -41,6 +41,14 @@ class Tables:
 
     # block: the profiles that share a blocking key with a candidate
     subset: str = "profiles_subset"
+    ats_slice: str = "ats_slice"
+    """A slice of the candidates, while the key index is probed for them."""
+    key_hashes: str = "ats_key_hashes"
+    """One key's hashed values on the candidate side, while the key index is probed."""
+    blocked_pairs: str = "blocked_pairs"
+    """Every pair the key index returned (one row per shared key), until the first pass."""
+    kept_pairs: str = "kept_pairs"
+    """The pairs the first pass keeps: the only ones the model scores."""
 
     # population: the snapshot's figures restricted to this run
     u_sample: str = "profiles_u_sample"

@@ -1,0 +1,214 @@
+"""Candidate generation from the snapshot's key index, the first pass and the memory limits, on
+real DuckDB files and the linkage tests' synthetic world."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from connect_pipeline.linkage import (
+    LinkConfig,
+    build_key_index,
+    build_population,
+    key_index_is_current,
+    link_tenant,
+)
+from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage import first_pass, key_index, memory
+from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
+from connect_pipeline.linkage.tables import TABLES
+from connect_pipeline.pipeline import ensure_profile_features, key_index_path
+from tests.test_linkage import _ats, _frame, _profiles, _row
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory) -> dict:
+    rng = random.Random(7)
+    profiles = _profiles(rng)
+    ats_rows, truth = _ats(rng, profiles)
+    base = tmp_path_factory.mktemp("key_index")
+    path = base / "profile_features.parquet"
+    _frame(profiles, ats=False).write_parquet(path)
+    build_population(path, base / "population")
+    build_key_index(path, base / "key_index")
+    return {"path": path, "ats": _frame(ats_rows, ats=True), "truth": truth, "base": base}
+
+
+def _connection(ats: pl.DataFrame, features: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    prepare_ats(con, ats, TABLES)
+    profiles_view(con, features, TABLES)
+    return con
+
+
+def _lookup(con: duckdb.DuckDBPyConnection, index: Path, keys: list[blk.BlockingKey]) -> key_index.Lookup:
+    return key_index.lookup_pairs(con, index, keys, TABLES.ats, TABLES.key_hashes, TABLES.blocked_pairs)
+
+
+def _index_pairs(con: duckdb.DuckDBPyConnection, index: Path, key_position: int) -> set[tuple[str, str]]:
+    """(candidate, profile id) pairs the lookup returned for one key."""
+    path = str(index / key_index.PROFILES)
+    return set(con.execute(
+        f"SELECT b.ats_uid, p.unique_id FROM {TABLES.blocked_pairs} b "
+        f"JOIN read_parquet('{path}') p USING (pid) WHERE b.key = {key_position}"
+    ).fetchall())
+
+
+def test_the_index_returns_exactly_the_pairs_blocking_produces(small_world):
+    """No block is over the bound in this world, so every key's pairs are the blocking join's."""
+    con = _connection(small_world["ats"], small_world["path"])
+    index = small_world["base"] / "key_index"
+    keys = list(blk.DEFAULT_BLOCKING_KEYS)
+    lookup = _lookup(con, index, keys)
+    for position, key in enumerate(keys):
+        rows = con.execute(
+            f"SELECT l.unique_id, r.unique_id FROM ({key.keys_sql(TABLES.ats)}) l "
+            f"JOIN ({key.keys_sql(TABLES.profiles, 'right')}) r USING ({key.key_columns})"
+        ).fetchall()
+        assert _index_pairs(con, index, position) == set(rows), key.name
+        # one row per shared value: two shared e-mails are two hits of one pair
+        assert lookup.pairs[key.name] == len(rows)
+    con.close()
+
+
+def test_a_small_tenant_reads_only_the_buckets_its_keys_hit(small_world):
+    one = small_world["ats"].head(1)
+    con = _connection(one, small_world["path"])
+    lookup = _lookup(con, small_world["base"] / "key_index", list(blk.DEFAULT_BLOCKING_KEYS))
+    # one candidate has at most a few values per key, so at most a few buckets of each
+    assert lookup.files_read <= 4 * len(blk.DEFAULT_BLOCKING_KEYS)
+    assert lookup.files_total > 10 * lookup.files_read
+    con.close()
+
+
+def test_a_big_block_is_reached_through_a_more_specific_key(tmp_path, monkeypatch):
+    """Twelve "james smith" profiles, over a bound of five: the candidate in Leeds still meets
+    the one in Leeds (name + city) and the one at its employer (name + company), not the rest;
+    the London block (eleven) is too big even refined and is left out, and counted."""
+    monkeypatch.setattr(key_index, "MAX_BLOCK", 5)
+    profiles = [
+        _row(f"p{i}", "james", "smith", "acme" if i == 3 else f"firm{i}", ["acme" if i == 3 else f"firm{i}"],
+             "analyst", None, [], [], "leeds" if i == 0 else "london", "gb")
+        for i in range(12)
+    ]
+    path = tmp_path / "features.parquet"
+    _frame(profiles, ats=False).write_parquet(path)
+    figures = build_key_index(path, tmp_path / "index")
+    assert figures.big_blocks["first_name+last_name"] == 1
+    assert figures.left_out["first_name+last_name+city"] == 1  # london, 11 profiles
+    candidate = _row("1", "james", "smith", "acme", ["acme"], "analyst", None, [], [], "leeds", "gb")
+    ats = _frame([candidate | {"candidate_id": 1}], ats=True)
+    con = _connection(ats, path)
+    keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name == "first_name+last_name"]
+    lookup = _lookup(con, tmp_path / "index", keys)
+    assert _index_pairs(con, tmp_path / "index", 0) == {("1", "p0"), ("1", "p3")}
+    assert lookup.pairs == {"first_name+last_name": 0, "first_name+last_name+city": 1,
+                            "first_name+last_name+companies": 1}
+    con.close()
+
+
+def test_the_first_pass_keeps_the_true_match_within_the_bound():
+    """Thirty namesakes share only the name; the true profile shares the name and an e-mail.
+    With three kept per candidate the true profile is first, whatever the ids' order."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE hits (ats_uid VARCHAR, pid BIGINT, key INTEGER, n INTEGER)")
+    con.execute("INSERT INTO hits SELECT '1', i, 3, 31 FROM range(31) t(i)")  # first+last
+    con.execute("INSERT INTO hits VALUES ('1', 30, 1, 1)")  # the e-mail, on the last id
+    con.execute("INSERT INTO hits SELECT '2', i, 8, 5000 FROM range(40) t(i)")  # first+city only
+    passed = first_pass.keep_best(con, "hits", "kept", n_profiles=1_000_000, bound=3)
+    kept = con.execute("SELECT ats_uid, pid FROM kept ORDER BY ats_uid, score DESC, pid").fetchall()
+    assert kept[0] == ("1", 30)
+    assert passed == first_pass.FirstPass(key_hits=72, kept_pairs=6, candidates=2)
+    # ties are broken by id, so a rerun keeps the same pairs
+    assert [p for a, p in kept if a == "2"] == [0, 1, 2]
+
+
+def test_linking_through_the_key_index_finds_the_same_matches(small_world, tmp_path):
+    """The same candidates, linked over the whole index and through the key index with the
+    first pass: the same recall (within one candidate) and no loss of precision, on fewer pairs."""
+    base, ats, truth = small_world["base"], small_world["ats"], small_world["truth"]
+    config = LinkConfig(u_max_pairs=3e5)
+    whole = link_tenant(ats, small_world["path"], tmp_path / "whole", config,
+                        population_dir=base / "population")
+    said: list[str] = []
+    indexed = link_tenant(ats, small_world["path"], tmp_path / "indexed", config,
+                          population_dir=base / "population", key_index_dir=base / "key_index",
+                          log=said.append)
+    assert any(m.startswith("first pass:") for m in said)
+
+    def score(result) -> tuple[int, int]:
+        got = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))
+        return sum(truth.get(c) == p for c, p in got.items()), len(got)
+
+    (right_w, n_w), (right_i, n_i) = score(whole), score(indexed)
+    assert right_i >= right_w - 1
+    assert (n_i - right_i) <= (n_w - right_w)
+    assert indexed.pairs_compared <= len(ats) * LinkConfig().first_pass_bound
+    assert indexed.pairs_compared < whole.pairs_compared
+
+
+def test_a_rebuilt_snapshot_or_a_changed_key_makes_the_index_stale(tmp_path, small_world):
+    path = tmp_path / "features.parquet"
+    path.write_bytes(small_world["path"].read_bytes())
+    build_key_index(path, tmp_path / "index")
+    assert key_index_is_current(path, tmp_path / "index")
+    # the snapshot's features written again (same rows, a new file)
+    time.sleep(0.01)
+    path.write_bytes(small_world["path"].read_bytes())
+    os.utime(path, ns=(time.time_ns(), time.time_ns()))
+    assert not key_index_is_current(path, tmp_path / "index")
+    build_key_index(path, tmp_path / "index")
+    assert key_index_is_current(path, tmp_path / "index")
+    # a key the index was not built with
+    con = duckdb.connect()
+    definition = profiles_view(con, path, TABLES)
+    extra = (*blk.DEFAULT_BLOCKING_KEYS, blk.BlockingKey("title", ("title",)))
+    assert not key_index.is_current(tmp_path / "index", path, definition, extra)
+    con.close()
+
+
+def test_a_stale_index_falls_back_to_blocking_over_the_whole_index(small_world, tmp_path):
+    said: list[str] = []
+    link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m", LinkConfig(u_max_pairs=5e4),
+                population_dir=small_world["base"] / "population", key_index_dir=tmp_path / "absent",
+                log=said.append)
+    assert any("key index" in m and "stale or missing" in m for m in said)
+    assert not any(m.startswith("first pass:") for m in said)
+
+
+def test_the_snapshot_build_writes_the_key_index_beside_the_features(tmp_path, world_profiles):
+    features = ensure_profile_features(tmp_path, world_profiles)
+    assert key_index_is_current(features, key_index_path(features))
+
+
+def test_memory_settings_are_applied(tmp_path):
+    con = duckdb.connect()
+    settings = memory.apply_limits(con, tmp_path / "spill", limit_bytes=512 << 20, threads=1)
+    assert settings.limit_bytes == 512 << 20
+    limit, temp, threads = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+        "current_setting('threads')"
+    ).fetchall()[0]
+    assert limit.replace(" ", "") in {"512.0MiB", "512MiB", "536.8MB", "536.8MB"}
+    assert Path(temp) == tmp_path / "spill" and (tmp_path / "spill").is_dir()
+    assert int(threads) == 1
+    con.close()
+    assert memory.memory_limit(0.25) == int(memory.available_memory() * 0.25)
+    with pytest.raises(ValueError):
+        memory.memory_limit(1.5)
+
+
+def test_a_run_applies_its_memory_limit_and_removes_its_spill_folder(small_world, tmp_path):
+    said: list[str] = []
+    spill = tmp_path / "spill"
+    link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m",
+                LinkConfig(u_max_pairs=5e4, memory_limit_bytes=768 << 20, spill_dir=spill),
+                population_dir=small_world["base"] / "population", log=said.append)
+    assert "DuckDB memory limit 0.8 GiB" in " ".join(said) or "DuckDB memory limit 0.7 GiB" in " ".join(said)
+    assert list(spill.iterdir()) == []
