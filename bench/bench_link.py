@@ -17,6 +17,7 @@ before). Prints seconds per phase, peak RSS and precision/recall against the kno
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import sys
 import tempfile
@@ -241,6 +242,9 @@ def make_world(n_ats: int, n_profiles: int, seed: int = 1,
 
 
 def main() -> None:
+    # the link's progress (sizes, phases, timings) comes from the connect_pipeline loggers
+    logging.basicConfig(format="  %(message)s", stream=sys.stdout)
+    logging.getLogger("connect_pipeline").setLevel(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ats", type=int, default=100_000)
     parser.add_argument("--profiles", type=int, default=2_000_000)
@@ -301,7 +305,7 @@ def main() -> None:
     result = link_tenant(ats, path, work / "model",
                          LinkConfig(u_max_pairs=args.u_max_pairs, seed=args.seed,
                                     first_pass_bound=args.bound),
-                         db_path=work / "tenant.duckdb", log=lambda s: print("  " + s, flush=True),
+                         db_path=work / "tenant.duckdb",
                          population_dir=population, key_index_dir=None if args.no_index else index)
     total = time.perf_counter() - t1
     got = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))

@@ -44,8 +44,6 @@ from connect_pipeline.storage import TenantStorage, private_dir, profile_feature
 from connect_pipeline.tenants import TenantConnection
 
 logger = logging.getLogger(__name__)
-# the linkage still reports through a callable: its lines go to its own logger
-_LINKAGE_LOG = logging.getLogger("connect_pipeline.linkage")
 
 
 @dataclass
@@ -129,7 +127,7 @@ def ensure_profile_features(root: Path, profile_glob: str) -> Path:
             build_population(target, population_path(target))
         if not key_index_is_current(target, key_index_path(target)):
             logger.info("building the key index for snapshot %s", snapshot)
-            build_key_index(target, key_index_path(target), log=_LINKAGE_LOG.info)
+            build_key_index(target, key_index_path(target))
     return target
 
 
@@ -181,7 +179,7 @@ def link_people(
     work_db.unlink(missing_ok=True)
     try:
         result = link_tenant(
-            people, features, storage.model, config, db_path=work_db, log=_LINKAGE_LOG.info,
+            people, features, storage.model, config, db_path=work_db,
             population_dir=population_path(features), key_index_dir=key_index_path(features),
         )
     finally:

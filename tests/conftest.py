@@ -4,7 +4,10 @@ and tenant connections registered exactly as the CLI does."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,25 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     os.makedirs(tmp_path / "dagster", exist_ok=True)
     return root
+
+
+@contextmanager
+def log_lines(name: str = "connect_pipeline") -> Iterator[list[str]]:
+    """The messages a logger and its children emit inside the block, at INFO and above.
+
+    For fixtures wider than one test, where pytest's ``caplog`` does not reach."""
+    lines: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger, handler = logging.getLogger(name), _Collect(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -24,6 +24,7 @@ from connect_pipeline.linkage import first_pass, key_index, memory
 from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
 from connect_pipeline.linkage.tables import TABLES
 from connect_pipeline.pipeline import ensure_profile_features, key_index_path
+from tests.conftest import log_lines
 from tests.test_linkage import _ats, _frame, _profiles, _row
 
 
@@ -136,10 +137,9 @@ def test_linking_through_the_key_index_finds_the_same_matches(small_world, tmp_p
     config = LinkConfig(u_max_pairs=3e5)
     whole = link_tenant(ats, small_world["path"], tmp_path / "whole", config,
                         population_dir=base / "population")
-    said: list[str] = []
-    indexed = link_tenant(ats, small_world["path"], tmp_path / "indexed", config,
-                          population_dir=base / "population", key_index_dir=base / "key_index",
-                          log=said.append)
+    with log_lines() as said:
+        indexed = link_tenant(ats, small_world["path"], tmp_path / "indexed", config,
+                              population_dir=base / "population", key_index_dir=base / "key_index")
     assert any(m.startswith("first pass:") for m in said)
 
     def score(result) -> tuple[int, int]:
@@ -174,10 +174,9 @@ def test_a_rebuilt_snapshot_or_a_changed_key_makes_the_index_stale(tmp_path, sma
 
 
 def test_a_stale_index_falls_back_to_blocking_over_the_whole_index(small_world, tmp_path):
-    said: list[str] = []
-    link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m", LinkConfig(u_max_pairs=5e4),
-                population_dir=small_world["base"] / "population", key_index_dir=tmp_path / "absent",
-                log=said.append)
+    with log_lines() as said:
+        link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m", LinkConfig(u_max_pairs=5e4),
+                    population_dir=small_world["base"] / "population", key_index_dir=tmp_path / "absent")
     assert any("key index" in m and "stale or missing" in m for m in said)
     assert not any(m.startswith("first pass:") for m in said)
 
@@ -205,10 +204,10 @@ def test_memory_settings_are_applied(tmp_path):
 
 
 def test_a_run_applies_its_memory_limit_and_removes_its_spill_folder(small_world, tmp_path):
-    said: list[str] = []
     spill = tmp_path / "spill"
-    link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m",
-                LinkConfig(u_max_pairs=5e4, memory_limit_bytes=768 << 20, spill_dir=spill),
-                population_dir=small_world["base"] / "population", log=said.append)
+    with log_lines() as said:
+        link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m",
+                    LinkConfig(u_max_pairs=5e4, memory_limit_bytes=768 << 20, spill_dir=spill),
+                    population_dir=small_world["base"] / "population")
     assert "DuckDB memory limit 0.8 GiB" in " ".join(said) or "DuckDB memory limit 0.7 GiB" in " ".join(said)
     assert list(spill.iterdir()) == []

@@ -28,6 +28,7 @@ from connect_pipeline.linkage import (
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage.tables import TABLES, Tables
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
+from tests.conftest import log_lines
 
 NICKNAMES = {
     "william": "bill", "robert": "bob", "elizabeth": "liz", "katherine": "kate",
@@ -181,12 +182,12 @@ def world(tmp_path_factory) -> dict:
     path = base / "profile_features.parquet"
     _frame(profiles, ats=False).write_parquet(path)
     ats = _frame(ats_rows, ats=True)
-    messages: list[str] = []
-    result = link_tenant(
-        ats, path, base / "model",
-        LinkConfig(u_max_pairs=3e5),
-        db_path=base / "tenant.duckdb", log=messages.append,
-    )
+    with log_lines() as messages:
+        result = link_tenant(
+            ats, path, base / "model",
+            LinkConfig(u_max_pairs=3e5),
+            db_path=base / "tenant.duckdb",
+        )
     return {"result": result, "truth": truth, "ats": ats, "profiles_path": path, "base": base,
             "messages": messages, "email_victim": victim["unique_id"], "twin": twin["unique_id"]}
 
@@ -295,9 +296,9 @@ def test_exploding_asymmetric_rule_is_dropped_and_symmetric_one_trimmed(world):
     con.execute("CREATE TABLE l AS SELECT * FROM r LIMIT 300")
     constant = blk.BlockingKey("everyone", ("'same'",))
     lopsided = blk.BlockingKey("lopsided", ("'same'",), right_exprs=("'same'",))
-    messages: list[str] = []
-    plan = blk.plan_blocking(con, (blk.DEFAULT_BLOCKING_KEYS[0], constant, lopsided), "l", "r",
-                             max_pairs_per_rule=100_000, log=messages.append)
+    with log_lines() as messages:
+        plan = blk.plan_blocking(con, (blk.DEFAULT_BLOCKING_KEYS[0], constant, lopsided), "l", "r",
+                                 max_pairs_per_rule=100_000)
     # one block over the limit: the symmetric rule keeps running without it, the asymmetric
     # one (which cannot be trimmed) is never run
     assert [k.name for k in plan.kept] == ["linkedin_slug", "everyone"]
@@ -335,11 +336,10 @@ def test_link_tenant_trims_rules_over_limit(world, tmp_path):
     # trimming is a matter of blocking: both runs score with the module's trained model
     params = world["result"].params_path
     full = link_tenant(ats, world["profiles_path"], tmp_path / "full", LinkConfig(trained_params=params))
-    messages: list[str] = []
     # 300 candidates x 5 pairs each = 1,500 > 1,000: the per-candidate bound sets the limit
-    result = link_tenant(ats, world["profiles_path"], tmp_path / "model",
-                         LinkConfig(trained_params=params, max_pairs_per_rule=1_000, max_pairs_per_candidate=5),
-                         log=messages.append)
+    with log_lines() as messages:
+        result = link_tenant(ats, world["profiles_path"], tmp_path / "model",
+                             LinkConfig(trained_params=params, max_pairs_per_rule=1_000, max_pairs_per_candidate=5))
     trimmed = [msg.split("blocking rule ")[1].split(" would")[0]
                for msg in messages if "left out" in msg]
     assert trimmed, "a rule above the limit must be trimmed"
@@ -360,9 +360,9 @@ def test_population_figures_from_the_snapshot_link_as_computed_in_the_run(world,
     assert not population_is_current(world["profiles_path"], population)
     assert build_population(world["profiles_path"], population) == N_PROFILES
     assert population_is_current(world["profiles_path"], population)
-    messages: list[str] = []
-    result = link_tenant(world["ats"], world["profiles_path"], tmp_path / "model",
-                         LinkConfig(u_max_pairs=3e5), log=messages.append, population_dir=population)
+    with log_lines() as messages:
+        result = link_tenant(world["ats"], world["profiles_path"], tmp_path / "model",
+                             LinkConfig(u_max_pairs=3e5), population_dir=population)
     assert any("read from the snapshot" in m for m in messages)
     assert not any("computing them in this run" in m for m in messages)
     assert any("computing them in this run" in m for m in world["messages"])
@@ -383,10 +383,10 @@ def test_stale_population_figures_are_not_used(world, tmp_path):
     (population / "manifest.json").write_text(json.dumps(manifest | {"fingerprint": "0" * 16}))
     pl.DataFrame({"first_name": ["john"], "n": [10**9]}).write_parquet(population / "first_name.parquet")
     assert not population_is_current(world["profiles_path"], population)
-    messages: list[str] = []
-    result = link_tenant(world["ats"].head(200), world["profiles_path"], tmp_path / "model",
-                         LinkConfig(trained_params=world["result"].params_path), log=messages.append,
-                         population_dir=population)
+    with log_lines() as messages:
+        result = link_tenant(world["ats"].head(200), world["profiles_path"], tmp_path / "model",
+                             LinkConfig(trained_params=world["result"].params_path),
+                             population_dir=population)
     assert any("are stale" in m and "computing them in this run" in m for m in messages)
     assert result.matches.height > 0
 

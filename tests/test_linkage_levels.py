@@ -19,6 +19,7 @@ from connect_pipeline.linkage.settings import (
     level_for_gamma,
     settings_dict,
 )
+from tests.conftest import log_lines
 
 COMPARISONS = {c.name: c for c in MODEL}
 
@@ -92,9 +93,9 @@ def test_parameters_saved_before_a_level_existed_still_load_with_the_level_neutr
     location["comparison_levels"] = [
         lvl for lvl in location["comparison_levels"] if lvl.get("label_for_charts") != "city JW >= 0.9"
     ]
-    messages: list[str] = []
     target = settings_dict(build_settings("duckdb", []), "duckdb")
-    carried = carry_parameters(old, target, messages.append)
+    with log_lines() as messages:
+        carried = carry_parameters(old, target)
 
     by_label = {lvl["label_for_charts"]: lvl for lvl in _location_levels(carried)}
     trained_by_label = {lvl["label_for_charts"]: lvl for lvl in _location_levels(trained)}

@@ -35,7 +35,7 @@ def _share(tmp_path: Path, profiles: list[tuple[str, str]], candidates: list[tup
     con = duckdb.connect()
     prepare_ats(con, ats, TABLES)
     definition = profiles_view(con, path, TABLES)
-    n = population.attach_population(con, TABLES, definition, blk.DEFAULT_BLOCKING_KEYS, None, lambda m: None)
+    n = population.attach_population(con, TABLES, definition, blk.DEFAULT_BLOCKING_KEYS, None)
     return training.identifier_prior(con, TABLES, n)
 
 

@@ -25,6 +25,7 @@ The full profile features stay in Parquet and are only scanned by DuckDB.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -35,6 +36,8 @@ from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from connect_pipeline.linkage.tables import TABLES, Tables
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,6 @@ def plan_blocking(
     left: str,
     right: str,
     max_pairs_per_rule: int,
-    log: Callable[[str], None],
     right_counts: Callable[[BlockingKey], str | None] = lambda key: None,
     tables: Tables = TABLES,
 ) -> BlockingPlan:
@@ -256,8 +258,8 @@ def plan_blocking(
                 con, key, left, right, max_pairs_per_rule, right_counts(key), tables
             )
             n_blocks = int(con.execute(f"SELECT count(*) FROM {trimmed.left_out}").fetchall()[0][0])
-            log(
-                f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "
+            logger.warning(
+                f"blocking rule {key.name} would generate {pairs:,} pairs "
                 f"(limit {max_pairs_per_rule:,}); its {n_blocks:,} largest blocks ({out:,} pairs) "
                 f"are left out, {pairs - out:,} pairs kept. Largest left out: "
                 f"{', '.join(f'{n:,}' for n in largest)} pairs"
@@ -267,8 +269,8 @@ def plan_blocking(
             continue
         sql = f"SELECT pairs FROM ({_blocks_sql(key, left, right, right_counts(key))}) ORDER BY pairs DESC LIMIT 3"
         sizes = [f"{row[0]:,}" for row in con.execute(sql).fetchall()]
-        log(
-            f"WARNING: blocking rule {key.name} would generate {pairs:,} pairs "
+        logger.warning(
+            f"blocking rule {key.name} would generate {pairs:,} pairs "
             f"(limit {max_pairs_per_rule:,}); dropped. Largest blocks: {', '.join(sizes)} pairs"
         )
         dropped[key.name] = pairs

@@ -42,15 +42,18 @@ differ but hash alike (a superset; the first pass and the model then judge it li
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import duckdb
 
 from connect_pipeline.linkage.blocking import BlockingKey
+
+logger = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
 BUCKETS = 64
@@ -152,7 +155,6 @@ def build_key_index(
     keys: Iterable[BlockingKey],
     features: Path | str,
     out_dir: Path,
-    log: Callable[[str], None] = lambda msg: None,
 ) -> IndexFigures:
     """Write the index of the profiles behind ``view`` into ``out_dir`` (replaced whole).
 
@@ -222,7 +224,7 @@ def build_key_index(
             left_out[refined.name] = int(con.execute(
                 f"SELECT count(*) FROM key_index_sizes WHERE n > {MAX_BLOCK}"
             ).fetchall()[0][0])
-        log(f"key index: {key.name}: {rows[key.name]:,} rows, {big[key.name]:,} blocks over {MAX_BLOCK:,} profiles")
+        logger.info(f"key index: {key.name}: {rows[key.name]:,} rows, {big[key.name]:,} blocks over {MAX_BLOCK:,} profiles")
     for table in ("key_index_rows", "key_index_sizes"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("DROP VIEW IF EXISTS key_index_source")

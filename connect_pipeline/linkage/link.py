@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -130,7 +130,6 @@ def build_key_index(
     *,
     work_dir: Path | None = None,
     memory_fraction: float = memory.DEFAULT_MEMORY_FRACTION,
-    log: Callable[[str], None] | None = None,
 ) -> key_index.IndexFigures:
     """Build the snapshot's key index once, for every tenant's candidate generation (see
     ``key_index``). ``work_dir`` is where DuckDB may spill (defaults beside out_dir)."""
@@ -142,8 +141,7 @@ def build_key_index(
         memory.apply_limits(con, spill, fraction=memory_fraction, keep_order=False)
         definition = profiles_view(con, profile_features, TABLES)
         return key_index.build_key_index(
-            con, TABLES.profiles, definition, blk.DEFAULT_BLOCKING_KEYS, profile_features, out_dir,
-            log or (lambda msg: None),
+            con, TABLES.profiles, definition, blk.DEFAULT_BLOCKING_KEYS, profile_features, out_dir
         )
     finally:
         con.close()
@@ -157,7 +155,6 @@ def link_tenant(
     config: LinkConfig = LinkConfig(),
     *,
     db_path: Path | None = None,
-    log: Callable[[str], None] | None = None,
     spark: Any | None = None,
     scored_pairs_out: Path | None = None,
     population_dir: Path | None = None,
@@ -183,7 +180,7 @@ def link_tenant(
     for review; it is tenant data, so it belongs in the tenant's folder and its purge.
     """
     run = LinkRun(
-        model_dir, config, db_path=db_path, log=log, spark=spark,
+        model_dir, config, db_path=db_path, spark=spark,
         scored_pairs_out=scored_pairs_out, population_dir=population_dir,
         key_index_dir=key_index_dir,
     )

@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import duckdb
 
 from connect_pipeline.linkage.blocking import BlockingKey
 from connect_pipeline.linkage.settings import TF_COLUMNS
 from connect_pipeline.linkage.tables import Tables
+
+logger = logging.getLogger(__name__)
 
 POPULATION_VERSION = 1
 U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
@@ -146,7 +149,6 @@ def attach_population(
     view_definition: str,
     keys: Iterable[BlockingKey],
     out_dir: Path | None,
-    log: Callable[[str], None],
 ) -> int:
     """Make every ``tables.population(<name>)`` relation available; returns the profile count.
 
@@ -165,10 +167,10 @@ def attach_population(
             con.execute(
                 f"CREATE OR REPLACE VIEW {tables.population(name)} AS SELECT * FROM read_parquet('{path}')"
             )
-        log(f"population figures read from the snapshot ({manifest['n_profiles']:,} profiles)")
+        logger.info(f"population figures read from the snapshot ({manifest['n_profiles']:,} profiles)")
         return int(manifest["n_profiles"])
     where = f"at {out_dir} are stale" if out_dir is not None and Path(out_dir).exists() else "were not built"
-    log(
+    logger.info(
         f"population figures for this profile snapshot {where}: computing them in this run "
         "(build them once per snapshot with pipeline.ensure_profile_features)"
     )

@@ -29,7 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -54,9 +54,9 @@ from connect_pipeline.linkage.settings import (
 )
 from connect_pipeline.linkage.tables import TABLES, Tables
 
-Log = Callable[[str], None]
 logger = logging.getLogger(__name__)
-"""Warnings: a chart not drawn, training that fell back to defaults (never a record's values)."""
+"""Progress (sizes, timings, figures) as info; a chart not drawn or training that fell back to
+defaults as warnings. Never a record's values."""
 
 MATCH_WEIGHTS_CHART = "match_weights_chart.html"
 M_U_CHART = "m_u_parameters_chart.html"
@@ -128,15 +128,14 @@ class Model:
 class _Stopwatch:
     """Seconds per phase, logged as each phase ends."""
 
-    def __init__(self, log: Log) -> None:
+    def __init__(self) -> None:
         self.timings: dict[str, float] = {}
-        self._log = log
         self._clock = time.perf_counter()
 
     def lap(self, phase: str) -> None:
         now = time.perf_counter()
         self.timings[phase] = round(now - self._clock, 3)
-        self._log(f"{phase}: {self.timings[phase]:.2f}s")
+        logger.info(f"{phase}: {self.timings[phase]:.2f}s")
         self._clock = now
 
 
@@ -153,7 +152,6 @@ class LinkRun:
         config: LinkConfig = LinkConfig(),
         *,
         db_path: Path | None = None,
-        log: Log | None = None,
         spark: Any | None = None,
         scored_pairs_out: Path | None = None,
         population_dir: Path | None = None,
@@ -172,7 +170,6 @@ class LinkRun:
         self.config = config
         self.tables = tables
         self.db_path = db_path
-        self.say: Log = log or (lambda msg: None)
         self.spark = spark
         self.scored_pairs_out = scored_pairs_out
         self.population_dir = population_dir
@@ -181,7 +178,7 @@ class LinkRun:
         # set for the duration of ``run`` only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._engine: Engine | None = None
-        self._watch = _Stopwatch(self.say)
+        self._watch = _Stopwatch()
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -192,7 +189,7 @@ class LinkRun:
         error; the connection (and a Spark session's views) are released whatever happens.
         """
         self.model_dir.mkdir(parents=True, exist_ok=True)
-        self._watch = _Stopwatch(self.say)
+        self._watch = _Stopwatch()
         logging.getLogger("splink").setLevel(logging.ERROR)  # EM "level not observed" notes are routine
         con = self._con = duckdb.connect(str(self.db_path) if self.db_path else ":memory:")
         spill = self._spill_dir()
@@ -201,10 +198,10 @@ class LinkRun:
                 con, spill, fraction=self.config.memory_fraction,
                 limit_bytes=self.config.memory_limit_bytes,
             )
-            self.say(f"DuckDB memory limit {limits.limit_bytes / 2**30:.1f} GiB, {limits.threads} threads")
+            logger.info(f"DuckDB memory limit {limits.limit_bytes / 2**30:.1f} GiB, {limits.threads} threads")
             prepared = self.prepare(ats_people, profile_features)
             if prepared.n_ats == 0 or prepared.n_profiles == 0:
-                self.say("nothing to link: one side is empty")
+                logger.info("nothing to link: one side is empty")
                 return self._result(self.untrained_model(), {}, {}, NOTHING_SCORED, None, [])
             blocked = self.block(prepared)
             inputs = self.population(prepared, blocked)
@@ -287,19 +284,19 @@ class LinkRun:
         n_ats = prepare_ats(self.con, ats_people, t)
         definition = profiles_view(self.con, profile_features, t)
         n_profiles = population.attach_population(
-            self.con, t, definition, blk.DEFAULT_BLOCKING_KEYS, self.population_dir, self.say
+            self.con, t, definition, blk.DEFAULT_BLOCKING_KEYS, self.population_dir
         )
         self._use_index = key_index.is_current(
             self.key_index_dir, profile_features, definition, blk.DEFAULT_BLOCKING_KEYS
         )
         if self.key_index_dir is not None and not self._use_index:
-            self.say(
+            logger.info(
                 f"the key index at {self.key_index_dir} is stale or missing: blocking over the "
                 "whole index in this run (build it once per snapshot with "
                 "pipeline.ensure_profile_features)"
             )
         self._watch.lap("prepare")
-        self.say(f"{n_ats} ATS candidates, {n_profiles} profiles")
+        logger.info(f"{n_ats} ATS candidates, {n_profiles} profiles")
         return Prepared(n_ats, n_profiles)
 
     def block(self, prepared: Prepared) -> Blocked:
@@ -315,13 +312,13 @@ class LinkRun:
         t = self.tables
         plan = blk.plan_blocking(
             self.con, blk.DEFAULT_BLOCKING_KEYS, t.ats, t.profiles,
-            self.config.rule_limit(prepared.n_ats), self.say,
+            self.config.rule_limit(prepared.n_ats),
             right_counts=lambda key: population.key_counts(t, key), tables=t,
         )
         n_subset = blk.reduce_profiles(self.con, plan.kept, t.ats, t.profiles, t.subset)
         blk.add_block_columns(self.con, plan.kept, t.ats, "left")
         blk.add_block_columns(self.con, plan.kept, t.subset, "right")
-        self.say(f"{n_subset} profiles share a blocking key with the ATS side")
+        logger.info(f"{n_subset} profiles share a blocking key with the ATS side")
         self._watch.lap("block")
         return Blocked(plan, n_subset)
 
@@ -360,18 +357,18 @@ class LinkRun:
             candidates += passed.candidates
             read, total = read + lookup.files_read, total + lookup.files_total
             if n_slices > 1:
-                self.say(f"first pass slice {i + 1}/{n_slices}: {passed.key_hits:,} key hits")
+                logger.info(f"first pass slice {i + 1}/{n_slices}: {passed.key_hits:,} key hits")
         self.con.execute(f"DROP VIEW IF EXISTS {t.ats_slice}")
         passed = first_pass.FirstPass(hits, kept, candidates)
-        self.say(f"key index: {read:,} of {total:,} index files read; pairs per key {pairs}")
-        self.say(
+        logger.info(f"key index: {read:,} of {total:,} index files read; pairs per key {pairs}")
+        logger.info(
             f"first pass: {passed.key_hits:,} key hits, {passed.kept_pairs:,} pairs kept "
             f"(at most {config.first_pass_bound} per candidate) for {passed.candidates:,} candidates"
         )
         self._watch.lap("first_pass")
         n_subset = key_index.fetch_profiles(self.con, self.key_index_dir, t.kept_pairs, t.subset)
         first_pass.attach_kept(self.con, t.ats, t.subset, t.kept_pairs)
-        self.say(f"{n_subset} profiles kept by the first pass")
+        logger.info(f"{n_subset} profiles kept by the first pass")
         self._watch.lap("block")
         plan = blk.BlockingPlan(kept=keys, dropped={}, pre_filter_counts=pairs)
         return Blocked(plan, n_subset, passed)
@@ -389,7 +386,7 @@ class LinkRun:
         sample_size = 0
         if self.config.trained_params is None:
             share, prior = training.identifier_prior(self.con, t, prepared.n_profiles)
-            self.say(f"share of candidates in the index (identifiers, else names) {share:.3f}; prior {prior:.3g}")
+            logger.info(f"share of candidates in the index (identifiers, else names) {share:.3f}; prior {prior:.3g}")
             sample_size = population.u_sample_table(self.con, t)
             if blocked.first_pass is not None:
                 first_pass.add_own_id(self.con, t.u_sample)
@@ -436,7 +433,7 @@ class LinkRun:
         params_path = self.model_dir / "params.json"
         if config.trained_params is not None:
             trained = training.load_trained_params(
-                Path(config.trained_params), config.backend, rules, self.say
+                Path(config.trained_params), config.backend, rules
             )
             settings_path.write_text(
                 json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
@@ -464,7 +461,7 @@ class LinkRun:
                     )
             trained = linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
-            trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs), log=self.say)
+            trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs))
             trained["probability_two_random_records_match"] = inputs.prior
         params_path.write_text(json.dumps(trained, indent=2))
         self._watch.lap("estimate_m")
@@ -537,7 +534,7 @@ class LinkRun:
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
         scored = scoring.score_in_chunks(
-            self._engine_or_fail(), scorer, n_chunks, config.threshold, self.say, self.tables, keep_all
+            self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables, keep_all
         )
         self._watch.lap("predict")
         return scored

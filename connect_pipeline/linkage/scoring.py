@@ -18,6 +18,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from connect_pipeline.linkage.engine import Engine
 from connect_pipeline.linkage.explain import explain_frame
 from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
+
+logger = logging.getLogger(__name__)
 
 PAIRS_PER_CHUNK = 8_000_000  # blocked pairs scored at once (bounds prediction memory)
 HISTOGRAM_BUCKET = 2.0  # match weight bucket width (bits)
@@ -89,7 +92,6 @@ def score_in_chunks(
     linker: Linker,
     n_chunks: int,
     threshold: float,
-    log: Callable[[str], None],
     tables: Tables,
     keep_all_pairs: bool = False,
 ) -> ScoredPairs:
@@ -133,7 +135,7 @@ def score_in_chunks(
             )
         engine.discard(predictions, table)
         if n_chunks > 1:
-            log(f"scored chunk {i}/{n_chunks}")
+            logger.info(f"scored chunk {i}/{n_chunks}")
     pairs_compared = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0])
     candidates_scored = int(
         con.execute(f"SELECT count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0][0]

@@ -32,6 +32,7 @@ Why these comparisons:
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -41,6 +42,8 @@ import splink.comparison_library as cl
 from splink import SettingsCreator
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED_BACKENDS = ("duckdb", "spark")
 
@@ -431,7 +434,6 @@ def settings_dict(settings: SettingsCreator, backend: str) -> dict[str, Any]:
 def apply_fallbacks(
     model_dict: dict[str, Any],
     identifier_u: float,
-    log: Callable[[str], None],
     model: tuple[Comparison, ...] = MODEL,
 ) -> dict[str, Any]:
     """Make a tenant's trained Splink model dict safe to score with.
@@ -465,19 +467,19 @@ def apply_fallbacks(
             u = level_dict.get("u_probability")
             if not isinstance(u, (int, float)) or u <= 0:
                 u = identifier_u if spec.identifier and not is_else else level.default_m
-                log(f"u for {spec.name}/{level.key} not estimated; {u:.3g} used")
+                logger.info(f"u for {spec.name}/{level.key} not estimated; {u:.3g} used")
             if not isinstance(m, (int, float)) or m <= 0:
                 m = level.default_m
-                log(f"m for {spec.name}/{level.key} not estimated; default {m} used")
+                logger.info(f"m for {spec.name}/{level.key} not estimated; default {m} used")
             floor = M_FLOOR if is_else else min(u, M_FLOOR)
             if m < floor:
-                log(f"m for {spec.name}/{level.key} estimated at {m:.2g}; raised to {floor:.2g}")
+                logger.info(f"m for {spec.name}/{level.key} estimated at {m:.2g}; raised to {floor:.2g}")
                 m = floor
             if level.ordinal and not is_else:
                 weight = math.log2(m / u)
                 if weight > cap:
                     m = min(1.0, u * 2**cap)
-                    log(f"{spec.name}/{level.key} capped at the weight of stricter levels")
+                    logger.info(f"{spec.name}/{level.key} capped at the weight of stricter levels")
                 if level.caps_below:
                     cap = min(cap, math.log2(m / u))
             level_dict["m_probability"] = m
@@ -492,7 +494,6 @@ def _non_null_levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
 def carry_parameters(
     trained: dict[str, Any],
     target: dict[str, Any],
-    log: Callable[[str], None] = lambda msg: None,
     model: tuple[Comparison, ...] = MODEL,
 ) -> dict[str, Any]:
     """Copy trained m/u probabilities and the prior onto settings built for another backend.
@@ -540,7 +541,7 @@ def carry_parameters(
                 elif spec is not None and position < len(spec.levels):
                     default = spec.levels[position].default_m
                     level["m_probability"] = level["u_probability"] = default
-                    log(
+                    logger.warning(
                         f"trained parameters predate level {name}/{spec.levels[position].key} "
                         f"({label!r}): m = u = {default} (no evidence) until the tenant retrains"
                     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 from splink import Linker, block_on
@@ -128,7 +128,7 @@ def safe_em(
 
 
 def load_trained_params(
-    path: Path, backend: str, rules: list[BlockingRuleCreator], log: Callable[[str], None]
+    path: Path, backend: str, rules: list[BlockingRuleCreator]
 ) -> dict[str, Any]:
     """A trained params JSON (from either backend) as a model dict for ``backend``.
 
@@ -141,11 +141,11 @@ def load_trained_params(
         raise LinkageError(f"trained parameters at {path} cannot be read: {exc}") from exc
     target = settings_dict(build_settings(backend, rules), backend)
     try:
-        carried = carry_parameters(trained, target, log)
+        carried = carry_parameters(trained, target)
     except ValueError as exc:
         raise LinkageError(f"trained parameters at {path} do not fit the model: {exc}") from exc
     carried["sql_dialect"] = backend  # the saved file says which dialect its SQL is in
-    log(
+    logger.info(
         f"parameters carried from {Path(path).name} "
         f"({trained.get('sql_dialect', '?')} -> {backend}); estimation skipped"
     )
