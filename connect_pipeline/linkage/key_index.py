@@ -41,16 +41,14 @@ differ but hash alike (a superset; the first pass and the model then judge it li
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 import duckdb
 
+from connect_pipeline.linkage import snapshot_folder
 from connect_pipeline.linkage.blocking import BlockingKey
 
 logger = logging.getLogger(__name__)
@@ -67,7 +65,6 @@ realistic names at 100k x 1M the recall lost to candidate generation was nil (RE
 REFINEMENTS: tuple[str, ...] = ("city", "companies")
 """Model columns that narrow a big block (a list column is unnested, one value per row)."""
 _LIST_REFINEMENTS = frozenset({"companies"})
-MANIFEST = "manifest.json"
 PROFILES = "profiles.parquet"
 
 
@@ -136,13 +133,8 @@ def is_current(
     out_dir: Path | None, features: Path | str, view_definition: str, keys: Iterable[BlockingKey]
 ) -> bool:
     """Whether ``out_dir`` holds an index of these features built with today's definitions."""
-    if out_dir is None:
-        return False
-    try:
-        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return (
+    manifest = snapshot_folder.read_manifest(out_dir)
+    return manifest is not None and (
         manifest.get("definition") == _definition(view_definition, keys)
         and manifest.get("features") == features_identity(features)
     )
@@ -162,9 +154,7 @@ def build_key_index(
     """
     keys = list(keys)
     out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = snapshot_folder.start(out_dir)
     profiles = tmp / PROFILES
     con.execute(
         f"COPY (SELECT row_number() OVER () - 1 AS pid, * FROM {view}) TO {_quote(profiles)} "
@@ -236,12 +226,7 @@ def build_key_index(
         "big_blocks": big,
         "refined_blocks_left_out": left_out,
     }
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    snapshot_folder.finish(tmp, out_dir, manifest)
     return IndexFigures(n_profiles, rows, big, left_out)
 
 

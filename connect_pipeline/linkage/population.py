@@ -25,15 +25,13 @@ a run computes its own (and says so) until the snapshot's are rebuilt.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Iterable
 
 import duckdb
 
+from connect_pipeline.linkage import snapshot_folder
 from connect_pipeline.linkage.blocking import BlockingKey
 from connect_pipeline.linkage.settings import TF_COLUMNS
 from connect_pipeline.linkage.tables import Tables
@@ -43,7 +41,6 @@ logger = logging.getLogger(__name__)
 POPULATION_VERSION = 1
 U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
 U_SAMPLE_SEED = 42
-MANIFEST = "manifest.json"
 U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
 
 
@@ -105,20 +102,13 @@ def write_population(
     """
     stats = statistics_sql(view, keys)
     out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = snapshot_folder.start(out_dir)
     for name, sql in stats.items():
         target = str(tmp / f"{name}.parquet").replace("'", "''")
         con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
     n_profiles = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
     manifest = {"fingerprint": fingerprint(view_definition, stats), "n_profiles": n_profiles}
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    snapshot_folder.finish(tmp, out_dir, manifest)
     return n_profiles
 
 
@@ -126,11 +116,8 @@ def _current_manifest(
     out_dir: Path | None, view: str, view_definition: str, keys: Iterable[BlockingKey]
 ) -> dict | None:
     """``out_dir``'s manifest if its figures were computed with today's definitions."""
-    if out_dir is None:
-        return None
-    try:
-        manifest = json.loads((Path(out_dir) / MANIFEST).read_text())
-    except (OSError, ValueError):
+    manifest = snapshot_folder.read_manifest(out_dir)
+    if manifest is None:
         return None
     current = manifest.get("fingerprint") == fingerprint(view_definition, statistics_sql(view, keys))
     return manifest if current else None
