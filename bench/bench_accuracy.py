@@ -37,6 +37,7 @@ an exact first + last name join (ambiguous keys dropped).
     .venv/bin/python bench/bench_accuracy.py --test              # the test worlds
     .venv/bin/python bench/bench_accuracy.py --world dev-40k --world test-febrl4
     .venv/bin/python bench/bench_accuracy.py --errors dev-40k    # every error with its cause
+    .venv/bin/python bench/bench_accuracy.py --world dev-40k --no-index  # whole-index blocking
     .venv/bin/python bench/bench_accuracy.py --profiles 200000 --candidates 5000 --seed 3
 """
 
@@ -196,7 +197,10 @@ class Outcome:
     seconds: float
 
 
-def run_stages(world: Path, work: Path, threshold: float, review: Path | None, say: Callable[[str], None]) -> Outcome:
+def run_stages(
+    world: Path, work: Path, threshold: float, review: Path | None, say: Callable[[str], None],
+    use_key_index: bool = True,
+) -> Outcome:
     t0 = time.perf_counter()
     account = json.loads((account_dir(world, TENANT) / "account.json").read_text())
     cred = account["credentials"][0]
@@ -210,7 +214,8 @@ def run_stages(world: Path, work: Path, threshold: float, review: Path | None, s
     features = ensure_profile_features(work / "data", profiles_glob(world))
     people = eligible_people(pl.read_parquet(storage.people), include_private=False)
     run = LinkRun(storage.model, LinkConfig(threshold=threshold), scored_pairs_out=review,
-                  population_dir=population_path(features), key_index_dir=key_index_path(features))
+                  population_dir=population_path(features),
+                  key_index_dir=key_index_path(features) if use_key_index else None)
     result = run.run(people, features)
     say(f"  stages: {time.perf_counter() - t0:.0f} s, {result.pairs_compared:,} pairs scored")
     return Outcome(result.matches, people, pl.read_parquet(truth_path(world, TENANT)), features,
@@ -426,6 +431,8 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--no-index", action="store_true",
+                        help="block over the whole index instead of the snapshot's key index and first pass")
     args = parser.parse_args()
 
     if args.errors:
@@ -448,7 +455,8 @@ def main() -> None:
             root = Path(tmp)
             world_dir = world.build(root / "world")
             review = root / "review.parquet" if args.errors else None
-            outcome = run_stages(world_dir, root, args.threshold, review, lambda s: print(s, flush=True))
+            outcome = run_stages(world_dir, root, args.threshold, review, lambda s: print(s, flush=True),
+                                 use_key_index=not args.no_index)
             eligible = outcome.people["candidate_id"].to_list()
             p, r, f1, n = prf(outcome.matches.select("candidate_id", "profile_id"), outcome.truth, eligible)
             np_, nr, nf1, nn = prf(naive_join(outcome.people, outcome.features), outcome.truth, eligible)
