@@ -125,9 +125,42 @@ def test_the_first_pass_keeps_the_true_match_within_the_bound():
     passed = first_pass.keep_best(con, "hits", "kept", n_profiles=1_000_000, bound=3)
     kept = con.execute("SELECT ats_uid, pid FROM kept ORDER BY ats_uid, score DESC, pid").fetchall()
     assert kept[0] == ("1", 30)
-    assert passed == first_pass.FirstPass(key_hits=72, kept_pairs=6, candidates=2)
-    # ties are broken by id, so a rerun keeps the same pairs
-    assert [p for a, p in kept if a == "2"] == [0, 1, 2]
+    # candidate 1: the true profile, then 30 namesakes tied behind it, kept up to the tie cap
+    cap = 3 * first_pass.TIE_FACTOR
+    assert [p for a, p in kept if a == "1"] == [30, *range(cap - 1)]
+    assert passed == first_pass.FirstPass(key_hits=72, kept_pairs=2 * cap, candidates=2)
+    # past the cap, ties are broken by id, so a rerun keeps the same pairs
+    assert [p for a, p in kept if a == "2"] == list(range(cap))
+
+
+def test_a_shared_identifier_outranks_any_amount_of_shared_name():
+    """A surname changed by marriage: the true profile shares the LinkedIn URL and the given
+    name + employer; thirty namesakes share the old name through three name keys (first+last,
+    its prefix, its sound), which together sum to more bits. The shared identifier goes first."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE hits (ats_uid VARCHAR, pid BIGINT, key INTEGER, n INTEGER)")
+    for name_key in (3, 4, 5):
+        con.execute(f"INSERT INTO hits SELECT '1', i, {name_key}, 28 FROM range(100, 130) t(i)")
+    con.execute("INSERT INTO hits VALUES ('1', 7, 0, 1), ('1', 7, 7, 4)")  # LinkedIn, first+company
+    first_pass.keep_best(con, "hits", "kept", n_profiles=40_000, bound=2, identifier_keys=(0, 1, 2))
+    best = con.execute("SELECT pid FROM kept ORDER BY pid LIMIT 1").fetchall()
+    assert best == [(7,)]
+    # without the identifier order the name keys' sum wins and the true profile is cut
+    first_pass.keep_best(con, "hits", "plain", n_profiles=40_000, bound=2)
+    assert 7 not in {p for (p,) in con.execute("SELECT pid FROM plain").fetchall()}
+
+
+def test_the_first_pass_does_not_cut_through_a_tie_it_cannot_tell_apart():
+    """Five namesakes share exactly the same keys with the candidate; the model would tell them
+    apart by title or employer, the first pass cannot. With two kept per candidate, all five
+    reach the model, whatever their ids; a profile with less evidence does not."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE hits (ats_uid VARCHAR, pid BIGINT, key INTEGER, n INTEGER)")
+    con.execute("INSERT INTO hits SELECT '1', i, 3, 5 FROM range(100, 105) t(i)")  # first+last
+    con.execute("INSERT INTO hits VALUES ('1', 1, 8, 900)")  # first+city only: less evidence
+    first_pass.keep_best(con, "hits", "kept", n_profiles=1_000_000, bound=2)
+    kept = [p for (p,) in con.execute("SELECT pid FROM kept ORDER BY pid").fetchall()]
+    assert kept == [100, 101, 102, 103, 104]
 
 
 def test_linking_through_the_key_index_finds_the_same_matches(small_world, tmp_path):
@@ -149,7 +182,8 @@ def test_linking_through_the_key_index_finds_the_same_matches(small_world, tmp_p
     (right_w, n_w), (right_i, n_i) = score(whole), score(indexed)
     assert right_i >= right_w - 1
     assert (n_i - right_i) <= (n_w - right_w)
-    assert indexed.pairs_compared <= len(ats) * LinkConfig().first_pass_bound
+    # the bound, with the profiles tied at it, up to the tie cap
+    assert indexed.pairs_compared <= len(ats) * LinkConfig().first_pass_bound * first_pass.TIE_FACTOR
     assert indexed.pairs_compared < whole.pairs_compared
 
 

@@ -56,6 +56,9 @@ class BlockingKey:
     right_exprs: tuple[str, ...] | None = None
     left_out: str | None = None
     """A table of key values (``k0, k1, ...``) whose blocks are left out (see ``trim``)."""
+    identifier: bool = False
+    """The key is an identifier of one person (LinkedIn, e-mail, phone): sharing it is evidence
+    no amount of name agreement outweighs, so the first pass ranks such pairs first."""
 
     @property
     def slug(self) -> str:
@@ -139,10 +142,10 @@ _SWAPPED_NAMES = BlockingKey(
 
 # Ordered strongest first: Splink attributes a pair to the first rule that produced it.
 DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
-    BlockingKey("linkedin_slug", ("linkedin_slug",)),
-    BlockingKey("email", ("emails",), ("emails",)),
+    BlockingKey("linkedin_slug", ("linkedin_slug",), identifier=True),
+    BlockingKey("email", ("emails",), ("emails",), identifier=True),
     # the number's last digits, so a wrong country code does not keep a pair apart
-    BlockingKey("phone", ("phone_tails",), ("phone_tails",)),
+    BlockingKey("phone", ("phone_tails",), ("phone_tails",), identifier=True),
     BlockingKey("first_name+last_name", ("first_name_canonical", "last_name")),
     # catches last-name typos past the third letter and unresolved nicknames sharing an initial
     BlockingKey("first_name+last_name_prefix", ("first_name_canonical", "substr(last_name, 1, 3)")),

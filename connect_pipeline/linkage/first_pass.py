@@ -14,12 +14,22 @@ about 23 bits on 10M profiles; a common first name in a large city: a few). It i
 quantity the model's term-frequency adjusted u probabilities express, read off the index
 instead of computed per pair.
 
-The bound: at most ``bound`` profiles per candidate, best score first, ties broken by the rarest
-shared block and then by profile id (so a rerun keeps the same pairs). A true match is lost only
-when more than ``bound`` profiles share at least as much evidence with the candidate, i.e.
-when it is one of more than ``bound`` indistinguishable namesakes (which the model could not
-have told apart either) or its shared keys are all commoner than theirs. The default was
-chosen from measured recall (``LinkConfig.first_pass_bound``).
+Pairs that share an identifier (LinkedIn, e-mail, phone: ``BlockingKey.identifier``) rank before
+all others, most identifiers first. The sum above counts keys that say the same thing several
+times (a shared name is "first+last", "first+last prefix" and "how the names sound" at once),
+so without that order thirty namesakes who share only a name outscore the one profile that
+shares a LinkedIn URL and an employer with a candidate whose surname changed.
+
+The bound: the ``bound`` best profiles per candidate, and every profile tied with the last of
+them. The first pass sees only which keys agree, so namesakes sharing the same keys are equal to
+it, while the model still tells them apart (a similar title or employer, a nearby city): cutting
+through such a tie by id would choose the profile the model sees at random, and the true one
+could be left out while a namesake is scored alone and published. Ties are kept up to
+``TIE_FACTOR`` times the bound; past that, the rarest shared block and then the profile id
+decide (so a rerun keeps the same pairs). A true match is lost only when more profiles than
+that share at least as much evidence with the candidate, or when its shared keys are all
+commoner than those of ``bound`` others. The default was chosen from measured recall
+(``LinkConfig.first_pass_bound``).
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 DEFAULT_BOUND = 10
+TIE_FACTOR = 5
+"""Profiles tied with the bound-th are kept up to this many times the bound."""
 CANDIDATES_PER_SLICE = 250_000
 """Candidates whose key hits are held at once: the first pass's memory follows the slice, not
 the tenant (a million candidates against ten million profiles hit several hundred million
@@ -55,15 +67,21 @@ def keep_best(
     n_profiles: int,
     bound: int = DEFAULT_BOUND,
     append: bool = False,
+    identifier_keys: tuple[int, ...] = (),
 ) -> FirstPass:
     """``out_table`` (``ats_uid``, ``pid``, ``keys`` bit set, ``score``, ``rarest``) from
-    ``blocked`` (``key_index.lookup_pairs``' rows): at most ``bound`` profiles per candidate.
+    ``blocked`` (``key_index.lookup_pairs``' rows): the ``bound`` best profiles per candidate
+    and those tied with the last of them, at most ``TIE_FACTOR * bound``. ``identifier_keys``
+    are the positions of the identifier keys in ``blocked.key``: pairs sharing more of them rank
+    first.
 
     ``append`` adds to an existing ``out_table`` (a run passes its candidates in slices, so the
     blocked pairs of one slice at a time are held); the figures are the slice's."""
     if bound < 1:
         raise ValueError(f"the first pass must keep at least one profile per candidate, got {bound}")
     total = max(int(n_profiles), 1)
+    ids = ", ".join(str(int(k)) for k in identifier_keys)
+    identifiers = f"count(DISTINCT key) FILTER (WHERE key IN ({ids}))" if ids else "0"
     head = f"INSERT INTO {out_table}" if append else f"CREATE OR REPLACE TABLE {out_table} AS"
     before = int(con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]) if append else 0
     before_candidates = int(
@@ -76,7 +94,9 @@ def keep_best(
                sum(log2({total}::DOUBLE / greatest(n, 1))) AS score, min(n) AS rarest
         FROM {blocked}
         GROUP BY ats_uid, pid
-        QUALIFY row_number() OVER (PARTITION BY ats_uid ORDER BY score DESC, rarest, pid) <= {int(bound)}
+        QUALIFY rank() OVER (PARTITION BY ats_uid ORDER BY {identifiers} DESC, score DESC) <= {int(bound)}
+            AND row_number() OVER (PARTITION BY ats_uid ORDER BY {identifiers} DESC, score DESC, rarest, pid)
+                <= {int(bound) * TIE_FACTOR}
         """
     )
     key_hits = int(con.execute(f"SELECT count(*) FROM {blocked}").fetchall()[0][0])
