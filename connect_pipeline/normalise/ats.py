@@ -1,8 +1,9 @@
 """The ATS side of the link: Greenhouse (Harvest v3) candidates -> one row of features each.
 
 A tenant has thousands of candidates, not millions, so this side may walk records in Python to
-collect raw signals (a LinkedIn URL can hide in several places, see harvest-v3.md) before the
-shared vectorised `feature_frame` turns them into the very keys the profile side has.
+collect raw signals (a LinkedIn URL can hide in several places: the website and social-media
+fields, the resume) before the shared vectorised `feature_frame` turns them into the very keys
+the profile side has.
 
 Where each signal comes from, best source first:
 * name: first_name / last_name; preferred_name decides the name family (see feature_frame).
