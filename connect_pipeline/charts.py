@@ -132,6 +132,18 @@ def match_weights_svg(params: dict[str, Any], *, title: str = "Match weights per
     return _bars(rows, title, unit="bits")
 
 
+def _level_heading(group: str, label: str, new_group: bool, top: float, baseline: float, width: int,
+                   left: int) -> list[str]:
+    """A comparison level's label in the left column, under its comparison's name and a rule
+    when a new comparison starts: the per-level charts share one layout so they read alike."""
+    parts = []
+    if new_group:
+        parts.append(f"<line x1='8' y1='{top:.1f}' x2='{width - 8}' y2='{top:.1f}' stroke='#eee'/>")
+        parts.append(f"<text x='8' y='{baseline}' font-weight='600'>{escape(group)}</text>")
+    parts.append(f"<text x='{left - 6}' y='{baseline}' text-anchor='end' fill='#333'>{escape(label[:48])}</text>")
+    return parts
+
+
 def _bars(rows: list[tuple[str, str, float | None]], title: str, *, unit: str) -> str:
     row_h, left, right, top = 16, 330, 60, 30
     width = 760
@@ -144,11 +156,8 @@ def _bars(rows: list[tuple[str, str, float | None]], title: str, *, unit: str) -
     previous = None
     for i, (group, label, value) in enumerate(rows):
         yy = top + i * row_h
-        if group != previous:
-            body.append(f"<line x1='8' y1='{yy:.1f}' x2='{width - 8}' y2='{yy:.1f}' stroke='#eee'/>")
-            body.append(f"<text x='8' y='{yy + 12}' font-weight='600'>{escape(group)}</text>")
-            previous = group
-        body.append(f"<text x='{left - 6}' y='{yy + 12}' text-anchor='end' fill='#333'>{escape(label[:48])}</text>")
+        body.extend(_level_heading(group, label, group != previous, yy, yy + 12, width, left))
+        previous = group
         if value is None:
             body.append(f"<text x='{zero + 4:.1f}' y='{yy + 12}' fill='#999'>not estimated</text>")
             continue
@@ -180,11 +189,8 @@ def m_u_svg(params: dict[str, Any], *, title: str = "m and u per comparison leve
     previous = None
     for i, (group, label, m, u) in enumerate(rows):
         yy = top + i * row_h
-        if group != previous:
-            body.append(f"<line x1='8' y1='{yy:.1f}' x2='{width - 8}' y2='{yy:.1f}' stroke='#eee'/>")
-            body.append(f"<text x='8' y='{yy + 14}' font-weight='600'>{escape(group)}</text>")
-            previous = group
-        body.append(f"<text x='{left - 6}' y='{yy + 14}' text-anchor='end' fill='#333'>{escape(label[:48])}</text>")
+        body.extend(_level_heading(group, label, group != previous, yy, yy + 14, width, left))
+        previous = group
         for j, (value, colour, name) in enumerate(((m, M_COLOUR, "m"), (u, U_COLOUR, "u"))):
             by = yy + 3 + j * 9
             if value is None:
