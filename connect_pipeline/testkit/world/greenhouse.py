@@ -304,6 +304,39 @@ def _filename(draft: Draft, r: random.Random, kind: str) -> str:
                      "resume (1).pdf", f"{last.upper()}_{first}_CV_{2020 + r.randrange(7)}.pdf"))
 
 
+@dataclass
+class _Organisation:
+    """What every account has besides its candidates: users, jobs with their stages, openings and
+    posts, prospect pools, close reasons. Drawn in one fixed order, so a seed gives one account."""
+
+    users: list[dict]
+    by_role: dict[str, list[int]]
+    jobs: list[dict]
+    job_stages: list[dict]
+    stages_of: dict[int, list[dict]]
+    openings: list[dict]
+    job_posts: list[dict]
+    pools: list[dict]
+    pool_stages: list[dict]
+    pool_stages_of: dict[int, list[dict]]
+    close_reasons: list[dict]
+
+    def collections(self) -> dict[str, list[dict]]:
+        return {
+            "users": self.users, "jobs": self.jobs, "job_interview_stages": self.job_stages,
+            "prospect_pools": self.pools, "prospect_pool_stages": self.pool_stages,
+            "close_reasons": self.close_reasons, "openings": self.openings, "job_posts": self.job_posts,
+        }
+
+
+def _organisation(r: random.Random, ids: Ids, tenant_id: str, n_candidates: int) -> _Organisation:
+    users, by_role = _users(r, ids, tenant_id, n_candidates)
+    jobs, job_stages, stages_of, openings, job_posts = _jobs(r, ids, n_candidates)
+    pools, pool_stages, pool_stages_of = _pools(r, ids)
+    return _Organisation(users, by_role, jobs, job_stages, stages_of, openings, job_posts,
+                         pools, pool_stages, pool_stages_of, _close_reasons(r, ids))
+
+
 def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[Slot], *, seed: int,
                  resumes: bool, used_emails: set[str], identifiers: float = 1.0,
                  linkedin_share: float = noise.ATS_LINKEDIN) -> TenantResult:
@@ -316,18 +349,15 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
     keep = random.Random(f"{seed}:{tenant_id}:identifiers")
     ids = Ids(r, tenant_index)
     account.mkdir(parents=True, exist_ok=True)
-    users, by_role = _users(r, ids, tenant_id, len(slots))
-    jobs, job_stages, stages_of, openings, job_posts = _jobs(r, ids, len(slots))
-    pools, pool_stages, pool_stages_of = _pools(r, ids)
-    close_reasons = _close_reasons(r, ids)
+    org = _organisation(r, ids, tenant_id, len(slots))
 
     drafts = sorted((_draft(slot, r, used_emails, identifiers >= 1.0 or keep.random() < identifiers, linkedin_share)
                      for slot in slots), key=lambda d: d.created)
-    recruiters = by_role["recruiter"] + by_role["deactivated_recruiter"]
-    coordinators = by_role["coordinator"]
+    recruiters = org.by_role["recruiter"] + org.by_role["deactivated_recruiter"]
+    coordinators = org.by_role["coordinator"]
     candidates, applications, details, attachments = [], [], [], []
     files: list[tuple[int, Draft, str]] = []
-    result = TenantResult(site_admin_user_id=by_role["site_admin"][0], non_admin_user_id=by_role["hiring_manager"][0])
+    result = TenantResult(site_admin_user_id=org.by_role["site_admin"][0], non_admin_user_id=org.by_role["hiring_manager"][0])
     company_name = tenant_id.replace("-", " ").title()
 
     for draft in drafts:
@@ -347,7 +377,7 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
         for k in range(n_apps):
             app_created = min(app_created + (r.randrange(0, 200 * DAY) if k else 0), REF - 2 * DAY)
             prospect = r.random() < 0.3
-            job = r.choice(jobs)
+            job = r.choice(org.jobs)
             job_id = None if prospect and r.random() < 0.5 else job["id"]
             if prospect:
                 status = r.choices(("in_process", "converted", "rejected"), weights=(80, 15, 5))[0]
@@ -355,7 +385,7 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
             else:
                 status = r.choices(("in_process", "rejected", "hired"), weights=(45, 45, 0 if hired else 10))[0]
                 hired = hired or status == "hired"
-                job_stages_list = stages_of[job["id"]]
+                job_stages_list = org.stages_of[job["id"]]
                 stage = job_stages_list[-1] if status == "hired" else r.choice(job_stages_list)
             stamp = _stamp(r, app_created, last_activity=True)
             answers = []
@@ -377,10 +407,10 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
             }
             applications.append(app)
             if prospect:
-                pool = r.choice(pools)
+                pool = r.choice(org.pools)
                 details.append({"id": app["id"], "application_id": app["id"], "pool_id": pool["id"],
-                                "pool_stage_id": r.choice(pool_stages_of[pool["id"]])["id"],
-                                "prospect_owner_id": r.choice(recruiters + [by_role["hiring_manager"][0]]),
+                                "pool_stage_id": r.choice(org.pool_stages_of[pool["id"]])["id"],
+                                "prospect_owner_id": r.choice(recruiters + [org.by_role["hiring_manager"][0]]),
                                 "created_at": stamp["created_at"], "updated_at": stamp["updated_at"]})
             if resumes and not anonymised and (k == 0 and r.random() < 0.78 or k > 0 and r.random() < 0.12):
                 for kind in ("resume",) + (("cover_letter",) if r.random() < 0.1 else ()):
@@ -392,10 +422,8 @@ def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[S
 
     result.hostile = _write_files(account, files, r, seed, company_name) if resumes else {}
     collections = {
-        "users": users, "jobs": jobs, "job_interview_stages": job_stages, "prospect_pools": pools,
-        "prospect_pool_stages": pool_stages, "close_reasons": close_reasons, "candidates": candidates,
-        "applications": applications, "prospect_details": details, "attachments": attachments,
-        "openings": openings, "job_posts": job_posts,
+        **org.collections(), "candidates": candidates, "applications": applications,
+        "prospect_details": details, "attachments": attachments,
     }
     _write_account(account, collections, tenant_id, seed,
                    site_admin=result.site_admin_user_id, non_admin=result.non_admin_user_id)
@@ -448,10 +476,7 @@ def write_plain_account(account: Path, tenant_id: str, tenant_index: int, people
     r = random.Random(f"{seed}:{tenant_id}:plain")
     ids = Ids(r, tenant_index)
     account.mkdir(parents=True, exist_ok=True)
-    users, by_role = _users(r, ids, tenant_id, len(people))
-    jobs, job_stages, stages_of, openings, job_posts = _jobs(r, ids, len(people))
-    pools, pool_stages, _ = _pools(r, ids)
-    close_reasons = _close_reasons(r, ids)
+    org = _organisation(r, ids, tenant_id, len(people))
     created = sorted(r.randrange(EPOCH_START, REF - 2 * DAY) for _ in people)
     candidates, applications, candidate_ids = [], [], []
     empty = {"preferred_name": None, "company": None, "title": None, "private": False, "can_email": True,
@@ -461,23 +486,21 @@ def write_plain_account(account: Path, tenant_id: str, tenant_index: int, people
         cid = ids.take("candidates")
         candidate_ids.append(cid)
         candidates.append({"id": cid, **empty, **fields, **_stamp(r, when, last_activity=True)})
-        job = r.choice(jobs)
-        stage = r.choice(stages_of[job["id"]])
+        job = r.choice(org.jobs)
+        stage = r.choice(org.stages_of[job["id"]])
         applications.append({
             "id": ids.take("applications"), "candidate_id": cid, "prospect": False, "job_id": job["id"],
             "status": "in_process", "stage_id": stage["id"], "stage_name": stage["name"],
-            "recruiter_id": r.choice(by_role["recruiter"]), "coordinator_id": None,
+            "recruiter_id": r.choice(org.by_role["recruiter"]), "coordinator_id": None,
             **_stamp(r, when, last_activity=True), "rejected_at": None,
             "source": {"public_name": r.choice(SOURCES)}, "answers": [], "custom_fields": {},
         })
     collections = {
-        "users": users, "jobs": jobs, "job_interview_stages": job_stages, "prospect_pools": pools,
-        "prospect_pool_stages": pool_stages, "close_reasons": close_reasons, "candidates": candidates,
-        "applications": applications, "prospect_details": [], "attachments": [],
-        "openings": openings, "job_posts": job_posts,
+        **org.collections(), "candidates": candidates, "applications": applications,
+        "prospect_details": [], "attachments": [],
     }
     _write_account(account, collections, tenant_id, seed,
-                   site_admin=by_role["site_admin"][0], non_admin=by_role["hiring_manager"][0])
+                   site_admin=org.by_role["site_admin"][0], non_admin=org.by_role["hiring_manager"][0])
     return candidate_ids
 
 
