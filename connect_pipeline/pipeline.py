@@ -135,11 +135,17 @@ def built_profile_features(root: Path, profile_glob: str) -> Path:
     """The snapshot's features, which the ``profile_features`` step built earlier in the run.
 
     The link reads them and never builds them, so what Dagster shows as the features' lineage is
-    what happened.
+    what happened. The population figures and the key index are part of the snapshot: without a
+    current key index the link would block over the whole index, minutes on a large one, so a
+    stale one is refused like missing features rather than silently worked around.
     """
     snapshot = profile_snapshot_id(profile_glob)
     target = profile_features_dir(root, snapshot) / "features.parquet"
-    if not target.exists() or not population_is_current(target, population_path(target)):
+    if (
+        not target.exists()
+        or not population_is_current(target, population_path(target))
+        or not key_index_is_current(target, key_index_path(target))
+    ):
         raise ConfigError(
             f"the profile features of index snapshot {snapshot} are not built: materialise the "
             "profile_features asset (every run of tenant_job does it first, and so does "

@@ -27,8 +27,10 @@ only the index files its key values fall into:
   out (counted in the manifest).
 * ``manifest.json``: what the index was built from (the features file's size and modification
   time, the model columns' definition, every key's SQL, the bucket count, the block bound and the
-  DuckDB version whose ``hash`` wrote it). A rebuilt snapshot or a changed key makes it stale and
-  a run falls back to blocking over the whole index (and says so) until it is rebuilt.
+  DuckDB version whose ``hash`` wrote it), and how many files each key's folder holds, so a
+  lookup reports what share of the index it read without listing folders it does not read.
+  A rebuilt snapshot or a changed key makes it stale: a tenant run is sent back to the ``profile_features`` step, which rebuilds it; ``link_tenant``
+  called on its own falls back to blocking over the whole index, and says so.
 
 What it holds: profile ids, hashes of profile key values, block sizes and the profiles' model
 columns, all from the public index. No tenant data is read to build it and nothing of a tenant
@@ -53,7 +55,8 @@ from connect_pipeline.linkage.blocking import BlockingKey
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+"""2: the manifest counts each key folder's files."""
 BUCKETS = 64
 """Files per key: a tenant reads the buckets its key values hash into."""
 MAX_BLOCK = 1_000
@@ -169,6 +172,7 @@ def build_key_index(
     rows: dict[str, int] = {}
     big: dict[str, int] = {}
     left_out: dict[str, int] = {}
+    files: dict[str, int] = {}
     (tmp / "keys").mkdir()
     (tmp / "big").mkdir()
     for key in keys:
@@ -191,6 +195,7 @@ def build_key_index(
             f"WHERE s.n <= {MAX_BLOCK}",
             tmp / "keys" / key.slug,
         )
+        files[key.slug] = _count_files(tmp / "keys" / key.slug)
         big[key.name] = int(con.execute(f"SELECT count(*) FROM read_parquet({_quote(big_path)})").fetchall()[0][0])
         if not big[key.name]:
             continue
@@ -211,6 +216,7 @@ def build_key_index(
                 f"WHERE s.n <= {MAX_BLOCK}",
                 tmp / "keys" / refined.slug,
             )
+            files[refined.slug] = _count_files(tmp / "keys" / refined.slug)
             left_out[refined.name] = int(con.execute(
                 f"SELECT count(*) FROM key_index_sizes WHERE n > {MAX_BLOCK}"
             ).fetchall()[0][0])
@@ -225,6 +231,7 @@ def build_key_index(
         "rows": rows,
         "big_blocks": big,
         "refined_blocks_left_out": left_out,
+        "files": files,
     }
     snapshot_folder.finish(tmp, out_dir, manifest)
     return IndexFigures(n_profiles, rows, big, left_out)
@@ -245,6 +252,10 @@ def _write_rows(con: duckdb.DuckDBPyConnection, sql: str, folder: Path) -> int:
     else:
         folder.mkdir(parents=True, exist_ok=True)
     return n
+
+
+def _count_files(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("b=*/*.parquet"))
 
 
 def _bucket_files(folder: Path, buckets: Iterable[int]) -> list[str]:
@@ -287,6 +298,7 @@ def lookup_pairs(
     )
     counts: dict[str, int] = {}
     read = total = 0
+    files_per_key: dict[str, int] = (snapshot_folder.read_manifest(index_dir) or {}).get("files", {})
 
     def probe(name: str, position: int, folder: Path) -> None:
         nonlocal read, total
@@ -295,7 +307,7 @@ def lookup_pairs(
         ).fetchall()]
         files = _bucket_files(folder, buckets)
         read += len(files)
-        total += len(list(folder.glob("b=*/*.parquet")))
+        total += files_per_key.get(folder.name, 0)
         if not files:
             counts[name] = 0
             return
