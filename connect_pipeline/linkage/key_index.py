@@ -29,8 +29,9 @@ only the index files its key values fall into:
   time, the model columns' definition, every key's SQL, the bucket count, the block bound and the
   DuckDB version whose ``hash`` wrote it), and how many files each key's folder holds, so a
   lookup reports what share of the index it read without listing folders it does not read.
-  A rebuilt snapshot or a changed key makes it stale: a tenant run is sent back to the ``profile_features`` step, which rebuilds it; ``link_tenant``
-  called on its own falls back to blocking over the whole index, and says so.
+  A rebuilt snapshot or a changed key makes it stale: a tenant run is sent back to the
+  ``profile_features`` step, which rebuilds it; ``link_tenant`` called on its own falls back to
+  blocking over the whole index, and says so.
 
 What it holds: profile ids, hashes of profile key values, block sizes and the profiles' model
 columns, all from the public index. No tenant data is read to build it and nothing of a tenant
