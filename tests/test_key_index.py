@@ -198,6 +198,7 @@ def test_the_first_pass_does_not_cut_through_a_tie_it_cannot_tell_apart():
     assert kept == [100, 101, 102, 103, 104]
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_linking_through_the_key_index_finds_the_same_matches(small_world, tmp_path):
     """The same candidates, linked over the whole index and through the key index with the
     first pass: the same recall (within one candidate) and no loss of precision, on fewer pairs."""
@@ -242,6 +243,7 @@ def test_a_rebuilt_snapshot_or_a_changed_key_makes_the_index_stale(tmp_path, sma
     con.close()
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_a_stale_index_falls_back_to_blocking_over_the_whole_index(small_world, tmp_path):
     with log_lines() as said:
         link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m", LinkConfig(u_max_pairs=5e4),
@@ -272,6 +274,7 @@ def test_memory_settings_are_applied(tmp_path):
         memory.memory_limit(1.5)
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_a_run_applies_its_memory_limit_and_removes_its_spill_folder(small_world, tmp_path):
     spill = tmp_path / "spill"
     with log_lines() as said:

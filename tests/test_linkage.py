@@ -331,6 +331,7 @@ def test_trimming_leaves_out_the_largest_blocks_only(world):
     assert kept + smallest_out > limit
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_link_tenant_trims_rules_over_limit(world, tmp_path):
     ats = world["ats"].head(300)
     # trimming is a matter of blocking: both runs score with the module's trained model
@@ -355,6 +356,7 @@ def test_link_tenant_trims_rules_over_limit(world, tmp_path):
     assert both.height >= 0.8 * full.matches.height
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_population_figures_from_the_snapshot_link_as_computed_in_the_run(world, tmp_path):
     population = tmp_path / "population"
     assert not population_is_current(world["profiles_path"], population)
@@ -375,6 +377,7 @@ def test_population_figures_from_the_snapshot_link_as_computed_in_the_run(world,
     assert (both["match_weight"] - both["match_weight_snap"]).abs().max() < 1e-6
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_stale_population_figures_are_not_used(world, tmp_path):
     population = tmp_path / "population"
     build_population(world["profiles_path"], population)
@@ -402,6 +405,7 @@ def test_missing_columns_raise_linkage_error(world, tmp_path):
         link_tenant(world["ats"].drop("emails"), world["profiles_path"], tmp_path / "m")
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_chunked_scoring_and_explanation_pass_agree_with_every_pair(world, tmp_path):
     """Scoring in many slices keeps the same figures and matches as one pass, and each
     published weight (from the explanation pass) is the best weight its candidate got."""
@@ -520,6 +524,7 @@ def test_no_linkage_module_spells_a_working_table_name():
     assert spelled == {}
 
 
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
 def test_a_run_keeps_every_table_it_creates_in_its_namespace(world, tmp_path):
     """A run given other table names creates only those, and links exactly as with the usual
     ones."""

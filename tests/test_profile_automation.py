@@ -8,6 +8,7 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, DefaultSensorStatus, evaluate_automation_conditions, instance_for_test
 from dagster._core.definitions.observe import observe
 
@@ -30,6 +31,7 @@ def _copy_index(world_profiles: str, into: Path) -> str:
     return str(into / Path(world_profiles).name)
 
 
+@pytest.mark.slow  # runs Dagster materialisations: `make test-fast` leaves it out
 def test_features_are_built_once_per_snapshot_by_the_sensor(tmp_path, world_profiles):
     glob = _copy_index(world_profiles, tmp_path / "index")
     defs = build_definitions(str(tmp_path / "data"), glob)

@@ -19,19 +19,21 @@ def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_pro
     assert built_profile_features(tmp_path, world_profiles) == built
 
 
-@pytest.mark.parametrize("part", ["population", "key_index"])
-def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(tmp_path, world_profiles, part):
+def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(tmp_path, world_profiles):
     """Figures or a key index written under other definitions send the link back to the
     profile_features step, which rebuilds just that part."""
     built = ensure_profile_features(tmp_path, world_profiles)
-    manifest = built.parent / part / "manifest.json"
-    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"definition": "older", "fingerprint": "older"}))
-    with pytest.raises(ConfigError, match="materialise the profile_features asset"):
-        built_profile_features(tmp_path, world_profiles)
     features_mtime = built.stat().st_mtime_ns
-    assert ensure_profile_features(tmp_path, world_profiles) == built
+    for part in ("population", "key_index"):
+        manifest = built.parent / part / "manifest.json"
+        older = json.loads(manifest.read_text()) | {"definition": "older", "fingerprint": "older"}
+        manifest.write_text(json.dumps(older))
+        with pytest.raises(ConfigError, match="materialise the profile_features asset"):
+            built_profile_features(tmp_path, world_profiles)
+        assert ensure_profile_features(tmp_path, world_profiles) == built
+        assert json.loads(manifest.read_text()) != older
+        assert built_profile_features(tmp_path, world_profiles) == built
     assert built.stat().st_mtime_ns == features_mtime
-    assert built_profile_features(tmp_path, world_profiles) == built
 
 
 def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, world_profiles, caplog):

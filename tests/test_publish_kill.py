@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 import polars as pl
 
 from connect_pipeline.publish import publish
@@ -30,6 +31,7 @@ def _publish_new(root: str, ready) -> None:
     ready.send(time.monotonic())
 
 
+@pytest.mark.slow  # kills a spawned publisher many times: `make test-fast` leaves it out
 def test_kill_during_publish_keeps_previous_table(tmp_path):
     storage = TenantStorage(tmp_path, "t1").ensure()
     old = _frame(1000, "old")
