@@ -4,6 +4,8 @@ and saved parameters of an older model version still loading."""
 from __future__ import annotations
 
 import copy
+import functools
+import json
 from typing import Any
 
 import polars as pl
@@ -40,15 +42,21 @@ def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+@functools.cache
+def _linker(model_json: str | None) -> Linker:
+    """One linker per model: building one costs far more than scoring a pair with it."""
+    db = DuckDBAPI()
+    a = db.register(_frame([_record("a0")]), dataset_display_name="ats")
+    b = db.register(_frame([_record("b0")]), dataset_display_name="profiles")
+    model = json.loads(model_json) if model_json is not None else build_settings("duckdb", [block_on("unique_id")])
+    return Linker([a, b], model, log_level=None)
+
+
 def levels_of(
     left: dict[str, Any], right: dict[str, Any], model: dict[str, Any] | None = None
 ) -> dict[str, str | None]:
     """The level each comparison puts the pair on (None: the null level), scored by Splink."""
-    db = DuckDBAPI()
-    a = db.register(_frame([left]), dataset_display_name="ats")
-    b = db.register(_frame([right]), dataset_display_name="profiles")
-    linker = Linker([a, b], model if model is not None else build_settings("duckdb", [block_on("unique_id")]),
-                    log_level=None)
+    linker = _linker(json.dumps(model, sort_keys=True) if model is not None else None)
     row = linker.inference.score_pair(left, right).as_record_list()[0]
     out = {}
     for comp in MODEL:
