@@ -106,6 +106,7 @@ def test_run_refuses_an_unknown_or_malformed_tenant_before_dagster(data_dir, wor
     _dagster_untouched(Path(os.environ["DAGSTER_HOME"]))
 
 
+@pytest.mark.slow  # three whole CLI processes reading the index: `make test-fast` leaves it out
 def test_run_with_a_broken_index_stops_before_any_greenhouse_request(
     world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path
 ):
