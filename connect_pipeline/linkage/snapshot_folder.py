@@ -17,11 +17,37 @@ MANIFEST = "manifest.json"
 
 
 def start(out_dir: Path) -> Path:
-    """An empty work folder beside ``out_dir``, private to this process."""
+    """An empty work folder beside ``out_dir``, private to this process.
+
+    Work folders of builds that were killed (their process is gone) are removed first: a
+    10M-profile key index leaves gigabytes behind, and nothing else would ever delete them.
+    """
+    _remove_abandoned(out_dir)
     tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     return tmp
+
+
+def _remove_abandoned(out_dir: Path) -> None:
+    """Remove ``.<name>.<pid>`` and ``.<name>.old.<pid>`` folders whose process no longer runs."""
+    prefix = f".{out_dir.name}."
+    if not out_dir.parent.is_dir():
+        return
+    for folder in out_dir.parent.iterdir():
+        pid = folder.name[len(prefix):].removeprefix("old.")
+        if folder.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive, and not ours to judge
+    return True
 
 
 def finish(tmp: Path, out_dir: Path, manifest: dict) -> None:
