@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assets.definitions import U_MAX_PAIRS_ENV
 from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
@@ -19,6 +20,16 @@ from connect_pipeline.testkit.world.layout import account_dir, profiles_glob
 
 WORLD_TENANTS = (TenantSpec("acme", 400), TenantSpec("globex", 300))
 WORLD_PROFILES = 6_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def small_u_sample() -> Iterator[None]:
+    """Every Dagster run of the tests (in process, CLI, webserver, daemon) samples 300k pairs
+    to estimate u instead of the default sized for millions of profiles: the test worlds have a
+    few thousand, and a trained run takes a third less."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(U_MAX_PAIRS_ENV, "300000")
+        yield
 
 
 @pytest.fixture(scope="session")

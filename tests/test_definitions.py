@@ -93,3 +93,21 @@ def test_an_unknown_link_backend_is_refused_naming_the_choices(tmp_path, monkeyp
     monkeypatch.setenv("CONNECT_PIPELINE_LINK_BACKEND", "sparkk")
     with pytest.raises(ConfigError, match="duckdb or spark"):
         build_definitions(str(tmp_path), str(tmp_path / "*.parquet"))
+
+
+def test_the_u_sample_size_comes_from_the_environment_and_nonsense_is_refused(tmp_path, monkeypatch):
+    from connect_pipeline.errors import ConfigError
+    from connect_pipeline.linkage import DEFAULT_U_MAX_PAIRS
+
+    def configured() -> float:
+        defs = build_definitions(str(tmp_path), str(tmp_path / "*.parquet"))
+        return defs.resources["connect"].link_config().u_max_pairs
+
+    monkeypatch.delenv("CONNECT_PIPELINE_U_MAX_PAIRS", raising=False)
+    assert configured() == DEFAULT_U_MAX_PAIRS
+    monkeypatch.setenv("CONNECT_PIPELINE_U_MAX_PAIRS", "3e5")
+    assert configured() == 300_000
+    for nonsense in ("lots", "0", "-5", "nan"):
+        monkeypatch.setenv("CONNECT_PIPELINE_U_MAX_PAIRS", nonsense)
+        with pytest.raises(ConfigError, match="at least 1000"):
+            configured()
