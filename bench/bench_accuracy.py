@@ -407,14 +407,18 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
 
 def _missing_keys_reason(a: dict[str, Any], p: dict[str, Any]) -> list[tuple[str, str]]:
     """Which name parts disagree on a never-blocked pair (the name keys are the blocking keys
-    a pair without identifiers depends on)."""
+    a pair without identifiers depends on), and whether the city agrees."""
     out = []
     for col in ("first_name", "first_name_canonical", "last_name"):
         if a.get(col) is None or p.get(col) is None:
             out.append((col, "null"))
         elif a.get(col) != p.get(col):
             out.append((col, "differs" if a[col][:1] == p[col][:1] else "differs from the first letter"))
-    return out or [("names", "agree")]
+    out = out or [("names", "agree")]
+    # where they live: the place keys are what is left when a name differs
+    city = ("null" if a.get("city") is None or p.get("city") is None
+            else "agrees" if a["city"] == p["city"] else "differs")
+    return [*out, ("city", city)]
 
 
 # -- main -------------------------------------------------------------------------------------

@@ -133,3 +133,23 @@ def test_a_swap_needs_both_names_out_of_place():
     same_family = levels_of(_record("a1", first_name="liu", last_name="li"),
                             _record("b1", first_name="li", last_name="li"))
     assert same_family["last_name"] == "exact" and same_family["first_name"] != "swapped"
+
+
+def test_a_given_name_two_keystrokes_away_is_not_an_entirely_different_name():
+    """Short names mistyped or misread at their first letter fall below every Jaro-Winkler
+    level ("amy" / "may"), and so do names spelt by ear ("catherine" / "kathryn"): a corrupted
+    name, not another person's, so they must not take the strongest negative level. A name
+    further away does."""
+    left = _record("a1", first_name="amy", last_name="neumann")
+    assert levels_of(left, _record("b1", first_name="may", last_name="neumann"))["first_name"] == "edits"
+    # two edits in three letters, or two two-letter names, are other names
+    assert levels_of(left, _record("b1", first_name="oma", last_name="neumann"))["first_name"] == "differs"
+    assert levels_of(_record("a1", first_name="li", last_name="wang"),
+                     _record("b1", first_name="wu", last_name="wang"))["first_name"] == "differs"
+    assert levels_of(left, _record("b1", first_name="katherine", last_name="neumann"))["first_name"] == "differs"
+    by_ear = levels_of(_record("a1", first_name="catherine", first_name_phonetic="k0rn", last_name="neumann"),
+                       _record("b1", first_name="kathryn", first_name_phonetic="k0rn", last_name="neumann"))
+    assert by_ear["first_name"] == "edits"
+    # a nearer name still takes its stricter level
+    assert levels_of(left, _record("b1", first_name="amyy", last_name="neumann"))["first_name"] == "typo"
+

@@ -208,6 +208,18 @@ _SWAPPED = (
     "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8))"
 )
 
+# A given name corrupted where Jaro-Winkler cannot see it: a short name mistyped or misread
+# ("amy" / "may", "ian" / "yan"), or one spelt by ear with another first letter ("catherine" /
+# "kathryn"). Those are a damaged name, not another person's, so they must not take the
+# strongest negative level ("differs", which lets a conflicting name veto an identifier). The
+# edits are bounded by a third of the shorter name, so two two-letter names ("li" / "wu") never
+# count as one name mistyped.
+_NAME_EDITS = (
+    "first_name_phonetic_l = first_name_phonetic_r OR ("
+    "damerau_levenshtein(first_name_l, first_name_r) <= 2 "
+    "AND 3 * damerau_levenshtein(first_name_l, first_name_r) <= least(length(first_name_l), length(first_name_r)))"
+)
+
 # Seniority words that move over a career while the role stays. The ATS record is older than the
 # profile, so "junior data engineer" there and "data engineer" or "senior data engineer" on the
 # profile is the same person's progression, not a different job. Anchored prefix and suffix
@@ -231,7 +243,7 @@ _SAME_ROLE = "title_role_l = title_role_r"
 MODEL: tuple[Comparison, ...] = (
     Comparison(
         "first_name",
-        "First name: exact, nickname, swapped with last name, typo, loosely similar",
+        "First name: exact, nickname, swapped with last name, typo, loosely similar, sounds alike or few edits",
         "first_name_l IS NULL OR first_name_r IS NULL",
         (
             Level("exact", "first name agrees", _exact("first_name", "exact", tf=True), 0.72),
@@ -244,7 +256,9 @@ MODEL: tuple[Comparison, ...] = (
             Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
             Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
-            Level("differs", "first name differs", _else("different"), 0.06),
+            Level("edits", "first name sounds alike or is a few keystrokes away",
+                  _custom(_NAME_EDITS, "sounds alike or few edits"), 0.02),
+            Level("differs", "first name differs", _else("different"), 0.04),
         ),
     ),
     Comparison(
