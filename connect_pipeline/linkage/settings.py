@@ -86,6 +86,10 @@ PHONE_TAIL_DIGITS = 8
 # second word that agrees ("north ryde" / "north rydee").
 NEAR_CITY_JW = 0.9
 
+# The location level for a pair that shares both its name and its city (see the location
+# comparison and ``apply_namesake_city_u``).
+NAMESAKE_CITY = "namesake_city"
+
 # The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
 UNTRAINED_PRIOR = 1e-4
 
@@ -360,9 +364,27 @@ MODEL: tuple[Comparison, ...] = (
     # so scoring both separately would count one piece of evidence twice.
     Comparison(
         "location",
-        "Location: same city, same country, different",
+        "Location: same city (with the same name, or not), same country, different",
         "(city_l IS NULL AND country_l IS NULL) OR (city_r IS NULL AND country_r IS NULL)",
         (
+            # Namesakes are not spread at random: a name common in one place is common there
+            # ("srinivas singh" in Chennai), so beside a name that agrees, the same city is as
+            # common among *namesakes* as the index's own namesakes show (``NAMESAKE_CITY``), not
+            # as common as among random people. Not a step on the same scale as the plain
+            # "same city" below (its u is another population's), so it does not cap it. Both
+            # levels mean "same city" to a true match: they share one m (``apply_namesake_city_u``),
+            # which is why their defaults are the same and the location levels' m do not sum to one.
+            Level(
+                NAMESAKE_CITY,
+                "same city (and same name, as namesakes often are)",
+                _custom(
+                    "name_pair_l = name_pair_r AND city_l = city_r "
+                    "AND (country_l IS NULL OR country_r IS NULL OR country_l = country_r)",
+                    "same city, same name",
+                ),
+                0.65,
+                caps_below=False,
+            ),
             Level(
                 "same_city",
                 "same city",
@@ -498,6 +520,46 @@ def apply_fallbacks(
                     cap = min(cap, math.log2(m / u))
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
+    return model_dict
+
+
+def apply_namesake_city_u(
+    model_dict: dict[str, Any], share: float | None, model: tuple[Comparison, ...] = MODEL
+) -> dict[str, Any]:
+    """Give the "same city, same name" level the u of namesakes, not of random pairs, and both
+    same-city levels one m.
+
+    ``share`` is how often two profiles with the same name live in the same city
+    (``population.namesake_city_share``). Random sampling cannot estimate it: two random
+    people almost never share a name, so the sampled u would make a shared name and city count
+    as if each were independent evidence, which is what let a namesake living in the
+    candidate's city pass as the candidate. Never below the plain "same city" level's u (a
+    shared name does not make a shared city rarer); without a share (an index with too few
+    namesakes to tell) it is that u, i.e. the old independent reading.
+
+    m: a true match lives in the same city as often whether or not its names were recorded
+    alike, so the plain level takes the m estimated on pairs whose names agree (EM's session
+    blocked on the names estimates exactly that); EM cannot estimate the plain level at all
+    for a tenant without LinkedIn URLs, and its default would otherwise decide.
+    """
+    spec = next((c for c in model if any(lvl.key == NAMESAKE_CITY for lvl in c.levels)), None)
+    if spec is None:
+        return model_dict
+    comp = next((c for c in model_dict.get("comparisons", []) if c.get("output_column_name") == spec.name), None)
+    if comp is None:
+        return model_dict
+    keys = [lvl.key for lvl in spec.levels]
+    levels = _non_null_levels(comp)
+    position = keys.index(NAMESAKE_CITY)
+    plain = levels[keys.index("same_city")].get("u_probability")
+    known = [float(x) for x in (share, plain) if isinstance(x, (int, float)) and x > 0]
+    if known:
+        u = min(max(known), 1.0)
+        levels[position]["u_probability"] = u
+    m = levels[position].get("m_probability")
+    if isinstance(m, (int, float)) and m > 0:
+        levels[keys.index("same_city")]["m_probability"] = m
+        logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
     return model_dict
 
 
