@@ -8,14 +8,17 @@ import functools
 import json
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 from splink import DuckDBAPI, Linker, block_on
 
+from connect_pipeline.linkage import population
 from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
     MODEL_COLUMNS,
+    apply_namesake_city_u,
     build_settings,
     carry_parameters,
     level_for_gamma,
@@ -108,7 +111,7 @@ def test_parameters_saved_before_a_level_existed_still_load_with_the_level_neutr
     by_label = {lvl["label_for_charts"]: lvl for lvl in _location_levels(carried)}
     trained_by_label = {lvl["label_for_charts"]: lvl for lvl in _location_levels(trained)}
     near = by_label["city JW >= 0.9"]
-    default = COMPARISONS["location"].levels[1].default_m
+    default = next(lvl for lvl in COMPARISONS["location"].levels if lvl.key == "near_city").default_m
     assert near["m_probability"] == near["u_probability"] == default  # no evidence either way
     for label in ("same city", "same country", "different"):  # the rest keep their trained values
         assert by_label[label]["m_probability"] == trained_by_label[label]["m_probability"]
@@ -141,3 +144,72 @@ def test_a_swap_needs_both_names_out_of_place():
     same_family = levels_of(_record("a1", first_name="liu", last_name="li"),
                             _record("b1", first_name="li", last_name="li"))
     assert same_family["last_name"] == "exact" and same_family["first_name"] != "swapped"
+
+
+def test_a_given_name_two_keystrokes_away_is_not_an_entirely_different_name():
+    """Short names mistyped or misread at their first letter fall below every Jaro-Winkler
+    level ("amy" / "may"), and so do names spelt by ear ("catherine" / "kathryn"): a corrupted
+    name, not another person's, so they must not take the strongest negative level. A name
+    further away does."""
+    left = _record("a1", first_name="amy", last_name="neumann")
+    assert levels_of(left, _record("b1", first_name="may", last_name="neumann"))["first_name"] == "edits"
+    # two edits in three letters, or two two-letter names, are other names
+    assert levels_of(left, _record("b1", first_name="oma", last_name="neumann"))["first_name"] == "differs"
+    assert levels_of(_record("a1", first_name="li", last_name="wang"),
+                     _record("b1", first_name="wu", last_name="wang"))["first_name"] == "differs"
+    assert levels_of(left, _record("b1", first_name="katherine", last_name="neumann"))["first_name"] == "differs"
+    by_ear = levels_of(_record("a1", first_name="catherine", first_name_phonetic="k0rn", last_name="neumann"),
+                       _record("b1", first_name="kathryn", first_name_phonetic="k0rn", last_name="neumann"))
+    assert by_ear["first_name"] == "edits"
+    # a nearer name still takes its stricter level
+    assert levels_of(left, _record("b1", first_name="amyy", last_name="neumann"))["first_name"] == "typo"
+
+
+
+def test_a_shared_city_beside_a_shared_name_is_weighed_against_namesakes():
+    """Namesakes cluster where their name is common, so once the names agree the same city is
+    weighed against how often the index's namesakes share one, never as rarer than among
+    random people, and as before when the index cannot tell."""
+    same = levels_of(_record("a1", first_name="srinivas", last_name="singh", name_pair="srinivas singh",
+                             city="chennai", country="in"),
+                     _record("b1", first_name="srinivas", last_name="singh", name_pair="srinivas singh",
+                             city="chennai", country="in"))
+    assert same["location"] == "namesake_city"
+    other_name = levels_of(_record("a1", first_name="srinivas", last_name="singh", name_pair="srinivas singh",
+                                   city="chennai", country="in"),
+                           _record("b1", first_name="srinivas", last_name="sing", name_pair="srinivas sing",
+                                   city="chennai", country="in"))
+    assert other_name["location"] == "same_city"
+
+    def location_u(share: float | None, plain_u: float) -> float:
+        trained = _trained_dict()
+        levels = _location_levels(trained)
+        keys = [lvl.key for lvl in COMPARISONS["location"].levels]
+        levels[keys.index("same_city")]["u_probability"] = plain_u
+        levels[keys.index("namesake_city")]["u_probability"] = 1e-7  # what random sampling sees
+        out = apply_namesake_city_u(trained, share)
+        return _location_levels(out)[keys.index("namesake_city")]["u_probability"]
+
+    assert location_u(0.3, 0.02) == 0.3
+    assert location_u(0.001, 0.02) == 0.02  # never rarer than among random people
+    assert location_u(None, 0.02) == 0.02  # too few namesakes to tell: independence, as before
+
+    # a true match shares the city as often whatever its names: one m for both levels
+    trained = _trained_dict()
+    keys = [lvl.key for lvl in COMPARISONS["location"].levels]
+    _location_levels(trained)[keys.index("namesake_city")]["m_probability"] = 0.7
+    tied = _location_levels(apply_namesake_city_u(trained, 0.3))
+    assert tied[keys.index("same_city")]["m_probability"] == 0.7
+
+
+def test_the_index_counts_how_often_its_namesakes_share_a_city():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE profiles AS SELECT * FROM (VALUES "
+        "('ann lee', 'leeds'), ('ann lee', 'leeds'), ('ann lee', 'york'), ('bo ng', 'pune'), ('bo ng', NULL)"
+        ") t(name_pair, city)"
+    )
+    stats = population.statistics_sql("profiles", [])
+    row = con.execute(stats[population.NAMESAKE_PLACES]).fetchall()[0]
+    # ann lee: 3 profiles with a city -> 6 ordered pairs, 2 of them in leeds; bo ng: one city only
+    assert row == (2.0, 6.0)

@@ -314,3 +314,26 @@ def test_a_one_word_full_name_that_is_the_surname_names_no_given_name(tmp_path: 
                   "full_name": ["Lund", "Madonna"]}).write_parquet(tmp_path / "a.parquet")
     features = pl.read_parquet(build_profile_features(str(tmp_path / "*.parquet"), tmp_path / "f.parquet"))
     assert features.select("first_name", "last_name").rows() == [(None, "lund"), ("madonna", None)]
+
+
+def test_a_candidate_without_an_address_is_placed_by_the_resume_header() -> None:
+    """Most Greenhouse records carry no address while the resume says where its author lives;
+    the address still wins when there is one, and a header line naming no known country or
+    region ("Python, SQL") is not a place."""
+    candidates = [
+        _candidate(1, first_name="Ann", last_name="Lee"),
+        _candidate(2, first_name="Bo", last_name="Ng", addresses=[{"value": "Leeds, UK", "type": "home"}]),
+        _candidate(3, first_name="Cy", last_name="Ray"),
+        _candidate(4, first_name="Di", last_name="Fox"),
+    ]
+    signals = pl.DataFrame(
+        {"candidate_id": [1, 2, 3, 4], "emails": [[], [], [], []], "phones": [[], [], [], []],
+         "linkedin_urls": [[], [], [], []],
+         "places": [["Pune, Maharashtra, India"], ["Austin, TX"], ["Python, SQL"], ["Python, SQL", "Austin, TX"]]},
+        schema={"candidate_id": pl.Int64, "emails": pl.List(pl.String), "phones": pl.List(pl.String),
+                "linkedin_urls": pl.List(pl.String), "places": pl.List(pl.String)},
+    )
+    people = build_ats_people(candidates, [], signals).sort("candidate_id")
+    assert people.select("city", "country").rows() == [
+        ("pune", "in"), ("leeds", "gb"), (None, None), ("austin", "us"),
+    ]

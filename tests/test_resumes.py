@@ -25,6 +25,7 @@ from connect_pipeline.resumes.signals import (
     find_emails,
     find_linkedin_urls,
     find_phones,
+    find_places,
     guess_name,
 )
 
@@ -386,3 +387,24 @@ def test_extract_signals_dedupes_in_order() -> None:
     assert sig.emails == ["a@b.io"]
     assert sig.phones == ["+44 20 7946 0958"]
     assert re.fullmatch(r"\+44 20 7946 0958", sig.phones[0])
+
+
+def test_places_are_read_from_the_header_only() -> None:
+    """Where the author lives is written under the name; further down, comma-separated words
+    are skills and employers' offices."""
+    text = "\n".join([
+        "Maria Gonzalez",
+        "maria.gonzalez@example.com  |  +44 20 7946 0958",
+        "Leeds, West Yorkshire, United Kingdom",
+        "",
+        "EXPERIENCE",
+        "Data Engineer, Acme    2019 - present",
+        "Madrid, Spain",
+        "",
+        "SKILLS",
+        "Python, SQL, Excel",
+    ])
+    assert find_places(text) == ["Leeds, West Yorkshire, United Kingdom"]
+    assert find_places("Ann Lee\nAustin, TX | ann@example.com | (512) 555-0100\n\nSUMMARY") == ["Austin, TX"]
+    assert find_places("Ann Lee\n\nSKILLS\nPython, SQL") == []
+    assert extract_signals(text).places == ["Leeds, West Yorkshire, United Kingdom"]

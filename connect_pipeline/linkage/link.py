@@ -19,7 +19,7 @@ shaped the way it is:
    blocking on all profiles would.
 3. **Population statistics** — the subset is chosen *because* it resembles the ATS side, so
    anything estimated on it is biased toward the tenant's names. Each pair's posterior is
-   ``prior x likelihood ratio`` over the whole population, so the three population quantities
+   ``prior x likelihood ratio`` over the whole population, so the population quantities
    come from the whole profile index, counted once per index snapshot (``population``) and
    read by every tenant's run:
    * term frequencies of names and employers (restricted to the values the run can meet, to
@@ -28,7 +28,9 @@ shaped the way it is:
      linker whose parameters are then carried over;
    * the prior (probability two random records match): share of the tenant's candidates with an
      identifier (LinkedIn slug or e-mail) found in the index, shrunk toward one half for small
-     tenants, divided by the number of profiles.
+     tenants, divided by the number of profiles;
+   * how often the index's namesakes share a city, the u of "same city" once the whole name
+     agrees (random pairs almost never share a name, so sampling cannot estimate it).
    The index's figures hold no tenant data; everything estimated from a tenant's candidates
    (u, m, the prior) is estimated in that tenant's run and never reused for another.
 4. **m by EM** on the subset: block on LinkedIn slug (trains names, company, contact details),

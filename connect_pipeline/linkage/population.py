@@ -42,6 +42,9 @@ POPULATION_VERSION = 1
 U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
 U_SAMPLE_SEED = 42
 U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
+NAMESAKE_PLACES = "namesake_places"  # one row: namesake pairs, and those sharing a city
+MIN_NAMESAKE_PAIRS = 100
+"""Ordered namesake pairs below which the index cannot tell how often namesakes share a city."""
 
 
 def key_stat(key: BlockingKey) -> str:
@@ -64,6 +67,14 @@ def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
         "SELECT name_pair, any_value(first_name_canonical) AS first_name_canonical, "
         f"any_value(last_name) AS last_name, count(*) AS n FROM {view} "
         "WHERE name_pair IS NOT NULL GROUP BY name_pair"
+    )
+    # how often two profiles with the same name live in the same city (``namesake_city_share``)
+    stats[NAMESAKE_PLACES] = (
+        "WITH g AS (SELECT name_pair, city, count(*)::DOUBLE AS n FROM "
+        f"{view} WHERE name_pair IS NOT NULL AND city IS NOT NULL GROUP BY ALL), "
+        "t AS (SELECT name_pair, sum(n) AS n FROM g GROUP BY name_pair) "
+        "SELECT (SELECT coalesce(sum(n * (n - 1)), 0) FROM g) AS same_city_pairs, "
+        "(SELECT coalesce(sum(n * (n - 1)), 0) FROM t) AS namesake_pairs"
     )
     # companies holds each company once per profile, so a row count is a count of profiles
     stats["history_company"] = (
@@ -215,6 +226,22 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         WHERE history_company IN (SELECT history_company FROM {ats})
         """
     )
+
+
+def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
+    """Share of the index's namesake pairs (same given and family name, both with a city) that
+    live in the same city; None when the index holds too few namesakes to tell.
+
+    Profiles sharing a name are nearly all different people (the index holds one profile per
+    person), so this is how common a shared city is among namesakes, which is what a shared
+    city has to be weighed against once the names agree.
+    """
+    same, total = con.execute(
+        f"SELECT same_city_pairs, namesake_pairs FROM {tables.population(NAMESAKE_PLACES)}"
+    ).fetchall()[0]
+    if not total or total < MIN_NAMESAKE_PAIRS:
+        return None
+    return float(same) / float(total)
 
 
 def u_sample_table(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:

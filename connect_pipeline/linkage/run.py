@@ -49,6 +49,7 @@ from connect_pipeline.linkage.settings import (
     TF_COLUMNS,
     UNTRAINED_PRIOR,
     apply_fallbacks,
+    apply_namesake_city_u,
     build_settings,
     settings_dict,
 )
@@ -105,6 +106,8 @@ class PopulationInputs:
 
     prior: float | None
     u_sample_size: int
+    namesake_city: float | None = None
+    """How often namesakes in the index share a city (``population.namesake_city_share``)."""
 
 
 @dataclass(frozen=True)
@@ -386,7 +389,9 @@ class LinkRun:
         population.term_frequency_tables(self.con, t, prepared.n_profiles)
         prior: float | None = None
         sample_size = 0
+        namesake_city: float | None = None
         if self.config.trained_params is None:
+            namesake_city = population.namesake_city_share(self.con, t)
             share, prior = training.identifier_prior(self.con, t, prepared.n_profiles)
             logger.info(f"share of candidates in the index (identifiers, else names) {share:.3f}; prior {prior:.3g}")
             sample_size = population.u_sample_table(self.con, t)
@@ -395,7 +400,7 @@ class LinkRun:
             else:
                 blk.add_block_columns(self.con, blocked.plan.kept, t.u_sample, "right")
         self._watch.lap("population")
-        return PopulationInputs(prior, sample_size)
+        return PopulationInputs(prior, sample_size, namesake_city)
 
     def hand_over(self) -> SplinkInputs:
         """Start the backend and give it the run's inputs.
@@ -451,6 +456,8 @@ class LinkRun:
                 max_pairs=config.u_max_pairs, seed=config.seed
             )
             model = u_linker.misc.save_model_to_json()
+            # before EM: a namesake sharing the city must not look like a certain match to it
+            model = apply_namesake_city_u(model, inputs.namesake_city)
             self._watch.lap("estimate_u")
 
             linker = Linker([frames.ats, frames.subset], model, log_level=None)
@@ -464,6 +471,7 @@ class LinkRun:
             trained = linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
             trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs))
+            trained = apply_namesake_city_u(trained, inputs.namesake_city)
             trained["probability_two_random_records_match"] = inputs.prior
         params_path.write_text(json.dumps(trained, indent=2))
         self._watch.lap("estimate_m")

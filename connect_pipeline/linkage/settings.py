@@ -86,6 +86,10 @@ PHONE_TAIL_DIGITS = 8
 # second word that agrees ("north ryde" / "north rydee").
 NEAR_CITY_JW = 0.9
 
+# The location level for a pair that shares both its name and its city (see the location
+# comparison and ``apply_namesake_city_u``).
+NAMESAKE_CITY = "namesake_city"
+
 # The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
 UNTRAINED_PRIOR = 1e-4
 
@@ -208,6 +212,18 @@ _SWAPPED = (
     "OR (last_name_l = first_name_r AND {jw}(first_name_l, last_name_r) >= 0.8))"
 )
 
+# A given name corrupted where Jaro-Winkler cannot see it: a short name mistyped or misread
+# ("amy" / "may", "ian" / "yan"), or one spelt by ear with another first letter ("catherine" /
+# "kathryn"). Those are a damaged name, not another person's, so they must not take the
+# strongest negative level ("differs", which lets a conflicting name veto an identifier). The
+# edits are bounded by a third of the shorter name, so two two-letter names ("li" / "wu") never
+# count as one name mistyped.
+_NAME_EDITS = (
+    "first_name_phonetic_l = first_name_phonetic_r OR ("
+    "damerau_levenshtein(first_name_l, first_name_r) <= 2 "
+    "AND 3 * damerau_levenshtein(first_name_l, first_name_r) <= least(length(first_name_l), length(first_name_r)))"
+)
+
 # Seniority words that move over a career while the role stays. The ATS record is older than the
 # profile, so "junior data engineer" there and "data engineer" or "senior data engineer" on the
 # profile is the same person's progression, not a different job. Anchored prefix and suffix
@@ -231,7 +247,7 @@ _SAME_ROLE = "title_role_l = title_role_r"
 MODEL: tuple[Comparison, ...] = (
     Comparison(
         "first_name",
-        "First name: exact, nickname, swapped with last name, typo, loosely similar",
+        "First name: exact, nickname, swapped with last name, typo, loosely similar, sounds alike or few edits",
         "first_name_l IS NULL OR first_name_r IS NULL",
         (
             Level("exact", "first name agrees", _exact("first_name", "exact", tf=True), 0.72),
@@ -244,7 +260,9 @@ MODEL: tuple[Comparison, ...] = (
             Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
             Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
-            Level("differs", "first name differs", _else("different"), 0.06),
+            Level("edits", "first name sounds alike or is a few keystrokes away",
+                  _custom(_NAME_EDITS, "sounds alike or few edits"), 0.02),
+            Level("differs", "first name differs", _else("different"), 0.04),
         ),
     ),
     Comparison(
@@ -346,9 +364,27 @@ MODEL: tuple[Comparison, ...] = (
     # so scoring both separately would count one piece of evidence twice.
     Comparison(
         "location",
-        "Location: same city, same country, different",
+        "Location: same city (with the same name, or not), same country, different",
         "(city_l IS NULL AND country_l IS NULL) OR (city_r IS NULL AND country_r IS NULL)",
         (
+            # Namesakes are not spread at random: a name common in one place is common there
+            # ("srinivas singh" in Chennai), so beside a name that agrees, the same city is as
+            # common among *namesakes* as the index's own namesakes show (``NAMESAKE_CITY``), not
+            # as common as among random people. Not a step on the same scale as the plain
+            # "same city" below (its u is another population's), so it does not cap it. Both
+            # levels mean "same city" to a true match: they share one m (``apply_namesake_city_u``),
+            # which is why their defaults are the same and the location levels' m do not sum to one.
+            Level(
+                NAMESAKE_CITY,
+                "same city (and same name, as namesakes often are)",
+                _custom(
+                    "name_pair_l = name_pair_r AND city_l = city_r "
+                    "AND (country_l IS NULL OR country_r IS NULL OR country_l = country_r)",
+                    "same city, same name",
+                ),
+                0.65,
+                caps_below=False,
+            ),
             Level(
                 "same_city",
                 "same city",
@@ -484,6 +520,46 @@ def apply_fallbacks(
                     cap = min(cap, math.log2(m / u))
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
+    return model_dict
+
+
+def apply_namesake_city_u(
+    model_dict: dict[str, Any], share: float | None, model: tuple[Comparison, ...] = MODEL
+) -> dict[str, Any]:
+    """Give the "same city, same name" level the u of namesakes, not of random pairs, and both
+    same-city levels one m.
+
+    ``share`` is how often two profiles with the same name live in the same city
+    (``population.namesake_city_share``). Random sampling cannot estimate it: two random
+    people almost never share a name, so the sampled u would make a shared name and city count
+    as if each were independent evidence, which is what let a namesake living in the
+    candidate's city pass as the candidate. Never below the plain "same city" level's u (a
+    shared name does not make a shared city rarer); without a share (an index with too few
+    namesakes to tell) it is that u, i.e. the old independent reading.
+
+    m: a true match lives in the same city as often whether or not its names were recorded
+    alike, so the plain level takes the m estimated on pairs whose names agree (EM's session
+    blocked on the names estimates exactly that); EM cannot estimate the plain level at all
+    for a tenant without LinkedIn URLs, and its default would otherwise decide.
+    """
+    spec = next((c for c in model if any(lvl.key == NAMESAKE_CITY for lvl in c.levels)), None)
+    if spec is None:
+        return model_dict
+    comp = next((c for c in model_dict.get("comparisons", []) if c.get("output_column_name") == spec.name), None)
+    if comp is None:
+        return model_dict
+    keys = [lvl.key for lvl in spec.levels]
+    levels = _non_null_levels(comp)
+    position = keys.index(NAMESAKE_CITY)
+    plain = levels[keys.index("same_city")].get("u_probability")
+    known = [float(x) for x in (share, plain) if isinstance(x, (int, float)) and x > 0]
+    if known:
+        u = min(max(known), 1.0)
+        levels[position]["u_probability"] = u
+    m = levels[position].get("m_probability")
+    if isinstance(m, (int, float)) and m > 0:
+        levels[keys.index("same_city")]["m_probability"] = m
+        logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
     return model_dict
 
 

@@ -14,7 +14,9 @@ Where each signal comes from, best source first:
 * e-mail / phone: the candidate's arrays, then the resume's. Phones go through phonenumbers
   first (default region: the address's country, else US), then the shared vectorised rules.
 * company / title: candidate.company, candidate.title; location: the first address, with street
-  lines and postal codes dropped.
+  lines and postal codes dropped; without an address, the first place in a resume's header that
+  names a known country or a US state, Canadian province or Australian state (most resumes say
+  where their author lives under the name; most Greenhouse records carry no address at all).
 
 Anonymised candidates (first name "Anonymized", last name = their id) keep their row with
 is_anonymised=True and every feature null; private ones carry is_private. Filtering is the
@@ -36,7 +38,13 @@ from connect_pipeline.normalise.features import (
     RAW_SCHEMA,
     feature_frame,
 )
-from connect_pipeline.normalise.location import AU_STATES, CA_PROVINCES, US_STATES, location_parts
+from connect_pipeline.normalise.location import (
+    AU_STATES,
+    CA_PROVINCES,
+    US_STATES,
+    country_lookup,
+    location_parts,
+)
 from connect_pipeline.greenhouse_records import is_anonymised
 
 _LINKEDIN_IN_TEXT = re.compile(
@@ -197,7 +205,7 @@ def _signals_by_candidate(resume_signals: pl.DataFrame | None) -> dict[int, dict
     if resume_signals is None or resume_signals.is_empty():
         return {}
     out: dict[int, dict[str, list[str]]] = {}
-    cols = [c for c in ("emails", "phones", "linkedin_urls") if c in resume_signals.columns]
+    cols = [c for c in ("emails", "phones", "linkedin_urls", "places") if c in resume_signals.columns]
     for row in resume_signals.select("candidate_id", *cols).iter_rows(named=True):
         if row["candidate_id"] is None:
             continue
@@ -205,6 +213,21 @@ def _signals_by_candidate(resume_signals: pl.DataFrame | None) -> dict[int, dict
         for c in cols:
             entry.setdefault(c, []).extend(v for v in (row[c] or []) if isinstance(v, str))
     return out
+
+
+def _resume_places(signals: dict[int, dict[str, list[str]]]) -> dict[int, str]:
+    """Per candidate, the first place its resumes' headers give that names a known country or
+    region ("Austin, TX", "Leeds, United Kingdom"); a header's "Python, SQL" names neither and
+    is dropped."""
+    rows = [(cid, i, place) for cid, entry in signals.items()
+            for i, place in enumerate(entry.get("places", []))]
+    if not rows:
+        return {}
+    known = set(country_lookup()[1])
+    frame = pl.DataFrame(rows, schema={"cid": pl.Int64, "i": pl.Int64, "place": pl.String}, orient="row")
+    frame = frame.with_columns(country=location_parts(pl.col("place"))[1])
+    kept = frame.filter(pl.col("country").is_in(list(known))).sort("cid", "i").unique("cid", keep="first")
+    return dict(zip(kept["cid"].to_list(), kept["place"].to_list()))
 
 
 def _empty_people() -> pl.DataFrame:
@@ -233,6 +256,7 @@ def build_ats_people(
         if urls:
             answers_by_candidate.setdefault(int(app["candidate_id"]), []).extend(urls)
     signals = _signals_by_candidate(resume_signals)
+    resume_place = _resume_places(signals)
 
     rows: list[dict[str, Any]] = []
     for c in records:
@@ -260,7 +284,7 @@ def build_ats_people(
                 "linkedin_raw": linkedin,
                 "emails_raw": _dedupe(_values(c.get("email_addresses")) + resume.get("emails", [])),
                 "phones_raw": _dedupe(_values(c.get("phone_numbers")) + resume.get("phones", [])),
-                "location_raw": _place(addresses[0]) if addresses else None,
+                "location_raw": _place(addresses[0]) if addresses else resume_place.get(cid),
                 "candidate_id": cid,
                 "is_anonymised": anonymised,
                 "is_private": bool(c.get("private")),

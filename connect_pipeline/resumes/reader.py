@@ -42,6 +42,7 @@ RESUME_SCHEMA = pl.Schema(
         "phones": pl.List(pl.String),
         "linkedin_urls": pl.List(pl.String),
         "names": pl.List(pl.String),
+        "places": pl.List(pl.String),
     }
 )
 
@@ -90,4 +91,5 @@ def read_resumes(files: Sequence[tuple[int, int, Path]], limits: ResumeLimits = 
         columns["phones"].append(list(o.phones))
         columns["linkedin_urls"].append(list(o.linkedin_urls))
         columns["names"].append(list(o.names))
+        columns["places"].append(list(o.places))
     return pl.DataFrame(columns, schema=RESUME_SCHEMA)

@@ -97,6 +97,7 @@ class FileOutcome:
     phones: list[str] = field(default_factory=list)
     linkedin_urls: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
 
     @classmethod
     def skipped(cls, reason: str, pages: int | None = None) -> "FileOutcome":
@@ -188,6 +189,7 @@ def parse_pdf_bytes(data: bytes, limits: ResumeLimits, started: float | None = N
         phones=sig.phones,
         linkedin_urls=sig.linkedin_urls,
         names=sig.names,
+        places=sig.places,
     )
 
 

@@ -1,4 +1,4 @@
-"""Contact signals found in resume text: e-mails, phone numbers, LinkedIn URLs, a name guess.
+"""Contact signals found in resume text: e-mails, phone numbers, LinkedIn URLs, a name guess, places.
 
 Plain regular expressions, run per text inside the parsing child so the parent only collects
 results. Everything is returned *raw, as found* (deduplicated, in order of appearance):
@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Signals", "extract_signals", "find_emails", "find_phones", "find_linkedin_urls", "guess_name"]
+__all__ = [
+    "Signals", "extract_signals", "find_emails", "find_phones", "find_linkedin_urls", "find_places", "guess_name",
+]
 
 # Local part deliberately conservative (no quoted local parts): resumes do not use them, and a
 # looser class glues neighbouring words onto the address.
@@ -80,6 +82,7 @@ class Signals:
     phones: list[str] = field(default_factory=list)
     linkedin_urls: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -155,6 +158,48 @@ def guess_name(text: str, max_lines: int = 3) -> list[str]:
     return []
 
 
+# A place as a resume header writes it: two or three comma-separated parts of words only
+# ("Leeds, United Kingdom", "Austin, TX", "Pune, Maharashtra, India"). Digits, '@' and '/' are
+# contact details or dates, never a place.
+_PLACE_PART = r"[^\W\d_][^\W\d_.'\u2019\- ]*(?:[ .'\u2019\-]+[^\W\d_]+)*\.?"
+_PLACE_RE = re.compile(r"^" + _PLACE_PART + r"(?:\s*,\s*" + _PLACE_PART + r"){1,2}$")
+_HEADER_SEPARATORS = re.compile(r"\s*[|\u2022\u00b7\u2013\u2014]\s*|\s{3,}")
+_SECTION_WORDS = {
+    "experience", "work experience", "professional experience", "employment", "education", "skills",
+    "summary", "profile", "objective", "projects", "publications", "certifications", "languages",
+}
+
+
+def find_places(text: str, max_lines: int = 6) -> list[str]:
+    """Places written in the resume's header, as written: the segments of the lines after the
+    name and before the first section heading that read as "City, Region[, Country]".
+
+    Only the header is read, because further down comma-separated words are skills lists and
+    employers' offices, not where the person lives. Whether a place names a known country or
+    region is the normaliser's decision (``normalise.ats``), so a header line such as
+    "Python, SQL" found here is dropped there.
+    """
+    found: list[str] = []
+    seen = 0
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if not line:
+            if seen > 1:
+                break  # the header ends at its first blank line after the name
+            continue
+        seen += 1
+        heading = line.lower().strip(":")
+        if seen > max_lines or heading in _SECTION_WORDS:
+            break
+        if seen == 1 or heading in _HEADINGS:
+            continue  # the name, or a "Curriculum Vitae" heading
+        for part in _HEADER_SEPARATORS.split(line):
+            part = part.strip(" ,")
+            if len(part) <= 60 and _PLACE_RE.match(part):
+                found.append(part)
+    return _dedupe(found)
+
+
 def extract_signals(text: str) -> Signals:
     """All signals of one text."""
     return Signals(
@@ -162,4 +207,5 @@ def extract_signals(text: str) -> Signals:
         phones=find_phones(text),
         linkedin_urls=find_linkedin_urls(text),
         names=guess_name(text),
+        places=find_places(text),
     )
