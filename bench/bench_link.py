@@ -261,6 +261,9 @@ def main() -> None:
                         help="block over the whole index in the run (no key index, no first pass)")
     parser.add_argument("--bound", type=int, default=LinkConfig().first_pass_bound,
                         help="profiles per candidate the first pass keeps")
+    parser.add_argument("--pairs-out", type=Path, default=None,
+                        help="write every scored pair (ats_uid, profile_id, match_probability, ...) here, "
+                             "and the matches beside it, for an error analysis")
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_link_"))
@@ -306,8 +309,11 @@ def main() -> None:
                          LinkConfig(u_max_pairs=args.u_max_pairs, seed=args.seed,
                                     first_pass_bound=args.bound),
                          db_path=work / "tenant.duckdb",
-                         population_dir=population, key_index_dir=None if args.no_index else index)
+                         population_dir=population, key_index_dir=None if args.no_index else index,
+                         scored_pairs_out=args.pairs_out)
     total = time.perf_counter() - t1
+    if args.pairs_out is not None:
+        result.matches.write_parquet(args.pairs_out.with_name(args.pairs_out.stem + ".matches.parquet"))
     got = dict(zip(result.matches["candidate_id"].to_list(), result.matches["profile_id"].to_list()))
     correct = sum(1 for c, p in got.items() if truth.get(c) == p)
     precision = correct / len(got) if got else 0.0
