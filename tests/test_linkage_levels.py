@@ -202,6 +202,18 @@ def test_a_shared_city_beside_a_shared_name_is_weighed_against_namesakes():
     assert tied[keys.index("same_city")]["m_probability"] == 0.7
 
 
+def test_a_run_whose_sample_never_shared_a_city_keeps_its_defaults():
+    """Candidates with no place at all: random sampling never sees "same city", so neither
+    same-city level has a u; with no namesake figure either the model keeps its defaults."""
+    trained = _trained_dict()
+    keys = [lvl.key for lvl in COMPARISONS["location"].levels]
+    for key in ("same_city", "namesake_city"):
+        _location_levels(trained)[keys.index(key)].pop("u_probability", None)
+    out = _location_levels(apply_namesake_city_u(trained, None))
+    assert "u_probability" not in out[keys.index("namesake_city")]
+    assert out[keys.index("same_city")]["m_probability"] == out[keys.index("namesake_city")]["m_probability"]
+
+
 def test_the_index_counts_how_often_its_namesakes_share_a_city():
     con = duckdb.connect()
     con.execute(

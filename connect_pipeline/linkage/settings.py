@@ -556,10 +556,10 @@ def apply_namesake_city_u(
     if known:
         u = min(max(known), 1.0)
         levels[position]["u_probability"] = u
+        logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
     m = levels[position].get("m_probability")
     if isinstance(m, (int, float)) and m > 0:
         levels[keys.index("same_city")]["m_probability"] = m
-        logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
     return model_dict
 
 
