@@ -178,46 +178,26 @@ def build_key_index(
     (tmp / "big").mkdir()
     for key in keys:
         n = len(key.exprs)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE key_index_rows AS "
-            f"SELECT {_hash(n)} AS h, unique_id AS pid FROM ({key.keys_sql('key_index_source', 'right')})"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE key_index_sizes AS "
-            "SELECT h, count(*)::INTEGER AS n FROM key_index_rows GROUP BY h"
+        rows[key.name], files[key.slug] = _write_blocks(
+            con,
+            f"SELECT {_hash(n)} AS h, unique_id AS pid FROM ({key.keys_sql('key_index_source', 'right')})",
+            tmp / "keys" / key.slug,
         )
         big_path = tmp / "big" / f"{key.slug}.parquet"
         con.execute(
             f"COPY (SELECT h, n FROM key_index_sizes WHERE n > {MAX_BLOCK} ORDER BY h) TO {_quote(big_path)} (FORMAT parquet)"
         )
-        rows[key.name] = _write_rows(
-            con,
-            "SELECT r.h, r.pid, s.n FROM key_index_rows r JOIN key_index_sizes s USING (h) "
-            f"WHERE s.n <= {MAX_BLOCK}",
-            tmp / "keys" / key.slug,
-        )
-        files[key.slug] = _count_files(tmp / "keys" / key.slug)
         big[key.name] = int(con.execute(f"SELECT count(*) FROM read_parquet({_quote(big_path)})").fetchall()[0][0])
         if not big[key.name]:
             continue
         for _, refined in refinements(key):
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE key_index_rows AS "
+            rows[refined.name], files[refined.slug] = _write_blocks(
+                con,
                 f"SELECT {_hash(n + 1)} AS h, unique_id AS pid FROM "
                 f"({refined.keys_sql('key_index_source', 'right')}) "
-                f"WHERE {_hash(n)} IN (SELECT h FROM read_parquet({_quote(big_path)}))"
-            )
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE key_index_sizes AS "
-                "SELECT h, count(*)::INTEGER AS n FROM key_index_rows GROUP BY h"
-            )
-            rows[refined.name] = _write_rows(
-                con,
-                "SELECT r.h, r.pid, s.n FROM key_index_rows r JOIN key_index_sizes s USING (h) "
-                f"WHERE s.n <= {MAX_BLOCK}",
+                f"WHERE {_hash(n)} IN (SELECT h FROM read_parquet({_quote(big_path)}))",
                 tmp / "keys" / refined.slug,
             )
-            files[refined.slug] = _count_files(tmp / "keys" / refined.slug)
             left_out[refined.name] = int(con.execute(
                 f"SELECT count(*) FROM key_index_sizes WHERE n > {MAX_BLOCK}"
             ).fetchall()[0][0])
@@ -238,25 +218,32 @@ def build_key_index(
     return IndexFigures(n_profiles, rows, big, left_out)
 
 
-def _write_rows(con: duckdb.DuckDBPyConnection, sql: str, folder: Path) -> int:
-    """Rows ``h, pid, n`` partitioned by ``h % BUCKETS``, sorted by ``h`` within a bucket.
+def _write_blocks(con: duckdb.DuckDBPyConnection, rows_sql: str, folder: Path) -> tuple[int, int]:
+    """Write the blocks of ``rows_sql`` (``h``, ``pid``) that hold at most ``MAX_BLOCK`` profiles
+    to ``folder`` as rows ``h, pid, n``, partitioned by ``h % BUCKETS`` and sorted by ``h``
+    within a bucket; returns the rows and the files written.
 
-    The row count comes from the block sizes, so the rows are computed once, by the write."""
+    Leaves ``key_index_sizes`` (every block's size, the big ones too) for the caller to read
+    the blocks over the bound from. The row count comes from the block sizes, so the rows are
+    computed once, by the write.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE key_index_rows AS {rows_sql}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE key_index_sizes AS "
+        "SELECT h, count(*)::INTEGER AS n FROM key_index_rows GROUP BY h"
+    )
     n = int(con.execute(
         f"SELECT coalesce(sum(n), 0) FROM key_index_sizes WHERE n <= {MAX_BLOCK}"
     ).fetchall()[0][0])
     if n:
         con.execute(
-            f"COPY (SELECT h, pid, n, (h % {BUCKETS})::INTEGER AS b FROM ({sql}) ORDER BY b, h) "
+            f"COPY (SELECT r.h, r.pid, s.n, (r.h % {BUCKETS})::INTEGER AS b "
+            f"FROM key_index_rows r JOIN key_index_sizes s USING (h) WHERE s.n <= {MAX_BLOCK} ORDER BY b, h) "
             f"TO {_quote(folder)} (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)"
         )
     else:
         folder.mkdir(parents=True, exist_ok=True)
-    return n
-
-
-def _count_files(folder: Path) -> int:
-    return sum(1 for _ in folder.glob("b=*/*.parquet"))
+    return n, sum(1 for _ in folder.glob("b=*/*.parquet"))
 
 
 def _bucket_files(folder: Path, buckets: Iterable[int]) -> list[str]:
