@@ -362,6 +362,8 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
 
     causes: Counter = Counter()
     detail: Counter = Counter()
+    patterns: Counter = Counter()
+    pattern_weights: dict[str, list[float]] = {}
     lines: list[tuple[str, str]] = []
     for row in scored.iter_rows(named=True):
         uid, pid = row["ats_uid"], row["profile_id"]
@@ -369,15 +371,23 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
             keys = reach.get((uid, pid), [])
             cause = "FN never blocked" if not keys else "FN never blocked (its key's block was left out)"
             note = f"keys that would pair it: {keys or 'none'}"
-            for comp, level in _missing_keys_reason(ats.get(uid, {}), features.get(pid, {})):
+            reasons = _missing_keys_reason(ats.get(uid, {}), features.get(pid, {}))
+            for comp, level in reasons:
                 detail[f"never blocked: {comp} {level}"] += 1
+            patterns["never blocked: " + ", ".join(f"{c} {lv}" for c, lv in reasons)] += 1
         elif row["match_probability"] < threshold:
             cause = "FN blocked, scored below the threshold"
             note = f"p={row['match_probability']:.3f} w={row['match_weight']:+.1f}: {describe_levels(row, weights)}"
+            pattern = []
             for comp in MODEL:
                 g = row.get(f"gamma_{comp.name}")
                 level = level_for_gamma(comp, g if g is not None else -1)
                 detail[f"below threshold: {comp.name} {'null' if level is None else level.key}"] += 1
+                if level is not None:
+                    pattern.append(f"{comp.name} {level.key}")
+            patterns["below threshold: " + ", ".join(pattern or ["nothing compared"])] += 1
+            pattern_weights.setdefault("below threshold: " + ", ".join(pattern or ["nothing compared"]), []).append(
+                row["match_weight"])
         else:
             other = other_of.get(uid)
             cause = ("FN lost to another profile" if other and other["match_weight"] > row["match_weight"] + 1e-9
@@ -412,6 +422,15 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
     print("  levels / reasons among false negatives:")
     for what, n in sorted(detail.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"    {n:6,}  {what}")
+    print("  patterns among false negatives (the levels compared, together):")
+    for what, n in sorted(patterns.items(), key=lambda kv: (-kv[1], kv[0])):
+        w = pattern_weights.get(what)
+        print(f"    {n:6,}  {what}" + (f"  (match weight {min(w):+.1f} to {max(w):+.1f})" if w else ""))
+    print("  the tenant's model (bits = log2 m/u per level):")
+    for comp in MODEL:
+        print(f"    {comp.name}: " + ", ".join(
+            f"{lvl.key} {math.log2(m / u) if m > 0 and u > 0 else 0:+.1f} (m {m:.3f})"
+            for lvl, (m, u) in zip(comp.levels, weights[comp.name])))
     return causes
 
 
