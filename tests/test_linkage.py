@@ -26,6 +26,7 @@ from connect_pipeline.linkage import (
     population_is_current,
 )
 from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage.settings import MODEL
 from connect_pipeline.linkage.tables import TABLES, Tables
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
 from tests.conftest import log_lines
@@ -601,3 +602,32 @@ def test_one_mistyped_or_missing_name_is_still_blocked_by_the_other_and_the_city
     assert [k.name for k in blk.DEFAULT_BLOCKING_KEYS if blk.count_pairs(con, k, "l", "r") > 0] == [
         "first_name+city"
     ]
+
+
+def _location_m(params_path: Path) -> dict[str, float]:
+    params = json.loads(Path(params_path).read_text())
+    comp = next(c for c in params["comparisons"] if c["output_column_name"] == "location")
+    levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+    spec = next(c for c in MODEL if c.name == "location")
+    return {level.key: d["m_probability"] for level, d in zip(spec.levels, levels)}
+
+
+@pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
+def test_candidates_with_only_names_and_a_place_keep_the_documented_location_m(world, tmp_path):
+    """With names and a city only, EM's session on the names has one comparison left to learn
+    from, and one indicator cannot separate matches from non-matches: the run must not take
+    what EM returns for it (it made a moved city veto two agreeing names)."""
+    bare = world["ats"].with_columns(
+        pl.lit(None, pl.String).alias("company"), pl.lit(None, pl.List(pl.String)).alias("companies"),
+        pl.lit(None, pl.String).alias("title"), pl.lit(None, pl.String).alias("linkedin_slug"),
+        pl.lit(None, pl.List(pl.String)).alias("emails"), pl.lit(None, pl.List(pl.String)).alias("phones"),
+    )
+    with log_lines() as messages:
+        result = link_tenant(bare, world["profiles_path"], tmp_path / "model", LinkConfig(u_max_pairs=3e5))
+    assert any("EM on first_name_canonical+last_name skipped" in m and "location" in m for m in messages)
+    defaults = {lvl.key: lvl.default_m for lvl in next(c for c in MODEL if c.name == "location").levels}
+    m = _location_m(result.params_path)
+    # (a level weighing more than the stricter ones above it is still capped, below its default)
+    assert [m[k] for k in ("same_city", "differs")] == [defaults["same_city"], defaults["differs"]]
+    # the same world with employers and titles trains the session as before
+    assert _location_m(world["result"].params_path) != _location_m(result.params_path)

@@ -432,8 +432,9 @@ class LinkRun:
         sample and m by EM on the subset; written to ``model_dir``.
 
         EM blocks on LinkedIn slug (training names, company, contact details), then on first and
-        last name (training the identifiers). Parameters EM cannot estimate fall back to the
-        documented defaults (``settings.apply_fallbacks``).
+        last name (training the identifiers), each only when its pairs have enough comparisons
+        to learn from (``training.MIN_EM_INDICATORS``). Parameters EM cannot estimate fall back
+        to the documented defaults (``settings.apply_fallbacks``).
         """
         config, rules = self.config, blocked.rules
         settings_path = self.model_dir / "settings.json"
@@ -463,11 +464,9 @@ class LinkRun:
             linker = Linker([frames.ats, frames.subset], model, log_level=None)
             training.register_tf(linker, frames.term_frequencies)
             if blocked.n_subset:
-                for key_name, columns in training.EM_SESSIONS:
-                    training.safe_em(
-                        linker, columns, blocked.plan.pre_filter_counts.get(key_name, 0),
-                        config.u_max_pairs,
-                    )
+                training.run_em_sessions(
+                    linker, self.con, self.tables, blocked.plan.pre_filter_counts, config.u_max_pairs
+                )
             trained = linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
             trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs))

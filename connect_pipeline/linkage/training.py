@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +21,39 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import population
-from connect_pipeline.linkage.settings import build_settings, carry_parameters, settings_dict
+from connect_pipeline.linkage.settings import MODEL, Comparison, build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
 
 PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5 (or the names' lower share)
 IDENTIFIER_KEYS = ("linkedin_slug", "email")  # blocking keys whose hits say "this person is indexed"
-EM_SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # (blocking key whose pair count sizes the session, columns the session blocks on)
-    ("linkedin_slug", ("linkedin_slug",)),  # trains names, company, contact details
-    ("first_name+last_name", ("first_name_canonical", "last_name")),  # trains the identifiers
+
+
+@dataclass(frozen=True)
+class EmSession:
+    """One EM session: the pairs its blocking key brings together train every comparison but
+    the ones it blocks on (their agreement is fixed by the blocking, so EM cannot see it)."""
+
+    key: str  # the blocking key whose pair count sizes the session
+    columns: tuple[str, ...]  # the columns the session blocks on
+    fixed: tuple[str, ...]  # the comparisons those columns decide
+
+
+EM_SESSIONS: tuple[EmSession, ...] = (
+    EmSession("linkedin_slug", ("linkedin_slug",), ("linkedin",)),  # trains names, company, contact details
+    EmSession("first_name+last_name", ("first_name_canonical", "last_name"), ("first_name", "last_name")),
 )
+
+# EM fits a two-class latent model (match, non-match) with each comparison independent within a
+# class. Such a model is identified only by at least three indicators: with one, any split of
+# its levels between the classes fits the data equally well, and EM returns whichever split it
+# starts nearest (for a tenant whose candidates have only names and a place, the names session
+# "learnt" that a true match lives in the same city 99 % of the time, so a moved or misspelt
+# city vetoed two agreeing names). A session with fewer comparisons that carry data leaves the
+# documented defaults in place.
+MIN_EM_INDICATORS = 3
+# Share of a session's candidates, and of the profiles, that must carry a comparison's fields for
+# it to count as an indicator.
+MIN_INDICATOR_SHARE = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +132,62 @@ def register_tf(linker: Linker, tf_frames: dict[str, Any]) -> None:
         linker.table_management.register_term_frequency_lookup(sdf, col)
 
 
+def indicators(
+    con: duckdb.DuckDBPyConnection, tables: Tables, session: EmSession,
+    model: tuple[Comparison, ...] = MODEL,
+) -> list[str]:
+    """The comparisons a session can learn from: not fixed by its blocking, and with their
+    fields present on at least ``MIN_INDICATOR_SHARE`` of the candidates the session can pair
+    and of the profiles it pairs them with (the subset)."""
+    has_key = " AND ".join(f"{c} IS NOT NULL" for c in session.columns)
+    free = [c for c in model if c.name not in session.fixed]
+    # a comparison's null condition over one table: both sides' columns read from that table
+    present = [f"avg(CASE WHEN {_one_side(c.null_sql)} THEN 0.0 ELSE 1.0 END)" for c in free]
+    ats = con.execute(f"SELECT {', '.join(present)} FROM {tables.ats} WHERE {has_key}").fetchall()[0]
+    profiles = con.execute(f"SELECT {', '.join(present)} FROM {tables.subset}").fetchall()[0]
+    return [
+        c.name for c, a, p in zip(free, ats or (), profiles or ())
+        if (a or 0.0) >= MIN_INDICATOR_SHARE and (p or 0.0) >= MIN_INDICATOR_SHARE
+    ]
+
+
+def _one_side(null_sql: str) -> str:
+    return re.sub(r"\b(\w+)_[lr]\b", r"\1", null_sql)
+
+
+def run_em_sessions(
+    linker: Linker, con: duckdb.DuckDBPyConnection, tables: Tables,
+    pair_counts: dict[str, int], cap: float,
+) -> list[str]:
+    """Every EM session that has enough indicators to be identified; returns the keys of the
+    sessions run. A session left out is logged with its indicators and why."""
+    ran = []
+    for session in EM_SESSIONS:
+        found = indicators(con, tables, session)
+        if len(found) < MIN_EM_INDICATORS:
+            logger.info(
+                "EM on %s skipped: its pairs can only learn from %s (at least %d comparisons are "
+                "needed to tell matches from non-matches); the documented defaults stay",
+                "+".join(session.columns), ", ".join(found) or "nothing", MIN_EM_INDICATORS,
+            )
+            continue
+        if safe_em(linker, session.columns, pair_counts.get(session.key, 0), cap):
+            ran.append(session.key)
+    return ran
+
+
 def safe_em(
     linker: Linker,
     rule_exprs: tuple[str, ...],
     pairs: int,
     cap: float,
-) -> None:
-    """One EM session; a tenant too small or too odd to train on is logged, not fatal."""
+) -> bool:
+    """One EM session; a tenant too small or too odd to train on is logged, not fatal.
+    True when the session ran."""
     name = "+".join(rule_exprs)
     if pairs < 10:
         logger.warning("EM on %s skipped: only %d blocked pairs", name, pairs)
-        return
+        return False
     try:
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*rule_exprs),
@@ -125,6 +195,8 @@ def safe_em(
         )
     except Exception as exc:  # Splink raises plain exceptions for degenerate training data
         logger.warning("EM on %s failed (%s: %s); defaults kept", name, type(exc).__name__, str(exc)[:200])
+        return False
+    return True
 
 
 def load_trained_params(
