@@ -426,6 +426,14 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
     for what, n in sorted(patterns.items(), key=lambda kv: (-kv[1], kv[0])):
         w = pattern_weights.get(what)
         print(f"    {n:6,}  {what}" + (f"  (match weight {min(w):+.1f} to {max(w):+.1f})" if w else ""))
+    # below the threshold: is the model under-confident? (each candidate's best-scored profile)
+    best = (review.sort("match_weight", descending=True).unique("ats_uid", keep="first")
+            .join(truth.select("ats_uid", pl.col("profile_id").alias("true")), on="ats_uid", how="left")
+            .with_columns(right=pl.col("profile_id") == pl.col("true").fill_null("")))
+    print("  best pair per candidate below the threshold (band: candidates, share right):")
+    for lo, hi in ((0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, threshold)):
+        band = best.filter((pl.col("match_probability") >= lo) & (pl.col("match_probability") < hi))
+        print(f"    [{lo}, {hi})  {band.height:7,}  " + (f"{band['right'].mean():.4f}" if band.height else "-"))
     print("  the tenant's model (bits = log2 m/u per level):")
     for comp in MODEL:
         print(f"    {comp.name}: " + ", ".join(
@@ -496,6 +504,11 @@ def main() -> None:
             table.append((world.name, p, r, f1, n, np_, nr, nf1))
             print(f"  model: P {p:.4f} R {r:.4f} F1 {f1:.4f} ({n:,} matches); "
                   f"naive join: P {np_:.4f} R {nr:.4f} F1 {nf1:.4f}")
+            n_profiles = pl.scan_parquet(outcome.features).select(pl.len()).collect().item()
+            in_index = outcome.truth.filter(pl.col("candidate_id").is_in(eligible) & pl.col("profile_id").is_not_null())
+            print(f"  prior: the model's share of candidates in the index "
+                  f"{outcome.params['probability_two_random_records_match'] * n_profiles:.3f}, "
+                  f"truth {in_index.height / max(len(eligible), 1):.3f}")
             print("  reliability (match probability band: matches, observed precision):")
             for band, count, right in reliability(outcome.matches, outcome.truth):
                 print(f"    {band:<22}{count:>7,}  {right:.4f}" if count else f"    {band:<22}{count:>7,}  -")

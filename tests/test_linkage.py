@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import math
 import random
 import re
 from pathlib import Path
@@ -26,6 +27,7 @@ from connect_pipeline.linkage import (
     population_is_current,
 )
 from connect_pipeline.linkage import blocking as blk
+from connect_pipeline.linkage import training
 from connect_pipeline.linkage.settings import MODEL
 from connect_pipeline.linkage.tables import TABLES, Tables
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
@@ -456,7 +458,7 @@ def test_result_is_built_once_with_every_field_set(world):
     assert r.prediction_chunks >= 1
     assert list(r.timings) == [
         "prepare", "block", "population", "engine", "register", "estimate_u", "estimate_m",
-        "predict", "select",
+        "estimate_prior", "predict", "select",
     ]
 
 
@@ -631,3 +633,31 @@ def test_candidates_with_only_names_and_a_place_keep_the_documented_location_m(w
     assert [m[k] for k in ("same_city", "differs")] == [defaults["same_city"], defaults["differs"]]
     # the same world with employers and titles trains the session as before
     assert _location_m(world["result"].params_path) != _location_m(result.params_path)
+
+
+def test_the_prior_is_the_share_of_candidates_the_index_holds(world):
+    """600 of the 852 candidates are in the index; the e-mails and LinkedIn URLs find fewer of
+    them (not every profile shows them), so only the scores of every comparison can tell."""
+    params = json.loads(Path(world["result"].params_path).read_text())
+    share = params["probability_two_random_records_match"] * N_PROFILES
+    truth = len(world["truth"]) / world["ats"].height
+    assert abs(share - truth) < 0.02, (share, truth)
+    assert any("candidates' scores" in m for m in world["messages"])
+
+
+def test_the_share_in_the_index_by_em_recovers_a_known_share() -> None:
+    """Candidates drawn from the mixture the estimate assumes: 70 % present (their profile's
+    likelihood ratio large, plus a namesake's small one), the rest absent with only namesakes
+    or no pair at all; a strong identifier-free tenant and a weak one."""
+    rng = random.Random(3)
+    n_profiles, n = 50_000, 4_000
+    evidence = []
+    for i in range(n):
+        namesakes = sum(rng.choice((0.0, 50.0, 400.0)) for _ in range(rng.randint(0, 3)))
+        if i < 0.7 * n:
+            evidence.append(rng.lognormvariate(math.log(5e6), 1.5) + namesakes)
+        elif namesakes:
+            evidence.append(namesakes)
+    for start in (0.1, 0.5, 0.95):
+        assert abs(training.share_in_index(evidence, n, n_profiles, start) - 0.7) < 0.02
+    assert training.share_in_index([], 0, n_profiles, 0.4) == 0.4

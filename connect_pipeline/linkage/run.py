@@ -14,6 +14,7 @@ Working tables by step (``Tables`` field or family):
   ``key_hashes``, ``blocked_pairs`` (``key_index.lookup_pairs``), ``kept_pairs``
   (``first_pass.keep_best``), ``subset`` and the kept ids added to ``ats`` and ``subset``;
 * ``population``: ``term_frequencies(column)``, and ``u_sample`` when the run trains;
+* ``train``: ``share_sample``, the candidates the trained model scores for the prior;
 * ``predict``: ``top_pairs``, ``scored_counts``, ``scored_candidates``, ``review_pairs`` and,
   on Spark, ``spark_predictions`` (``scoring.score_in_chunks``, ``engine``);
 * ``explain``: ``ranked``, ``winners`` (``scoring.choose_best``), ``winners_ats``,
@@ -108,6 +109,8 @@ class PopulationInputs:
     u_sample_size: int
     namesake_city: float | None = None
     """How often namesakes in the index share a city (``population.namesake_city_share``)."""
+    share: float | None = None
+    """The share of candidates in the index the prior starts from (``training.identifier_prior``)."""
 
 
 @dataclass(frozen=True)
@@ -388,6 +391,7 @@ class LinkRun:
         t = self.tables
         population.term_frequency_tables(self.con, t, prepared.n_profiles)
         prior: float | None = None
+        share: float | None = None
         sample_size = 0
         namesake_city: float | None = None
         if self.config.trained_params is None:
@@ -400,7 +404,7 @@ class LinkRun:
             else:
                 blk.add_block_columns(self.con, blocked.plan.kept, t.u_sample, "right")
         self._watch.lap("population")
-        return PopulationInputs(prior, sample_size, namesake_city)
+        return PopulationInputs(prior, sample_size, namesake_city, share)
 
     def hand_over(self) -> SplinkInputs:
         """Start the backend and give it the run's inputs.
@@ -472,9 +476,50 @@ class LinkRun:
             trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs))
             trained = apply_namesake_city_u(trained, inputs.namesake_city)
             trained["probability_two_random_records_match"] = inputs.prior
+            self._watch.lap("estimate_m")
+            trained["probability_two_random_records_match"] = self.prior_from_scores(
+                trained, inputs, prepared.n_profiles, frames
+            )
         params_path.write_text(json.dumps(trained, indent=2))
-        self._watch.lap("estimate_m")
+        if config.trained_params is not None:
+            self._watch.lap("estimate_m")
         return Model(trained, settings_path, params_path)
+
+    def prior_from_scores(
+        self, trained: dict[str, Any], inputs: PopulationInputs, n_profiles: int, frames: SplinkInputs
+    ) -> float:
+        """The prior re-estimated from what the trained model says about a sample of the
+        candidates (``training.share_in_index``).
+
+        The starting share counts a candidate as present only when an identifier finds it, so
+        it misses everyone whose e-mail the index lacks, and a tenant without identifiers gets
+        a fixed guess; every comparison's evidence does better. The sample is scored with the
+        starting prior (its weights are corrected for it) and the same blocking as the run, and
+        the estimate is shrunk toward the starting share by ``PRIOR_SHRINK`` pseudo-candidates,
+        so a tenant of a handful of candidates keeps close to it.
+        """
+        assert inputs.prior is not None and inputs.share is not None
+        t = self.tables
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {t.share_sample} AS SELECT * FROM {t.ats} "
+            f"ORDER BY hash(unique_id || '{self.config.seed}') LIMIT {training.SHARE_SAMPLE}"
+        )
+        n = int(self.con.execute(f"SELECT count(*) FROM {t.share_sample}").fetchall()[0][0])
+        engine = self._engine_or_fail()
+        linker = Linker(
+            [engine.register(t.share_sample, t.share_sample_source), frames.subset],
+            scoring.slim(trained), log_level=None,
+        )
+        training.register_tf(linker, frames.term_frequencies)
+        evidence = scoring.evidence_per_candidate(engine, linker, t.share_sample_source, inputs.prior)
+        estimated = training.share_in_index(evidence, n, n_profiles, inputs.share)
+        share = (estimated * n + inputs.share * training.PRIOR_SHRINK) / (n + training.PRIOR_SHRINK)
+        logger.info(
+            f"share of candidates in the index from {n} candidates' scores {estimated:.3f} "
+            f"(identifiers and names said {inputs.share:.3f}); {share:.3f} used, prior {share / n_profiles:.3g}"
+        )
+        self._watch.lap("estimate_prior")
+        return share / max(n_profiles, 1)
 
     def untrained_model(self) -> Model:
         """Settings and params with nothing estimated, for a run with an empty side: the files a

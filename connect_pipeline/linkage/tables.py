@@ -54,6 +54,10 @@ class Tables:
     u_sample: str = "profiles_u_sample"
     """The snapshot's uniform profile sample, with this run's block columns, for u."""
 
+    # train: the candidates scored once more to estimate the share of them in the index
+    share_sample: str = "ats_share_sample"
+    """A deterministic sample of ``ats`` (``training.SHARE_SAMPLE`` candidates at most)."""
+
     # predict: what each chunk leaves behind
     top_pairs: str = "top_pairs"
     scored_counts: str = "scored_counts"
@@ -74,6 +78,7 @@ class Tables:
     ats_source: str = "ats"
     profile_source: str = "profiles"
     sample_source: str = "profiles_sample"
+    share_sample_source: str = "ats_share_sample"
     chosen_ats_source: str = "ats_chosen"
     chosen_profiles_source: str = "profiles_chosen"
 

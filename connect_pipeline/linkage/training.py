@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 from splink import Linker, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
@@ -24,6 +25,8 @@ from connect_pipeline.linkage import population
 from connect_pipeline.linkage.settings import MODEL, Comparison, build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
 
+SHARE_SAMPLE = 20_000  # candidates scored by the trained model to estimate the share in the index
+SHARE_EM_ITERATIONS = 200  # the share's EM converges in tens; it costs microseconds per candidate
 PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5 (or the names' lower share)
 IDENTIFIER_KEYS = ("linkedin_slug", "email")  # blocking keys whose hits say "this person is indexed"
 
@@ -88,6 +91,35 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
     share = (found + target * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
     share = min(max(share, 0.01), 0.99)
     return share, share / max(n_profiles, 1)
+
+
+def share_in_index(
+    evidence: list[float], n_candidates: int, n_profiles: int, start: float,
+    iterations: int = SHARE_EM_ITERATIONS,
+) -> float:
+    """The share of candidates the index holds, by expectation maximisation over the scores.
+
+    Each candidate is either absent (probability 1 - s) or one of the ``n_profiles`` profiles,
+    each equally likely beforehand (s / N each); a profile's likelihood ratio is what its
+    comparisons say (the match weight without the prior). Candidate c is then present with
+    probability r_c = (s B_c / N) / (1 - s + s B_c / N), where B_c sums its pairs' likelihood
+    ratios, and the maximum-likelihood s is the mean of the r_c. ``evidence`` holds B_c for the
+    candidates with a scored pair; the other candidates of the ``n_candidates`` count as absent
+    (a true match never blocked cannot be seen). Unlike ``identifier_prior``, every comparison
+    contributes: a candidate whose e-mail the index lacks but whose names, employer and city
+    agree counts as present, and namesakes count only as far as the model's weights believe them.
+    """
+    if n_candidates <= 0 or n_profiles <= 0:
+        return start
+    b = np.asarray(evidence, dtype=np.float64) / n_profiles
+    s = start
+    for _ in range(iterations):
+        x = s * b
+        s_next = min(max(float((x / ((1.0 - s) + x)).sum()) / n_candidates, 0.01), 0.99)
+        if abs(s_next - s) < 1e-7:
+            return s_next
+        s = s_next
+    return s
 
 
 def name_hit_share(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: int) -> float | None:
