@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,26 @@ from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob
+
+class FakeTime:
+    """An injected clock and sleep (for ``HarvestSession(clock=..., sleep=...)``): sleeping
+    moves the clock, nothing waits. Start it at ``time.time()`` when the client's clock must
+    agree with a local Greenhouse's (rate windows, token lifetimes). Thread-safe: download
+    threads sleep on it together."""
+
+    def __init__(self, start: float = 2_000_000_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
 
 WORLD_TENANTS = (TenantSpec("acme", 400), TenantSpec("globex", 300))
 WORLD_PROFILES = 6_000

@@ -28,9 +28,11 @@ from connect_pipeline.publish import publish
 from connect_pipeline.run_state import commit_watermark, deleted_candidates
 from connect_pipeline.harvest import Credential, HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS, REQUIRED_SCOPES
+from connect_pipeline.harvest.session import HarvestSession
 from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.layout import account_dir
+from tests.conftest import FakeTime
 
 TENANT = "extractco"
 ADMIN_ID = 1
@@ -169,12 +171,17 @@ def test_faults_stage_the_same_records_as_a_clean_read(world: Path, tmp_path: Pa
     with start(world) as clean_server:
         clean = full_run(clean_server, tmp_path / "clean")
     plan = FaultPlan(error_5xx=0.12, timeout=0.06, reset=0.06, burst_429=0.04, seed=5, timeout_seconds=0.8)
+    # Retry-After and the backoffs are slept on an injected clock (from the server's time); the
+    # timeouts are real: the server holds those requests past timeout_s.
+    fake = FakeTime(time.time())
     with start(world, faults=plan) as server:
         storage = TenantStorage(tmp_path / "faulted", TENANT)
-        with client_for(server, timeout_s=0.4, max_retries=10) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(server, timeout_s=0.4, max_retries=10, session=session) as client:
             extract_tenant(client, storage, mode="full")
         faults = server.stats[TENANT]["faults"]
     assert sum(faults.values()) >= 3, faults  # the seed really did inject faults
+    assert fake.slept  # and they cost retries
     assert snapshot(storage) == snapshot(clean)
     assert resume_files(storage) == resume_files(clean)
 
@@ -232,6 +239,8 @@ def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(w
         assert killed, f"the child finished before the kill point: {child.stderr.read().decode()[-2000:]}"
         assert child.returncode == -signal.SIGKILL
 
+        # The rerun proves the resume, not the pacing: it may read at full speed.
+        server.rate_limit = FAST["rate_limit"]
         storage = TenantStorage(root, TENANT)
         with client_for(server, credential) as client:
             extract_tenant(client, storage, mode="full")

@@ -37,6 +37,7 @@ from connect_pipeline.storage import TenantStorage
 from connect_pipeline.harvest.verify import introspect_url_for
 from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.testkit.world.layout import account_dir
+from tests.conftest import FakeTime
 
 TENANT = "acme"
 N_CANDIDATES = 1200
@@ -470,21 +471,6 @@ def test_introspect_url() -> None:
 
 
 # -- sessions: the token and budget a credential's clients share ----------------------------------
-
-
-class FakeTime:
-    """An injected clock and sleep: sleeping moves the clock, nothing waits."""
-
-    def __init__(self, start: float = 2_000_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_clients_of_a_session_share_one_token_and_one_budget(server: LocalGreenhouse) -> None:
