@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from connect_pipeline.errors import ConfigError
-from connect_pipeline.pipeline import built_profile_features, ensure_profile_features
+from connect_pipeline.linkage import key_index_is_current
+from connect_pipeline.pipeline import built_profile_features, ensure_profile_features, key_index_path
 
 
 def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_profiles):
@@ -17,6 +18,9 @@ def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_pro
         built_profile_features(tmp_path, world_profiles)
     built = ensure_profile_features(tmp_path, world_profiles)
     assert built_profile_features(tmp_path, world_profiles) == built
+    # the snapshot build writes the key index beside the features (checked on this one build,
+    # not on a build of its own)
+    assert key_index_is_current(built, key_index_path(built))
 
 
 def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(tmp_path, world_profiles):
