@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from assets.definitions import U_MAX_PAIRS_ENV
 from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
@@ -48,6 +47,10 @@ def small_u_sample() -> Iterator[None]:
     """Every Dagster run of the tests (in process, CLI, webserver, daemon) samples 300k pairs
     to estimate u instead of the default sized for millions of profiles: the test worlds have a
     few thousand, and a trained run takes a third less."""
+    # Imported here, not at the top: xdist's controller process loads this file too, and has no
+    # use for Dagster (importing the definitions costs seconds before any worker starts).
+    from assets.definitions import U_MAX_PAIRS_ENV
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(U_MAX_PAIRS_ENV, "300000")
         yield
