@@ -6,17 +6,37 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from assets.definitions import U_MAX_PAIRS_ENV
 from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.tenants import TenantConnection, TenantRegistry
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob
+
+class FakeTime:
+    """An injected clock and sleep (for ``HarvestSession(clock=..., sleep=...)``): sleeping
+    moves the clock, nothing waits. Start it at ``time.time()`` when the client's clock must
+    agree with a local Greenhouse's (rate windows, token lifetimes). Thread-safe: download
+    threads sleep on it together."""
+
+    def __init__(self, start: float = 2_000_000_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
 
 WORLD_TENANTS = (TenantSpec("acme", 400), TenantSpec("globex", 300))
 WORLD_PROFILES = 6_000
@@ -27,6 +47,10 @@ def small_u_sample() -> Iterator[None]:
     """Every Dagster run of the tests (in process, CLI, webserver, daemon) samples 300k pairs
     to estimate u instead of the default sized for millions of profiles: the test worlds have a
     few thousand, and a trained run takes a third less."""
+    # Imported here, not at the top: xdist's controller process loads this file too, and has no
+    # use for Dagster (importing the definitions costs seconds before any worker starts).
+    from assets.definitions import U_MAX_PAIRS_ENV
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(U_MAX_PAIRS_ENV, "300000")
         yield

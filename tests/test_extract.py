@@ -28,9 +28,11 @@ from connect_pipeline.publish import publish
 from connect_pipeline.run_state import commit_watermark, deleted_candidates
 from connect_pipeline.harvest import Credential, HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS, REQUIRED_SCOPES
+from connect_pipeline.harvest.session import HarvestSession
 from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.world.layout import account_dir
+from tests.conftest import FakeTime
 
 TENANT = "extractco"
 ADMIN_ID = 1
@@ -140,6 +142,15 @@ def full_run(server: LocalGreenhouse, root: Path) -> TenantStorage:
     return storage
 
 
+@pytest.fixture(scope="module")
+def clean_extract(world: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TenantStorage, dict]:
+    """One uninterrupted full extract against a fault-free server, and that server's counters:
+    the reference the faulted and the killed runs must equal. Tests only read it."""
+    with start(world) as server:
+        storage = full_run(server, tmp_path_factory.mktemp("clean_extract") / "data")
+        return storage, server.stats[TENANT]
+
+
 def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(
     world: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -164,17 +175,21 @@ def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(
         assert server.stats[TENANT]["downloads"] == len(expected)
 
 
-def test_faults_stage_the_same_records_as_a_clean_read(world: Path, tmp_path: Path) -> None:
+def test_faults_stage_the_same_records_as_a_clean_read(world: Path, tmp_path: Path, clean_extract) -> None:
     """5xx, timeouts, resets and burst 429s cost retries, never a record (or a second copy)."""
-    with start(world) as clean_server:
-        clean = full_run(clean_server, tmp_path / "clean")
+    clean, _ = clean_extract
     plan = FaultPlan(error_5xx=0.12, timeout=0.06, reset=0.06, burst_429=0.04, seed=5, timeout_seconds=0.8)
+    # Retry-After and the backoffs are slept on an injected clock (from the server's time); the
+    # timeouts are real: the server holds those requests past timeout_s.
+    fake = FakeTime(time.time())
     with start(world, faults=plan) as server:
         storage = TenantStorage(tmp_path / "faulted", TENANT)
-        with client_for(server, timeout_s=0.4, max_retries=10) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(server, timeout_s=0.4, max_retries=10, session=session) as client:
             extract_tenant(client, storage, mode="full")
         faults = server.stats[TENANT]["faults"]
     assert sum(faults.values()) >= 3, faults  # the seed really did inject faults
+    assert fake.slept  # and they cost retries
     assert snapshot(storage) == snapshot(clean)
     assert resume_files(storage) == resume_files(clean)
 
@@ -194,15 +209,14 @@ print("finished")
 
 # One kill point in the edit loop; more in the full suite.
 @pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow)])
-def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(world: Path, tmp_path: Path, seed: int) -> None:
+def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(
+    world: Path, tmp_path: Path, seed: int, clean_extract
+) -> None:
     """SIGKILL (no cleanup, no finally) after a seeded number of API requests or downloads, then
     run again on the same storage: same records, same files, nothing twice, no partial file."""
     rng = random.Random(seed)
-    with start(world) as server:
-        reference = full_run(server, tmp_path / "reference")
-        total_requests = server.stats[TENANT]["requests"]
-        total_downloads = server.stats[TENANT]["downloads"]
-        server.reset_stats()
+    reference, counters = clean_extract
+    total_requests, total_downloads = counters["requests"], counters["downloads"]
 
     # A slow limit (5 a second) spreads the API reads over seconds, so the kill lands mid-read.
     with start(world, rate_limit=5, window_seconds=1.0) as server:
@@ -232,6 +246,8 @@ def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(w
         assert killed, f"the child finished before the kill point: {child.stderr.read().decode()[-2000:]}"
         assert child.returncode == -signal.SIGKILL
 
+        # The rerun proves the resume, not the pacing: it may read at full speed.
+        server.rate_limit = FAST["rate_limit"]
         storage = TenantStorage(root, TENANT)
         with client_for(server, credential) as client:
             extract_tenant(client, storage, mode="full")

@@ -37,6 +37,7 @@ from connect_pipeline.storage import TenantStorage
 from connect_pipeline.harvest.verify import introspect_url_for
 from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.testkit.world.layout import account_dir
+from tests.conftest import FakeTime
 
 TENANT = "acme"
 N_CANDIDATES = 1200
@@ -291,7 +292,9 @@ def test_window_filter() -> None:
 
 
 def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
-    """Six threads share one budget of 8 requests a second: paced, not throttled."""
+    """Six threads share one budget of 8 requests a second: paced, not throttled. Their 18
+    requests (three pages of 500 each) need three windows, so the budget has to wait out two
+    resets; real time, real sleeps, since pacing against the server's own clock is the point."""
     gh = start(tiny_world, rate_limit=8, window_seconds=1.0)
     try:
         credential = credential_for(gh)
@@ -299,7 +302,7 @@ def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
         with client_for(gh, credential) as client:
 
             def read(n: int) -> None:
-                results[n] = all_ids(client, "candidates", per_page=200)
+                results[n] = all_ids(client, "candidates", per_page=500)
 
             threads = [threading.Thread(target=read, args=(n,)) for n in range(6)]
             for t in threads:
@@ -309,8 +312,9 @@ def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
         assert len(results) == 6
         assert all(sorted(ids) == [1000 + i for i in range(N_CANDIDATES)] for ids in results.values())
         counts = gh.stats[TENANT]["status_counts"]
-        assert counts[200] == 36
+        assert counts[200] == 18
         assert counts.get(429, 0) <= 1
+        assert client.budget.waited_s >= 1.0  # the threads waited for a window to close
     finally:
         gh.stop()
 
@@ -321,9 +325,13 @@ def test_faults_do_not_change_the_rows(tiny_world: Path, caplog: pytest.LogCaptu
             expected = [r for p in client.iter_pages("candidates", per_page=50) for r in p]
     plan = FaultPlan(error_5xx=0.05, reset=0.02, timeout=0.02, burst_429=0.03, seed=7, timeout_seconds=1.0)
     gh = start(tiny_world, faults=plan)
+    # Retry-After (1 s) and the backoff are slept on an injected clock that starts at the server's
+    # time; the timeouts are real (the server really holds the request past timeout_s).
+    fake = FakeTime(time.time())
+    session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
     try:
         credential = credential_for(gh)
-        with client_for(gh, credential, timeout_s=0.5) as client:
+        with client_for(gh, credential, timeout_s=0.5, session=session) as client:
             got = [r for p in client.iter_pages("candidates", per_page=50) for r in p]
             token = client.tokens.token()
             stats = client.stats["candidates"]
@@ -334,19 +342,28 @@ def test_faults_do_not_change_the_rows(tiny_world: Path, caplog: pytest.LogCaptu
     assert len({r["id"] for r in got}) == N_CANDIDATES
     assert sum(faults.values()) > 0
     assert stats["retries"] + stats["throttled_429"] == sum(faults.values())
+    pauses = [seconds for seconds in fake.slept if seconds >= 1.0]  # backoffs stay under 0.2 s
+    assert pauses == pytest.approx([1.0] * faults.get("burst_429", 0), abs=0.1) and pauses  # each Retry-After: 1
     logged = client_warnings(caplog)  # every retry a warning, without the token or the secret
     assert len(logged) == sum(faults.values())
     assert not any(token in line or credential.client_secret in line for line in logged)
 
 
 def test_endless_429_gives_up_with_advice(tiny_world: Path) -> None:
+    """Every request is a 429 with Retry-After: 1; the client waits it out (on the session's
+    injected sleep) twice, then gives up on the third."""
     gh = start(tiny_world, faults=FaultPlan(burst_429=1.0))
+    fake = FakeTime(time.time())
     try:
-        with client_for(gh, credential_for(gh), max_retries=2) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(gh, credential_for(gh), max_retries=2, session=session) as client:
             with pytest.raises(RateLimitExhausted) as caught:
                 all_ids(client, "users")
+            assert client.stats["users"]["throttled_429"] == 3
+        assert gh.stats[TENANT]["status_counts"] == {429: 3}
     finally:
         gh.stop()
+    assert fake.slept == pytest.approx([1.0, 1.0], abs=0.1)  # Retry-After: 1, and a hair
     message = str(caught.value)
     assert TENANT in message
     assert "lower the concurrency" in message and "higher Harvest rate limit" in message
@@ -454,21 +471,6 @@ def test_introspect_url() -> None:
 
 
 # -- sessions: the token and budget a credential's clients share ----------------------------------
-
-
-class FakeTime:
-    """An injected clock and sleep: sleeping moves the clock, nothing waits."""
-
-    def __init__(self, start: float = 2_000_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_clients_of_a_session_share_one_token_and_one_budget(server: LocalGreenhouse) -> None:
@@ -587,16 +589,20 @@ def test_a_hung_download_is_hedged(tiny_world: Path) -> None:
 
 def test_a_hung_page_costs_a_retry_not_the_hang(tiny_world: Path) -> None:
     """Seed 64 hangs the fourth /v3 request for 20 s. The API timeout (30 s) would wait it out;
-    the page read timeout, derived from how fast the first pages came (here its floor, 5 s), gives
-    up and retries."""
+    the page read timeout, derived from how fast the first pages came (here its floor, 1 s: well
+    above a local page, well below the hang), gives up and retries. Stopping the server ends the
+    hang, so the test costs the read timeout, not the hang."""
     plan = FaultPlan(hang=0.25, hang_seconds=20, seed=64)
     with start(tiny_world, faults=plan) as gh:
-        with client_for(gh, credential_for(gh), timeout_s=30, page_read_timeout_floor_s=5) as client:
+        with client_for(gh, credential_for(gh), timeout_s=30, page_read_timeout_floor_s=1) as client:
+            started = time.monotonic()
             ids = all_ids(client, "candidates", per_page=200)
+            elapsed = time.monotonic() - started
             stats = client.stats["candidates"]
         assert gh.stats[TENANT]["faults"] == {"hang": 1}
     assert sorted(ids) == [1000 + i for i in range(N_CANDIDATES)]
     assert (stats["retries"], stats["requests"]) == (1, 7)
+    assert elapsed < plan.hang_seconds / 2  # the retry answered, not the hung request
 
 
 def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -606,8 +612,10 @@ def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pyte
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
     plan = FaultPlan(error_5xx=0.5, reset=0.2, downloads=True, seed=3)
+    fake = FakeTime(time.time())  # the many backoffs are slept on the injected clock
     with start(tiny_world, faults=plan) as gh:
-        with client_for(gh, credential_for(gh), max_retries=30) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(gh, credential_for(gh), max_retries=30, session=session) as client:
             all_ids(client, "candidates", per_page=200)  # next links carry cursors
             links = resume_links(client)
             for attachment in links:
@@ -620,6 +628,7 @@ def test_no_part_of_a_link_reaches_logs_or_errors(tiny_world: Path, caplog: pyte
                         errors.append(str(exc))
         faults = gh.stats[TENANT]["faults"]
     assert any(k.startswith("download_") for k in faults) and len(errors) == 2 * len(links)
+    assert fake.slept  # the faults did cost retries
     logged = client_warnings(caplog)
     assert any("attachment" in line and "candidate" in line for line in logged)  # problems were logged, by id
     records = [

@@ -25,7 +25,6 @@ from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import first_pass, key_index, memory
 from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
 from connect_pipeline.linkage.tables import TABLES
-from connect_pipeline.pipeline import ensure_profile_features, key_index_path
 from tests.conftest import log_lines
 from tests.test_linkage import _ats, _frame, _profiles, _row
 
@@ -250,11 +249,6 @@ def test_a_stale_index_falls_back_to_blocking_over_the_whole_index(small_world, 
                     population_dir=small_world["base"] / "population", key_index_dir=tmp_path / "absent")
     assert any("key index" in m and "stale or missing" in m for m in said)
     assert not any(m.startswith("first pass:") for m in said)
-
-
-def test_the_snapshot_build_writes_the_key_index_beside_the_features(tmp_path, world_profiles):
-    features = ensure_profile_features(tmp_path, world_profiles)
-    assert key_index_is_current(features, key_index_path(features))
 
 
 def test_memory_settings_are_applied(tmp_path):

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import yaml
-from dagster import instance_for_test, job, op
+from dagster import DagsterInstance, instance_for_test, job, op
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,18 +27,25 @@ def logging_job():
     warn_like_the_client()
 
 
-def test_domain_warnings_land_in_the_run_log_as_warnings():
+@pytest.fixture(scope="module")
+def instance() -> Iterator[DagsterInstance]:
+    """A test instance configured by the deployed template's ``python_logs``, shared by the
+    module's runs (each reads only its own run's records)."""
     template = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
     with instance_for_test(overrides={"python_logs": template["python_logs"]}) as instance:
-        result = logging_job.execute_in_process(instance=instance)
-        records = [r for r in instance.all_logs(result.run_id) if r.dagster_event is None]
+        yield instance
+
+
+def test_domain_warnings_land_in_the_run_log_as_warnings(instance):
+    result = logging_job.execute_in_process(instance=instance)
+    records = [r for r in instance.all_logs(result.run_id) if r.dagster_event is None]
     ours = [r for r in records if "HTTP 429" in r.user_message]
     assert [r.level for r in ours] == [logging.WARNING]
     assert ours[0].user_message.endswith("harvest acme: candidates HTTP 429, waiting 1.0s")
     assert not any("not ours" in r.user_message for r in records)  # only the managed loggers
 
 
-def test_stage_progress_lands_in_the_run_log_as_info(tmp_path):
+def test_stage_progress_lands_in_the_run_log_as_info(instance, tmp_path):
     from connect_pipeline.pipeline import purge_tenant
     from connect_pipeline.storage import TenantStorage
 
@@ -51,10 +60,8 @@ def test_stage_progress_lands_in_the_run_log_as_info(tmp_path):
     def purge_job():
         purge()
 
-    template = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
-    with instance_for_test(overrides={"python_logs": template["python_logs"]}) as instance:
-        result = purge_job.execute_in_process(instance=instance)
-        records = [r for r in instance.all_logs(result.run_id) if r.dagster_event is None]
+    result = purge_job.execute_in_process(instance=instance)
+    records = [r for r in instance.all_logs(result.run_id) if r.dagster_event is None]
     [line] = [r for r in records if "staged files" in r.user_message]
     assert line.level == logging.INFO and line.user_message.endswith("purged 1 staged files")
 

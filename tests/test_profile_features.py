@@ -5,34 +5,47 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from pathlib import Path
 
 import pytest
 
 from connect_pipeline.errors import ConfigError
-from connect_pipeline.pipeline import built_profile_features, ensure_profile_features
+from connect_pipeline.linkage import key_index_is_current
+from connect_pipeline.pipeline import built_profile_features, ensure_profile_features, key_index_path
 
 
-def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_profiles):
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory, world_profiles: str) -> tuple[Path, Path]:
+    """One build of the world's profile features for the module: (data root, features file).
+    A test that spoils a part of it leaves it rebuilt, as the step would."""
+    root = tmp_path_factory.mktemp("profile_features")
+    return root, ensure_profile_features(root, world_profiles)
+
+
+def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_profiles, snapshot):
     with pytest.raises(ConfigError, match="materialise the profile_features asset"):
         built_profile_features(tmp_path, world_profiles)
-    built = ensure_profile_features(tmp_path, world_profiles)
-    assert built_profile_features(tmp_path, world_profiles) == built
+    assert not any(tmp_path.iterdir())  # refused without building anything
+    root, built = snapshot
+    assert built_profile_features(root, world_profiles) == built
+    # the snapshot build writes the key index beside the features
+    assert key_index_is_current(built, key_index_path(built))
 
 
-def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(tmp_path, world_profiles):
+def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(world_profiles, snapshot):
     """Figures or a key index written under other definitions send the link back to the
     profile_features step, which rebuilds just that part."""
-    built = ensure_profile_features(tmp_path, world_profiles)
+    root, built = snapshot
     features_mtime = built.stat().st_mtime_ns
     for part in ("population", "key_index"):
         manifest = built.parent / part / "manifest.json"
         older = json.loads(manifest.read_text()) | {"definition": "older", "fingerprint": "older"}
         manifest.write_text(json.dumps(older))
         with pytest.raises(ConfigError, match="materialise the profile_features asset"):
-            built_profile_features(tmp_path, world_profiles)
-        assert ensure_profile_features(tmp_path, world_profiles) == built
+            built_profile_features(root, world_profiles)
+        assert ensure_profile_features(root, world_profiles) == built
         assert json.loads(manifest.read_text()) != older
-        assert built_profile_features(tmp_path, world_profiles) == built
+        assert built_profile_features(root, world_profiles) == built
     assert built.stat().st_mtime_ns == features_mtime
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
+import pytest
 from dagster import (
     AddDynamicPartitionsRequest,
+    DagsterInstance,
     DeleteDynamicPartitionsRequest,
     build_schedule_context,
     build_sensor_context,
@@ -48,67 +51,77 @@ def _write_index(root, *, names_as_lists: bool = False) -> None:
                          "phones": pl.List(pl.String)}).write_parquet(root / "p" / "index.parquet")
 
 
-def _evaluate(root, when: datetime):
-    repository = build_definitions(str(root), str(root / "p" / "*.parquet")).get_repository_def()
+@pytest.fixture(scope="module")
+def module_instance() -> Iterator[DagsterInstance]:
+    """One persistent test instance for the module: creating one costs a good part of a second."""
     with instance_for_test() as instance:
-        instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
-        # used as a context manager: it leaves the instance context it enters (or later tests break)
-        with build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                    repository_def=repository, resources={"connect": _resource(root)}) as ctx:
-            return tenant_cadence_schedule.evaluate_tick(ctx)
+        yield instance
 
 
-def test_a_broken_index_skips_the_tick_naming_the_file(tmp_path):
+@pytest.fixture()
+def instance(module_instance: DagsterInstance) -> DagsterInstance:
+    """The module's instance with no tenant partition left by an earlier test."""
+    for key in module_instance.get_dynamic_partitions("tenants"):
+        module_instance.delete_dynamic_partition("tenants", key)
+    return module_instance
+
+
+def _evaluate(instance: DagsterInstance, root, when: datetime):
+    repository = build_definitions(str(root), str(root / "p" / "*.parquet")).get_repository_def()
+    for key in instance.get_dynamic_partitions("tenants"):
+        instance.delete_dynamic_partition("tenants", key)
+    instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
+    # used as a context manager: it leaves the instance context it enters (or later tests break)
+    with build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                repository_def=repository, resources={"connect": _resource(root)}) as ctx:
+        return tenant_cadence_schedule.evaluate_tick(ctx)
+
+
+def test_a_broken_index_skips_the_tick_naming_the_file(instance, tmp_path):
     _register(tmp_path, "daily-co", "daily")
     _write_index(tmp_path, names_as_lists=True)
-    result = _evaluate(tmp_path, datetime(2026, 12, 1, 2, tzinfo=timezone.utc))
+    result = _evaluate(instance, tmp_path, datetime(2026, 12, 1, 2, tzinfo=timezone.utc))
     assert not result.run_requests
     assert "index.parquet" in result.skip_message and "first_name" in result.skip_message
 
 
-def _requests(root, when: datetime):
+def _requests(instance: DagsterInstance, root, when: datetime):
     if not (root / "p" / "index.parquet").exists():
         _write_index(root)
-    repository = build_definitions(str(root), str(root / "p" / "*.parquet")).get_repository_def()
-    with instance_for_test() as instance:
-        instance.add_dynamic_partitions("tenants", [t.tenant_id for t in TenantRegistry(root).list()])
-        with build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                    repository_def=repository, resources={"connect": _resource(root)}) as ctx:
-            return list(tenant_cadence_schedule.evaluate_tick(ctx).run_requests or [])
+    return list(_evaluate(instance, root, when).run_requests or [])
 
 
-def test_daily_and_weekly_tenants_run_on_their_days(tmp_path):
+def test_daily_and_weekly_tenants_run_on_their_days(instance, tmp_path):
     _register(tmp_path, "daily-co", "daily")
     _register(tmp_path, "weekly-co", "weekly")
     tuesday = datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
     monday = datetime(2026, 12, 7, 2, tzinfo=timezone.utc)
 
-    on_tuesday = _requests(tmp_path, tuesday)
+    on_tuesday = _requests(instance, tmp_path, tuesday)
     assert [r.partition_key for r in on_tuesday] == ["daily-co"]
     assert on_tuesday[0].run_config["ops"]["ats_extract"]["config"]["mode"] == "auto"
     assert on_tuesday[0].tags["tenant"] == "daily-co"
 
-    on_monday = _requests(tmp_path, monday)
+    on_monday = _requests(instance, tmp_path, monday)
     assert sorted(r.partition_key for r in on_monday) == ["daily-co", "weekly-co"]
     # the schedule does not choose full or incremental: the extract's one rule does (below)
     assert {r.run_config["ops"]["ats_extract"]["config"]["mode"] for r in on_monday} == {"auto"}
     assert len({r.run_key for r in on_monday}) == 2
 
 
-def test_changing_a_cadence_takes_effect_without_code(tmp_path):
+def test_changing_a_cadence_takes_effect_without_code(instance, tmp_path):
     _register(tmp_path, "acme", "weekly")
     tuesday = datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
-    assert _requests(tmp_path, tuesday) == []
+    assert _requests(instance, tmp_path, tuesday) == []
     _register(tmp_path, "acme", "daily")
-    assert [r.partition_key for r in _requests(tmp_path, tuesday)] == ["acme"]
+    assert [r.partition_key for r in _requests(instance, tmp_path, tuesday)] == ["acme"]
 
 
-def test_sensor_adds_new_tenants_with_a_first_run_and_drops_removed_ones(tmp_path):
+def test_sensor_adds_new_tenants_with_a_first_run_and_drops_removed_ones(instance, tmp_path):
     _register(tmp_path, "new-co", "daily")
-    with instance_for_test() as instance:
-        instance.add_dynamic_partitions("tenants", ["gone-co"])
-        ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
-        result = tenant_registry_sensor(ctx)
+    instance.add_dynamic_partitions("tenants", ["gone-co"])
+    ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
+    result = tenant_registry_sensor(ctx)
     adds = [r for r in result.dynamic_partitions_requests if isinstance(r, AddDynamicPartitionsRequest)]
     deletes = [r for r in result.dynamic_partitions_requests if isinstance(r, DeleteDynamicPartitionsRequest)]
     assert adds[0].partition_keys == ["new-co"]
@@ -133,19 +146,18 @@ def test_schedule_and_sensor_run_by_default():
     assert tenant_registry_sensor.default_status == DefaultSensorStatus.RUNNING
 
 
-def test_sensor_skip_says_what_it_saw(tmp_path):
-    with instance_for_test() as instance:
-        ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
-        assert "no tenant registered" in tenant_registry_sensor(ctx).skip_message
-        _register(tmp_path, "a-co", "daily")
-        _register(tmp_path, "b-co", "weekly")
-        instance.add_dynamic_partitions("tenants", ["a-co", "b-co"])
-        ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
-        assert tenant_registry_sensor(ctx).skip_message == "2 tenants registered, all have partitions; none removed"
+def test_sensor_skip_says_what_it_saw(instance, tmp_path):
+    ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
+    assert "no tenant registered" in tenant_registry_sensor(ctx).skip_message
+    _register(tmp_path, "a-co", "daily")
+    _register(tmp_path, "b-co", "weekly")
+    instance.add_dynamic_partitions("tenants", ["a-co", "b-co"])
+    ctx = build_sensor_context(instance=instance, resources={"connect": _resource(tmp_path)})
+    assert tenant_registry_sensor(ctx).skip_message == "2 tenants registered, all have partitions; none removed"
 
 
-def test_schedule_skip_names_the_day(tmp_path):
+def test_schedule_skip_names_the_day(instance, tmp_path):
     _register(tmp_path, "weekly-co", "weekly")
     _write_index(tmp_path)
-    result = _evaluate(tmp_path, datetime(2026, 12, 1, 2, tzinfo=timezone.utc))
+    result = _evaluate(instance, tmp_path, datetime(2026, 12, 1, 2, tzinfo=timezone.utc))
     assert result.skip_message.startswith("no tenant is due on Tuesday 2026-12-01: 1 connected, all weekly")

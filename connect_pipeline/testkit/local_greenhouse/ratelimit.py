@@ -55,6 +55,13 @@ class FixedWindowLimiter:
             self._windows[key] = (start, used)
             return Budget(allowed, self.limit, self.limit - used, start + self.window_seconds, now)
 
+    def set_limit(self, limit: int) -> None:
+        """A new limit from the next request on; windows already open keep their count."""
+        if limit < 1:
+            raise ValueError(f"a rate limit must allow at least one request, got {limit}")
+        with self._lock:
+            self.limit = limit
+
     def fresh(self) -> Budget:
         """Headers for a response that cannot be charged to any credential (e.g. a bad token)."""
         now = self._clock()

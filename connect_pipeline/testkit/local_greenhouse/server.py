@@ -107,6 +107,17 @@ class LocalGreenhouse:
         self.stop()
 
     @property
+    def rate_limit(self) -> int:
+        """Requests per window per credential. Settable while serving, as Greenhouse raising a
+        credential's limit would be: a test can slow one reader down and let the next read at
+        full speed."""
+        return self._app.limiter.limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: int) -> None:
+        self._app.limiter.set_limit(value)
+
+    @property
     def port(self) -> int:
         if self._port == 0:
             raise RuntimeError("the local Greenhouse has no port until start() binds one")
