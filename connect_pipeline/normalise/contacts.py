@@ -49,7 +49,8 @@ def email_key(expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
     key = key.str.replace(r"^([^@+]+)(?:\+[^@]*)?@(?:gmail|googlemail)\.com$", "${1}@gmail.com")
     for _ in range(_GMAIL_DOT_PASSES):  # one dot of the local part per pass
         key = key.str.replace(r"^([^@.]*)\.([^@]*@gmail\.com)$", "${1}${2}")
-    return key
+    # ".@gmail.com" loses its whole local part to the dots: no mailbox, like "@gmail.com"
+    return key.str.extract(r"^([^@]+@.+)$", 1)
 
 
 def emails_key(list_expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
