@@ -60,6 +60,7 @@ def test_add_verify_run_lookup_remove(world, world_profiles, greenhouse, tmp_pat
     assert not (tmp_path / "data" / "tenants" / "globex").exists()
 
 
+@pytest.mark.slow  # two whole CLI processes: `make test-fast` leaves it out
 def test_wrong_secret_fails_with_the_fix_and_no_secret(world, greenhouse, tmp_path):
     acc = account(world, "acme")
     env = dict(os.environ, CONNECT_PIPELINE_HOME=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path / "dh"),
@@ -94,6 +95,7 @@ def _dagster_untouched(home: Path) -> None:
         assert instance.get_dynamic_partitions(TENANTS_PARTITION) == []
 
 
+@pytest.mark.slow  # four whole CLI processes: `make test-fast` leaves it out
 def test_run_refuses_an_unknown_or_malformed_tenant_before_dagster(data_dir, world_profiles):
     env = dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles)
     for tenant_id in ("nobody", "../evil", "nl\n"):

@@ -82,7 +82,8 @@ class LocalGreenhouse:
         self._port = self._http.server_address[1]
         self._thread = threading.Thread(
             target=self._http.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            # how long ``stop`` waits for the loop to notice; tests start and stop hundreds
+            kwargs={"poll_interval": 0.02},
             name=f"local-greenhouse-{self._port}",
             daemon=True,
         )
