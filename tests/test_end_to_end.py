@@ -119,6 +119,9 @@ def test_run_metadata_reaches_dagster(acme_run):
     matched, eligible = matches["this run: candidates matched"], matches["this run: eligible candidates"]
     assert 0 < rate <= 100
     assert rate == percent(match_rate_of_eligible(matched, eligible))  # the one match rate, in %
+    # the trained run's estimate of how many candidates the index holds, beside the rate: the
+    # matches are nearly all right, so the index holds at least about that many
+    assert 0.95 * rate <= matches["this run: candidates in the index (estimated %)"] <= 100
     published = outcome.metadata["enrichment"]
     assert published[PUBLISHED_RATE] == rate  # a full run publishes exactly its matches
     assert published["dagster/row_count"] == published["enriched profiles"]

@@ -169,7 +169,7 @@ def test_charts_mark_the_threshold_and_are_kept_per_run(tmp_path):
         matches=pl.DataFrame(), candidates_scored=0, pairs_compared=0, blocking_counts={},
         score_histogram=[(0.0, 3)], borderline_share=0.0, settings_path=params_path, params_path=params_path,
         chart_path=None, mu_chart_path=None, unlinkables_chart_path=None,
-        unlinkables=[(-2.0, 0.1), (4.0, 0.3), (12.0, 1.0)], timings={}, prediction_chunks=1,
+        unlinkables=[(-2.0, 0.1), (4.0, 0.3), (12.0, 1.0)], timings={}, prediction_chunks=1, share_in_index=0.7,
     )
     first = save_run_charts(storage, "run-1", result, 0.9)
     second = save_run_charts(storage, "run-2", result, 0.9)
@@ -188,7 +188,7 @@ def test_a_run_with_nothing_to_link_plots_no_unlinkables_point(tmp_path):
         matches=pl.DataFrame(), candidates_scored=0, pairs_compared=0, blocking_counts={},
         score_histogram=[], borderline_share=0.0, settings_path=params_path, params_path=params_path,
         chart_path=None, mu_chart_path=None, unlinkables_chart_path=None, unlinkables=[], timings={},
-        prediction_chunks=0,
+        prediction_chunks=0, share_in_index=None,
     )
     shown = chart_metadata(TenantStorage(tmp_path, "acme").ensure(), "run-1", result, 0.9)
     assert "unlinkable candidates (% of eligible)" not in shown  # not a false zero on the plot

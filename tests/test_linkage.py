@@ -642,6 +642,8 @@ def test_the_prior_is_the_share_of_candidates_the_index_holds(world):
     share = params["probability_two_random_records_match"] * N_PROFILES
     truth = len(world["truth"]) / world["ats"].height
     assert abs(share - truth) < 0.02, (share, truth)
+    assert world["result"].share_in_index is not None
+    assert abs(world["result"].share_in_index - share) < 1e-9
     assert any("candidates' scores" in m for m in world["messages"])
 
 

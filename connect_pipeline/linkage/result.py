@@ -38,6 +38,9 @@ class LinkResult:
     candidates scored against themselves; empty when it could not be computed."""
     timings: dict[str, float]
     prediction_chunks: int
+    share_in_index: float | None
+    """The share of this run's candidates the index holds, as the trained model estimates it
+    (``training.share_in_index``; it sets the prior). None when the run carried a model."""
 
 
 def borderline_share(matches: pl.DataFrame, threshold: float) -> float:

@@ -129,6 +129,8 @@ class Model:
     params: dict[str, Any]
     settings_path: Path
     params_path: Path
+    share_in_index: float | None
+    """The share of candidates the index holds, as this run estimated it (None unless trained)."""
 
 
 class _Stopwatch:
@@ -269,6 +271,7 @@ class LinkRun:
             unlinkables=unlinkables,
             timings=dict(self._watch.timings),
             prediction_chunks=scored.chunks,
+            share_in_index=model.share_in_index,
         )
 
     @property
@@ -443,6 +446,7 @@ class LinkRun:
         config, rules = self.config, blocked.rules
         settings_path = self.model_dir / "settings.json"
         params_path = self.model_dir / "params.json"
+        share: float | None = None  # estimated only when this run trains
         if config.trained_params is not None:
             trained = training.load_trained_params(
                 Path(config.trained_params), config.backend, rules
@@ -477,19 +481,18 @@ class LinkRun:
             trained = apply_namesake_city_u(trained, inputs.namesake_city)
             trained["probability_two_random_records_match"] = inputs.prior
             self._watch.lap("estimate_m")
-            trained["probability_two_random_records_match"] = self.prior_from_scores(
-                trained, inputs, prepared.n_profiles, frames
-            )
+            share = self.share_from_scores(trained, inputs, prepared.n_profiles, frames)
+            trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
         params_path.write_text(json.dumps(trained, indent=2))
         if config.trained_params is not None:
             self._watch.lap("estimate_m")
-        return Model(trained, settings_path, params_path)
+        return Model(trained, settings_path, params_path, share)
 
-    def prior_from_scores(
+    def share_from_scores(
         self, trained: dict[str, Any], inputs: PopulationInputs, n_profiles: int, frames: SplinkInputs
     ) -> float:
-        """The prior re-estimated from what the trained model says about a sample of the
-        candidates (``training.share_in_index``).
+        """The share of candidates in the index, re-estimated from what the trained model says
+        about a sample of them (``training.share_in_index``); the prior is this share / N.
 
         The starting share counts a candidate as present only when an identifier finds it, so
         it misses everyone whose e-mail the index lacks, and a tenant without identifiers gets
@@ -519,7 +522,7 @@ class LinkRun:
             f"(identifiers and names said {inputs.share:.3f}); {share:.3f} used, prior {share / n_profiles:.3g}"
         )
         self._watch.lap("estimate_prior")
-        return share / max(n_profiles, 1)
+        return share
 
     def untrained_model(self) -> Model:
         """Settings and params with nothing estimated, for a run with an empty side: the files a
@@ -530,7 +533,7 @@ class LinkRun:
         params_path = self.model_dir / "params.json"
         settings_path.write_text(text)
         params_path.write_text(text)
-        return Model(json.loads(text), settings_path, params_path)
+        return Model(json.loads(text), settings_path, params_path, None)
 
     def chart(self, model: Model, frames: SplinkInputs) -> dict[str, Path]:
         """The model's match weights and m/u parameters charts beside it, self-contained HTML
