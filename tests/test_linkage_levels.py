@@ -198,8 +198,11 @@ def test_a_shared_city_beside_a_shared_name_is_weighed_against_namesakes():
     trained = _trained_dict()
     keys = [lvl.key for lvl in COMPARISONS["location"].levels]
     _location_levels(trained)[keys.index("namesake_city")]["m_probability"] = 0.7
-    tied = _location_levels(apply_namesake_city_u(trained, 0.3))
+    with log_lines() as messages:
+        tied = _location_levels(apply_namesake_city_u(trained, 0.3))
+        apply_namesake_city_u(trained, 0.3)  # a run applies it before EM and again after
     assert tied[keys.index("same_city")]["m_probability"] == 0.7
+    assert sum("namesakes' shared city" in m for m in messages) == 1
 
 
 def test_a_run_whose_sample_never_shared_a_city_keeps_its_defaults():

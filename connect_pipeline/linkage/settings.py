@@ -555,8 +555,9 @@ def apply_namesake_city_u(
     known = [float(x) for x in (share, plain) if isinstance(x, (int, float)) and x > 0]
     if known:
         u = min(max(known), 1.0)
+        if levels[position].get("u_probability") != u:  # a run applies it before EM and after
+            logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
         levels[position]["u_probability"] = u
-        logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
     m = levels[position].get("m_probability")
     if isinstance(m, (int, float)) and m > 0:
         levels[keys.index("same_city")]["m_probability"] = m
