@@ -240,6 +240,9 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
         f"{run}: candidates matched": result.matches.height,
         f"{run}: eligible candidates": eligible,
         f"{run}: match rate (% of eligible)": percent(match_rate_of_eligible(result.matches.height, eligible)),
+        # beside the rate, how many the index should hold (trained runs): far above it is matches missed
+        **({f"{run}: candidates in the index (estimated %)": percent(result.share_in_index)}
+           if result.share_in_index is not None else {}),
         f"{run}: candidates scored": result.candidates_scored,
         f"{run}: pairs compared": result.pairs_compared,
         "prediction chunks": result.prediction_chunks,
@@ -247,9 +250,6 @@ def ats_matches(context: AssetExecutionContext, tenant: Tenant) -> MaterializeRe
         "match threshold (probability)": threshold,
         "pairs per blocking rule": MetadataValue.md(blocking_md(result.blocking_counts)),
     }
-    if result.share_in_index is not None:
-        # how many of them the index should hold: a match rate far below it is matches missed
-        metadata[f"{run}: candidates in the index (estimated %)"] = percent(result.share_in_index)
     if storage.labels.exists():
         metadata |= label_metadata(result.matches, pl.read_parquet(storage.labels), eligible_frame, threshold, run)
     metadata |= chart_metadata(storage, context.run.run_id, result, threshold)
