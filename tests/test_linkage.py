@@ -663,3 +663,20 @@ def test_the_share_in_the_index_by_em_recovers_a_known_share() -> None:
     for start in (0.1, 0.5, 0.95):
         assert abs(training.share_in_index(evidence, n, n_profiles, start) - 0.7) < 0.02
     assert training.share_in_index([], 0, n_profiles, 0.4) == 0.4
+
+
+@pytest.mark.slow  # trains a model again: `make test-fast` leaves it out
+def test_candidates_sharing_no_key_with_the_index_train_and_match_nobody(world, tmp_path):
+    """Nothing to score: the run still trains, keeps its starting prior, and ends with no match."""
+    strangers = world["ats"].head(30).with_columns(
+        first_name=pl.lit("zebulon"), first_name_canonical=pl.lit("zebulon"),
+        last_name=pl.concat_str(pl.lit("quixotevitch"), pl.col("candidate_id").cast(pl.String)),
+        full_name=pl.lit("zebulon quixotevitch"), company=pl.lit("nowhere at all"),
+        companies=pl.lit(["nowhere at all"]), linkedin_slug=pl.lit(None, pl.String),
+        emails=pl.lit(None, pl.List(pl.String)), phones=pl.lit(None, pl.List(pl.String)),
+        city=pl.lit("atlantis"), country=pl.lit("aq"),
+    )
+    result = link_tenant(strangers, world["profiles_path"], tmp_path / "model", LinkConfig(u_max_pairs=3e5))
+    assert result.matches.height == 0 and result.pairs_compared == 0
+    assert result.share_in_index is None
+    assert json.loads(result.params_path.read_text())["probability_two_random_records_match"] > 0

@@ -481,8 +481,10 @@ class LinkRun:
             trained = apply_namesake_city_u(trained, inputs.namesake_city)
             trained["probability_two_random_records_match"] = inputs.prior
             self._watch.lap("estimate_m")
-            share = self.share_from_scores(trained, inputs, prepared.n_profiles, frames)
-            trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
+            # nothing to score (no kept rule, no profile sharing a key): the starting prior stays
+            if blocked.scorable:
+                share = self.share_from_scores(trained, inputs, prepared.n_profiles, frames)
+                trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
         params_path.write_text(json.dumps(trained, indent=2))
         if config.trained_params is not None:
             self._watch.lap("estimate_m")

@@ -27,7 +27,9 @@ from connect_pipeline.linkage.tables import Tables
 
 SHARE_SAMPLE = 20_000  # candidates scored by the trained model to estimate the share in the index
 SHARE_EM_ITERATIONS = 200  # the share's EM converges in tens; it costs microseconds per candidate
-PRIOR_SHRINK = 10.0  # pseudo-candidates pulling the identifier hit share toward 0.5 (or the names' lower share)
+# pseudo-candidates pulling the identifier hit share toward 0.5 (or the names' lower share), and
+# the share estimated from the scores toward that starting share
+PRIOR_SHRINK = 10.0
 IDENTIFIER_KEYS = ("linkedin_slug", "email")  # blocking keys whose hits say "this person is indexed"
 
 
