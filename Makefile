@@ -18,13 +18,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/connect-pipeline demo
 
-# The test run starts dozens of Python processes (workers, CLI, Dagster webserver, daemon and
-# run workers); each recompiled the project's modules where the environment forbids bytecode
-# caches (PYTHONDONTWRITEBYTECODE), about 9 s of the fast loop. Caches go to __pycache__ (ignored).
-unexport PYTHONDONTWRITEBYTECODE
-
 # One worker per core; a test file stays on one worker, so its module fixtures are built once.
-PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadfile
+# A test run starts dozens of Python processes (workers, CLI, Dagster webserver, daemon and run
+# workers); each recompiled the project's modules where the environment forbids bytecode caches
+# (PYTHONDONTWRITEBYTECODE), about 9 s of the fast loop. Caches go to __pycache__ (ignored).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test: $(STAMP)
 	$(PYTEST)

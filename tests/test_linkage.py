@@ -680,3 +680,19 @@ def test_candidates_sharing_no_key_with_the_index_train_and_match_nobody(world, 
     assert result.matches.height == 0 and result.pairs_compared == 0
     assert result.share_in_index is None
     assert json.loads(result.params_path.read_text())["probability_two_random_records_match"] > 0
+
+
+@pytest.mark.slow  # trains a model again: `make test-fast` leaves it out
+def test_a_failed_share_estimate_keeps_the_starting_prior_not_the_run(world, tmp_path, monkeypatch):
+    """The prior's re-estimate is a refinement, like EM: if it fails the run still links."""
+    from connect_pipeline.linkage import scoring
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory while scoring the sample")
+
+    monkeypatch.setattr(scoring, "evidence_per_candidate", broken)
+    with log_lines() as messages:
+        result = link_tenant(world["ats"].head(300), world["profiles_path"], tmp_path / "model",
+                             LinkConfig(u_max_pairs=3e5))
+    assert result.share_in_index is None and result.matches.height > 0
+    assert any("not re-estimated" in m and "starting prior stays" in m for m in messages)

@@ -61,3 +61,31 @@ def test_identifiers_decide_when_candidates_have_them(tmp_path):
     outweighs the names' pseudo-candidates."""
     share, _ = _share(tmp_path, PROFILES, PROFILES[:200], emails=True)
     assert share < 0.1
+
+
+def _indicators(tmp_path: Path, with_work: bool) -> dict[str, list[str]]:
+    """Which comparisons each EM session could learn from, for candidates with names and a city
+    (and, ``with_work``, an employer and a title), on real DuckDB tables."""
+    def frame(n: int) -> pl.DataFrame:
+        return _people(PROFILES[:n]).with_columns(
+            city=pl.lit("leeds"), country=pl.lit("gb"),
+            company=pl.lit("initech" if with_work else None), title=pl.lit("analyst" if with_work else None),
+        )
+    path = tmp_path / f"profiles_{with_work}.parquet"
+    frame(400).write_parquet(path)
+    con = duckdb.connect()
+    prepare_ats(con, frame(50).with_columns(candidate_id=pl.int_range(1, 51)), TABLES)
+    profiles_view(con, path, TABLES)
+    con.execute(f"CREATE TABLE {TABLES.subset} AS SELECT * FROM {TABLES.profiles}")
+    return {s.key: training.indicators(con, TABLES, s) for s in training.EM_SESSIONS}
+
+
+def test_an_em_session_needs_three_comparisons_with_data(tmp_path):
+    """Names and a city only: the names session could learn from the city alone, too few to
+    tell matches apart, so it is not run; with an employer and a title it is."""
+    bare = _indicators(tmp_path, with_work=False)
+    assert bare["first_name+last_name"] == ["location"]
+    assert len(bare["first_name+last_name"]) < training.MIN_EM_INDICATORS
+    assert bare["linkedin_slug"] == []  # nobody has a LinkedIn URL: no pair to learn from
+    rich = _indicators(tmp_path, with_work=True)
+    assert sorted(rich["first_name+last_name"]) == ["company", "location", "title"]

@@ -26,16 +26,20 @@ shaped the way it is:
      keep the tables small);
    * u probabilities: random sampling of ATS x a uniform sample of all profiles, in a separate
      linker whose parameters are then carried over;
-   * the prior (probability two random records match): share of the tenant's candidates with an
-     identifier (LinkedIn slug or e-mail) found in the index, shrunk toward one half for small
-     tenants, divided by the number of profiles;
+   * the starting prior (probability two random records match): share of the tenant's
+     candidates with an identifier (LinkedIn slug or e-mail) found in the index, shrunk toward
+     one half for small tenants, divided by the number of profiles (re-estimated after EM);
    * how often the index's namesakes share a city, the u of "same city" once the whole name
      agrees (random pairs almost never share a name, so sampling cannot estimate it).
    The index's figures hold no tenant data; everything estimated from a tenant's candidates
    (u, m, the prior) is estimated in that tenant's run and never reused for another.
 4. **m by EM** on the subset: block on LinkedIn slug (trains names, company, contact details),
-   then on first + last name (trains LinkedIn, e-mail, phone, company, title, location).
+   then on first + last name (trains LinkedIn, e-mail, phone, company, title, location), each
+   only when its pairs have three comparisons with data to learn from (``training``).
    Parameters EM cannot estimate fall back to the documented defaults in ``settings.MODEL``.
+   Then **the prior from the scores**: the trained model scores a sample of the candidates and
+   the share of them in the index is estimated by EM over their likelihood ratios
+   (``training.share_in_index``); the prior is that share over the number of profiles.
 5. **Predict** in slices of the candidate side with a slim model, keeping per slice only the
    figures and the pairs at or above the threshold (``scoring``), so memory follows
    ``pairs_per_chunk``, not the tenant. Keep the best profile per candidate; score the chosen

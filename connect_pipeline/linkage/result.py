@@ -40,7 +40,8 @@ class LinkResult:
     prediction_chunks: int
     share_in_index: float | None
     """The share of this run's candidates the index holds, as the trained model estimates it
-    (``training.share_in_index``; it sets the prior). None when the run carried a model."""
+    (``training.share_in_index``; it sets the prior). None when the run carried a model, had
+    nothing to score, or could not estimate it."""
 
 
 def borderline_share(matches: pl.DataFrame, threshold: float) -> float:

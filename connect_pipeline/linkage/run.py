@@ -400,7 +400,10 @@ class LinkRun:
         if self.config.trained_params is None:
             namesake_city = population.namesake_city_share(self.con, t)
             share, prior = training.identifier_prior(self.con, t, prepared.n_profiles)
-            logger.info(f"share of candidates in the index (identifiers, else names) {share:.3f}; prior {prior:.3g}")
+            logger.info(
+                f"starting share of candidates in the index (identifiers, else names) {share:.3f}; "
+                f"starting prior {prior:.3g} (re-estimated from the trained model's scores)"
+            )
             sample_size = population.u_sample_table(self.con, t)
             if blocked.first_pass is not None:
                 first_pass.add_own_id(self.con, t.u_sample)
@@ -483,7 +486,8 @@ class LinkRun:
             self._watch.lap("estimate_m")
             # nothing to score (no kept rule, no profile sharing a key): the starting prior stays
             if blocked.scorable:
-                share = self.share_from_scores(trained, inputs, prepared.n_profiles, frames)
+                share = self.share_from_scores(trained, inputs, prepared, blocked, frames)
+            if share is not None:
                 trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
         params_path.write_text(json.dumps(trained, indent=2))
         if config.trained_params is not None:
@@ -491,8 +495,9 @@ class LinkRun:
         return Model(trained, settings_path, params_path, share)
 
     def share_from_scores(
-        self, trained: dict[str, Any], inputs: PopulationInputs, n_profiles: int, frames: SplinkInputs
-    ) -> float:
+        self, trained: dict[str, Any], inputs: PopulationInputs, prepared: Prepared, blocked: Blocked,
+        frames: SplinkInputs,
+    ) -> float | None:
         """The share of candidates in the index, re-estimated from what the trained model says
         about a sample of them (``training.share_in_index``); the prior is this share / N.
 
@@ -501,22 +506,35 @@ class LinkRun:
         a fixed guess; every comparison's evidence does better. The sample is scored with the
         starting prior (its weights are corrected for it) and the same blocking as the run, and
         the estimate is shrunk toward the starting share by ``PRIOR_SHRINK`` pseudo-candidates,
-        so a tenant of a handful of candidates keeps close to it.
+        so a tenant of a handful of candidates keeps close to it. Like EM, it is a refinement:
+        if it fails the run keeps the starting prior (None, with a warning) rather than failing.
         """
         assert inputs.prior is not None and inputs.share is not None
-        t = self.tables
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {t.share_sample} AS SELECT * FROM {t.ats} "
-            f"ORDER BY hash(unique_id || '{self.config.seed}') LIMIT {training.SHARE_SAMPLE}"
-        )
-        n = int(self.con.execute(f"SELECT count(*) FROM {t.share_sample}").fetchall()[0][0])
-        engine = self._engine_or_fail()
-        linker = Linker(
-            [engine.register(t.share_sample, t.share_sample_source), frames.subset],
-            scoring.slim(trained), log_level=None,
-        )
-        training.register_tf(linker, frames.term_frequencies)
-        evidence = scoring.evidence_per_candidate(engine, linker, t.share_sample_source, inputs.prior)
+        t, n_profiles = self.tables, prepared.n_profiles
+        try:
+            # reproducible for a DuckDB version (its hash); the id breaks ties
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {t.share_sample} AS SELECT * FROM {t.ats} "
+                f"ORDER BY hash(unique_id || '{self.config.seed}'), unique_id LIMIT {training.SHARE_SAMPLE}"
+            )
+            n = int(self.con.execute(f"SELECT count(*) FROM {t.share_sample}").fetchall()[0][0])
+            engine = self._engine_or_fail()
+            linker = Linker(
+                [engine.register(t.share_sample, t.share_sample_source), frames.subset],
+                scoring.slim(trained), log_level=None,
+            )
+            training.register_tf(linker, frames.term_frequencies)
+            sample_pairs = int(blocked.pairs_to_score * n / max(prepared.n_ats, 1))
+            evidence = scoring.evidence_per_candidate(
+                engine, linker, scoring.chunks_for(sample_pairs, self.config.pairs_per_chunk),
+                t.share_sample_source, inputs.prior,
+            )
+        except Exception as exc:  # a refinement of the prior is never worth the tenant's run
+            logger.warning(
+                "share of candidates in the index not re-estimated (%s: %s); the starting prior stays",
+                type(exc).__name__, str(exc)[:200],
+            )
+            return None
         estimated = training.share_in_index(evidence, n, n_profiles, inputs.share)
         share = (estimated * n + inputs.share * training.PRIOR_SHRINK) / (n + training.PRIOR_SHRINK)
         logger.info(

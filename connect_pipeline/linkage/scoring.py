@@ -87,19 +87,29 @@ def _oriented(table: str, ats_source: str) -> str:
     )
 
 
-def evidence_per_candidate(engine: Engine, linker: Linker, ats_source: str, prior: float) -> list[float]:
+def evidence_per_candidate(
+    engine: Engine, linker: Linker, n_chunks: int, ats_source: str, prior: float
+) -> list[float]:
     """Per candidate with a scored pair: the sum over its pairs of the likelihood ratio, i.e.
-    2 ** (match weight without the prior), the evidence ``training.share_in_index`` weighs."""
-    predictions = linker.inference.predict_chunk(left_chunk=(1, 1), right_chunk=(1, 1), warning_mode="never")
-    table = engine.prediction_table(predictions)
+    2 ** (match weight without the prior), the evidence ``training.share_in_index`` weighs.
+
+    Scored in ``n_chunks`` slices of the candidate side, like ``score_in_chunks``, so memory
+    follows the chunk size; a candidate's pairs all fall in one slice."""
     prior_bits = math.log2(prior / (1.0 - prior))
-    # capped so a sum of many near-certain pairs stays finite (2 ** 900 is already certainty)
-    rows = engine.con.execute(
-        f"SELECT sum(pow(2.0, least(match_weight - {prior_bits!r}, 900.0))) "
-        f"FROM ({_oriented(table, ats_source)}) GROUP BY ats_uid"
-    ).fetchall()
-    engine.discard(predictions, table)
-    return [float(r[0]) for r in rows]
+    sums: list[float] = []
+    for i in range(1, n_chunks + 1):
+        predictions = linker.inference.predict_chunk(
+            left_chunk=(i, n_chunks), right_chunk=(1, 1), warning_mode="never"
+        )
+        table = engine.prediction_table(predictions)
+        # capped so a sum of many near-certain pairs stays finite (2 ** 900 is already certainty)
+        rows = engine.con.execute(
+            f"SELECT sum(pow(2.0, least(match_weight - {prior_bits!r}, 900.0))) "
+            f"FROM ({_oriented(table, ats_source)}) GROUP BY ats_uid"
+        ).fetchall()
+        engine.discard(predictions, table)
+        sums.extend(float(r[0]) for r in rows)
+    return sums
 
 
 def score_in_chunks(

@@ -114,6 +114,7 @@ def share_in_index(
     if n_candidates <= 0 or n_profiles <= 0:
         return start
     b = np.asarray(evidence, dtype=np.float64) / n_profiles
+    b = b[np.isfinite(b)]  # a weight that is not a number is no evidence, not a NaN prior
     s = start
     for _ in range(iterations):
         x = s * b

@@ -21,7 +21,6 @@ import phonenumbers
 import polars as pl
 
 _EMAIL_RE = r"^[^@\s<>(),;:\"\[\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$"
-_GMAIL_DOT_PASSES = 6
 
 _MIN_E164_DIGITS = 7
 _MAX_E164_DIGITS = 15
@@ -47,10 +46,9 @@ def email_key(expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
     if not gmail_canonical:
         return key
     key = key.str.replace(r"^([^@+]+)(?:\+[^@]*)?@(?:gmail|googlemail)\.com$", "${1}@gmail.com")
-    for _ in range(_GMAIL_DOT_PASSES):  # one dot of the local part per pass
-        key = key.str.replace(r"^([^@.]*)\.([^@]*@gmail\.com)$", "${1}${2}")
-    # ".@gmail.com" loses its whole local part to the dots: no mailbox, like "@gmail.com"
-    return key.str.extract(r"^([^@]+@.+)$", 1)
+    # Gmail ignores every dot of the local part; ".@gmail.com" loses all of it: no mailbox
+    local = key.str.extract(r"^([^@]*)@gmail\.com$", 1).str.replace_all(".", "", literal=True)
+    return pl.when(local.is_null()).then(key).when(local == "").then(None).otherwise(local + "@gmail.com")
 
 
 def emails_key(list_expr: pl.Expr, *, gmail_canonical: bool = True) -> pl.Expr:
