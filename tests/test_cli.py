@@ -75,6 +75,7 @@ def test_wrong_secret_fails_with_the_fix_and_no_secret(world, greenhouse, tmp_pa
     assert "acme" in out and "not-the-secret-xyz123" not in out
 
 
+@pytest.mark.slow  # a whole CLI process: `make test-fast` leaves it out
 def test_greenhouse_url_must_be_https_with_trailing_slash(tmp_path):
     env = dict(os.environ, CONNECT_PIPELINE_HOME=str(tmp_path / "data"), X="s")
     bad = _cli("tenants", "add", "acme", "--greenhouse-url", "https://app.greenhouse.io",
@@ -141,6 +142,7 @@ def test_run_with_a_broken_index_stops_before_any_greenhouse_request(
     _dagster_untouched(Path(os.environ["DAGSTER_HOME"]))
 
 
+@pytest.mark.slow  # a whole CLI process: `make test-fast` leaves it out
 def test_tenants_add_refuses_an_id_with_a_trailing_newline(data_dir):
     env = dict(os.environ, X="s")
     added = _cli("tenants", "add", "nl\n", "--greenhouse-url", "https://app.greenhouse.io/",

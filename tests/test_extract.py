@@ -208,7 +208,8 @@ print("finished")
 
 
 # One kill point in the edit loop; more in the full suite.
-@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow)])
+@pytest.mark.slow  # a kill loop: `make test-fast` leaves it out
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(
     world: Path, tmp_path: Path, seed: int, clean_extract
 ) -> None:

@@ -685,6 +685,7 @@ def test_loads_thousands_of_candidates_and_pages_them(tmp_path: Path) -> None:
         assert get(server, "users", headers).status_code == 403
 
 
+@pytest.mark.slow  # a whole server process: `make test-fast` leaves it out
 def test_runs_as_a_process_and_exits_on_sigterm(world: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "connect_pipeline.testkit.local_greenhouse", "--world", str(world), "--port", "0",

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from connect_pipeline.linkage import snapshot_folder
 
 _BUILDER = """
@@ -28,6 +30,7 @@ def _builder(out_dir: Path) -> tuple[subprocess.Popen, Path]:
     return proc, Path(proc.stdout.readline().strip())
 
 
+@pytest.mark.slow  # kills a whole build process: `make test-fast` leaves it out
 def test_a_killed_build_leaves_the_old_folder_and_its_work_folder_is_removed_by_the_next(tmp_path):
     out = tmp_path / "key_index"
     first = snapshot_folder.start(out)

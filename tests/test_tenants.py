@@ -301,6 +301,7 @@ def test_cli_secret_stdin_needs_a_key(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 2 and "Fernet.generate_key" in err and PLAIN_SECRET not in err
 
 
+@pytest.mark.slow  # a whole CLI process: `make test-fast` leaves it out
 def test_cli_subprocess_secret_stdin(tmp_path: Path, fernet_key: str) -> None:
     """The real command, as an operator types it: the secret arrives on stdin only."""
     env = {**os.environ, "PYTHONPATH": str(REPO), secrets.SECRET_KEY_ENV: fernet_key}
