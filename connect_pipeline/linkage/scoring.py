@@ -22,7 +22,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import duckdb
 import polars as pl
@@ -87,27 +87,38 @@ def _oriented(table: str, ats_source: str) -> str:
     )
 
 
+def _predicted_chunks(engine: Engine, linker: Linker, n_chunks: int, ats_source: str) -> Iterator[str]:
+    """Each slice of the candidate side's prediction, as a relation with ``ats_uid`` and
+    ``profile_id`` named; freed when the caller asks for the next (a candidate's pairs all fall
+    in one slice, so memory follows the slice, not the run)."""
+    for i in range(1, n_chunks + 1):
+        predictions = linker.inference.predict_chunk(
+            left_chunk=(i, n_chunks), right_chunk=(1, 1), warning_mode="never"
+        )
+        table = engine.prediction_table(predictions)
+        try:
+            yield _oriented(table, ats_source)
+        finally:
+            engine.discard(predictions, table)
+        if n_chunks > 1:
+            logger.info(f"scored chunk {i}/{n_chunks}")
+
+
 def evidence_per_candidate(
     engine: Engine, linker: Linker, n_chunks: int, ats_source: str, prior: float
 ) -> list[float]:
     """Per candidate with a scored pair: the sum over its pairs of the likelihood ratio, i.e.
     2 ** (match weight without the prior), the evidence ``training.share_in_index`` weighs.
 
-    Scored in ``n_chunks`` slices of the candidate side, like ``score_in_chunks``, so memory
-    follows the chunk size; a candidate's pairs all fall in one slice."""
+    Scored in ``n_chunks`` slices of the candidate side, like ``score_in_chunks``."""
     prior_bits = math.log2(prior / (1.0 - prior))
     sums: list[float] = []
-    for i in range(1, n_chunks + 1):
-        predictions = linker.inference.predict_chunk(
-            left_chunk=(i, n_chunks), right_chunk=(1, 1), warning_mode="never"
-        )
-        table = engine.prediction_table(predictions)
+    for view in _predicted_chunks(engine, linker, n_chunks, ats_source):
         # capped so a sum of many near-certain pairs stays finite (2 ** 900 is already certainty)
         rows = engine.con.execute(
             f"SELECT sum(pow(2.0, least(match_weight - {prior_bits!r}, 900.0))) "
-            f"FROM ({_oriented(table, ats_source)}) GROUP BY ats_uid"
+            f"FROM ({view}) GROUP BY ats_uid"
         ).fetchall()
-        engine.discard(predictions, table)
         sums.extend(float(r[0]) for r in rows)
     return sums
 
@@ -135,12 +146,7 @@ def score_in_chunks(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {counts} (bucket DOUBLE, match_key VARCHAR, n BIGINT)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {candidates} (ats_uid VARCHAR)")
     gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
-    for i in range(1, n_chunks + 1):
-        predictions = linker.inference.predict_chunk(
-            left_chunk=(i, n_chunks), right_chunk=(1, 1), warning_mode="never"
-        )
-        table = engine.prediction_table(predictions)
-        view = _oriented(table, tables.ats_source)
+    for i, view in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
         con.execute(
             f"INSERT INTO {counts} SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
             f"CAST(match_key AS VARCHAR), count(*) FROM ({view}) GROUP BY ALL"
@@ -158,9 +164,6 @@ def score_in_chunks(
                 "CAST(match_weight AS DOUBLE) AS match_weight, "
                 f"CAST(match_probability AS DOUBLE) AS match_probability, {gammas} FROM ({view})"
             )
-        engine.discard(predictions, table)
-        if n_chunks > 1:
-            logger.info(f"scored chunk {i}/{n_chunks}")
     pairs_compared = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0])
     candidates_scored = int(
         con.execute(f"SELECT count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0][0]

@@ -169,21 +169,30 @@ def register_tf(linker: Linker, tf_frames: dict[str, Any]) -> None:
 
 def indicators(
     con: duckdb.DuckDBPyConnection, tables: Tables, session: EmSession,
-    model: tuple[Comparison, ...] = MODEL,
+    model: tuple[Comparison, ...] = MODEL, profiles: dict[str, float] | None = None,
 ) -> list[str]:
     """The comparisons a session can learn from: not fixed by its blocking, and with their
     fields present on at least ``MIN_INDICATOR_SHARE`` of the candidates the session can pair
-    and of the profiles it pairs them with (the subset)."""
+    and of the profiles it pairs them with (the subset). ``profiles``: the subset's
+    ``presence``, when the caller already has it (it is the same for every session)."""
     has_key = " AND ".join(f"{c} IS NOT NULL" for c in session.columns)
-    free = [c for c in model if c.name not in session.fixed]
-    # a comparison's null condition over one table: both sides' columns read from that table
-    present = [f"avg(CASE WHEN {_one_side(c.null_sql)} THEN 0.0 ELSE 1.0 END)" for c in free]
-    ats = con.execute(f"SELECT {', '.join(present)} FROM {tables.ats} WHERE {has_key}").fetchall()[0]
-    profiles = con.execute(f"SELECT {', '.join(present)} FROM {tables.subset}").fetchall()[0]
+    candidates = presence(con, tables.ats, has_key, model)
+    profiles = presence(con, tables.subset, "true", model) if profiles is None else profiles
     return [
-        c.name for c, a, p in zip(free, ats or (), profiles or ())
-        if (a or 0.0) >= MIN_INDICATOR_SHARE and (p or 0.0) >= MIN_INDICATOR_SHARE
+        c.name for c in model
+        if c.name not in session.fixed
+        and candidates[c.name] >= MIN_INDICATOR_SHARE and profiles[c.name] >= MIN_INDICATOR_SHARE
     ]
+
+
+def presence(
+    con: duckdb.DuckDBPyConnection, relation: str, where: str, model: tuple[Comparison, ...] = MODEL
+) -> dict[str, float]:
+    """Per comparison, the share of ``relation``'s rows (those matching ``where``) that carry
+    its fields: its null condition with both sides' columns read from that one relation."""
+    shares = [f"avg(CASE WHEN {_one_side(c.null_sql)} THEN 0.0 ELSE 1.0 END)" for c in model]
+    row = con.execute(f"SELECT {', '.join(shares)} FROM {relation} WHERE {where}").fetchall()[0]
+    return {c.name: float(v or 0.0) for c, v in zip(model, row)}
 
 
 def _one_side(null_sql: str) -> str:
@@ -197,8 +206,9 @@ def run_em_sessions(
     """Every EM session that has enough indicators to be identified; returns the keys of the
     sessions run. A session left out is logged with its indicators and why."""
     ran = []
+    profiles = presence(con, tables.subset, "true")
     for session in EM_SESSIONS:
-        found = indicators(con, tables, session)
+        found = indicators(con, tables, session, profiles=profiles)
         if len(found) < MIN_EM_INDICATORS:
             logger.info(
                 "EM on %s skipped: its pairs can only learn from %s (at least %d comparisons are "
