@@ -130,6 +130,8 @@ DEV_WORLDS = (
     GeneratedWorld("dev-40k", 40_000, 3_000, 3),
     GeneratedWorld("dev-100k", 100_000, 4_000, 3),
     GeneratedWorld("dev-200k", 200_000, 5_000, 3),
+    # the defaults but for identifiers: no session can train the names from LinkedIn URLs
+    GeneratedWorld("dev-no-identifiers", 40_000, 3_000, 3, {"ats_identifiers": 0.0}),
 )
 TEST_WORLDS: tuple[Any, ...] = (
     Febrl4World(),
@@ -438,6 +440,24 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
     for lo, hi in ((0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, threshold)):
         band = best.filter((pl.col("match_probability") >= lo) & (pl.col("match_probability") < hi))
         print(f"    [{lo}, {hi})  {band.height:7,}  " + (f"{band['right'].mean():.4f}" if band.height else "-"))
+    # what the full posterior of "a candidate is at most one profile" would publish: 1 - s, the
+    # share of candidates absent from the index, in place of the published 1 - prior (see README)
+    prior = outcome.params["probability_two_random_records_match"]
+    n_profiles = pl.scan_parquet(outcome.features).select(pl.len()).collect().item()
+    absent = max(1.0 - prior * n_profiles, 0.01)
+    prior_bits = math.log2(prior / (1 - prior))
+    full = (review.with_columns(lr=2.0 ** (pl.col("match_weight") - prior_bits).clip(upper_bound=900.0))
+            .with_columns(p=prior * pl.col("lr") / (absent + prior * pl.col("lr").sum().over("ats_uid")))
+            .sort("p", descending=True).unique("ats_uid", keep="first")
+            .join(truth.select("ats_uid", pl.col("profile_id").alias("true")), on="ats_uid", how="left")
+            .with_columns(right=pl.col("profile_id") == pl.col("true").fill_null("")))
+    n_in = truth.filter(pl.col("profile_id").is_not_null()).height
+    kept = full.filter(pl.col("p") >= threshold)
+    print(f"  with the full posterior (1 - s = {absent:.3f} for 1 - prior): P {kept['right'].mean() or 0:.4f} "
+          f"R {kept['right'].sum() / max(n_in, 1):.4f} at the threshold; bands (pairs, share right): " + ", ".join(
+              f"[{lo}, {hi}) {band.height} {band['right'].mean() or 0:.3f}"
+              for lo, hi in ((0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.0000001))
+              for band in [full.filter((pl.col("p") >= lo) & (pl.col("p") < hi))]))
     # the ranking's ceiling: the most recall any threshold reaches while precision holds 0.99
     ranked = best.sort("match_probability", descending=True)
     right = ranked["right"].cast(pl.Int64).cum_sum()
@@ -453,6 +473,18 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
         print(f"    {comp.name}: " + ", ".join(
             f"{lvl.key} {math.log2(m / u) if m > 0 and u > 0 else 0:+.1f} (m {m:.3f})"
             for lvl, (m, u) in zip(comp.levels, weights[comp.name])))
+    # what m estimates: each level's share among the world's true pairs that were scored
+    all_true = truth.filter(pl.col("profile_id").is_not_null()).select("ats_uid", "profile_id")
+    true_scored = all_true.join(review, on=["ats_uid", "profile_id"], how="inner")
+    print(f"  the same levels' share among the {true_scored.height:,} true pairs scored (the m to estimate):")
+    for comp in MODEL:
+        gammas = true_scored[f"gamma_{comp.name}"].filter(true_scored[f"gamma_{comp.name}"] >= 0)
+        if not gammas.len():
+            continue
+        counts = Counter(gammas.to_list())
+        print(f"    {comp.name}: " + ", ".join(
+            f"{lvl.key} {counts.get(len(comp.levels) - 1 - i, 0) / gammas.len():.3f}"
+            for i, lvl in enumerate(comp.levels)))
     return causes
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 from typing import Any
 
 import duckdb
@@ -18,6 +19,7 @@ from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
     MODEL_COLUMNS,
+    apply_fallbacks,
     apply_namesake_city_u,
     build_settings,
     carry_parameters,
@@ -203,6 +205,34 @@ def test_a_shared_city_beside_a_shared_name_is_weighed_against_namesakes():
         apply_namesake_city_u(trained, 0.3)  # a run applies it before EM and again after
     assert tied[keys.index("same_city")]["m_probability"] == 0.7
     assert sum("namesakes' shared city" in m for m in messages) == 1
+
+
+def _first_name_bits(model: dict[str, Any]) -> dict[str, float]:
+    comp = next(c for c in model["comparisons"] if c["output_column_name"] == "first_name")
+    levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+    return {
+        spec.key: math.log2(lvl["m_probability"] / lvl["u_probability"])
+        for spec, lvl in zip(COMPARISONS["first_name"].levels, levels)
+    }
+
+
+def test_an_empty_nickname_level_does_not_silence_the_typo_levels_below_it():
+    """A tenant whose records never use a nickname: EM puts the nickname level's m near 0,
+    which is raised to "no evidence". It has nothing to cap the levels under it with: a typo
+    still counts as the evidence EM found for it (and still no more than the exact name)."""
+    trained = _trained_dict()
+    keys = [lvl.key for lvl in COMPARISONS["first_name"].levels]
+    comp = next(c for c in trained["comparisons"] if c["output_column_name"] == "first_name")
+    levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+    for key, m, u in (("exact", 0.8, 0.003), ("nickname", 1e-4, 0.002), ("typo", 0.12, 0.001)):
+        levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
+    bits = _first_name_bits(apply_fallbacks(copy.deepcopy(trained), identifier_u=1e-4))
+    assert bits["nickname"] == 0.0
+    assert bits["typo"] == pytest.approx(math.log2(0.12 / 0.001))
+    # a level that has evidence still caps the ones below it
+    levels[keys.index("typo")]["m_probability"] = 0.9
+    capped = _first_name_bits(apply_fallbacks(copy.deepcopy(trained), identifier_u=1e-4))
+    assert capped["typo"] == pytest.approx(capped["exact"])
 
 
 def test_a_run_whose_sample_never_shared_a_city_keeps_its_defaults():

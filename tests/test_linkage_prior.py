@@ -3,6 +3,7 @@ with the population figures the run computes."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import duckdb
@@ -89,3 +90,32 @@ def test_an_em_session_needs_three_comparisons_with_data(tmp_path):
     assert bare["linkedin_slug"] == []  # nobody has a LinkedIn URL: no pair to learn from
     rich = _indicators(tmp_path, with_work=True)
     assert sorted(rich["first_name+last_name"]) == ["company", "location", "title"]
+
+
+def test_a_candidates_namesakes_count_against_each_other_and_a_lone_pair_keeps_its_probability():
+    """At most one profile is the candidate: two namesakes that look equally right are each at
+    most an even chance (Splink's pair-by-pair probability made both near-certain), a lone pair
+    keeps Splink's probability, no probability rises, and a candidate's pairs keep the order of
+    their weights."""
+    from connect_pipeline.linkage.scoring import candidate_probability_sql
+
+    prior = 2e-5
+    prior_bits = math.log2(prior / (1 - prior))
+    weight = prior_bits + 22.0  # a likelihood ratio of 2 ** 22: Splink says 0.98
+
+    def splink(w: float) -> float:
+        return 2 ** w / (1 + 2 ** w)
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE pairs (ats_uid VARCHAR, profile_id VARCHAR, match_weight DOUBLE, match_probability DOUBLE)")
+    rows = [("lone", "p1", weight), ("twins", "p2", weight), ("twins", "p3", weight),
+            ("two", "p4", weight), ("two", "p5", weight - 6)]
+    con.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?)", [(a, p, w, splink(w)) for a, p, w in rows])
+    got = {(a, p): prob for a, p, prob in con.execute(
+        f"SELECT ats_uid, profile_id, match_probability FROM ({candidate_probability_sql('SELECT * FROM pairs', prior)})"
+    ).fetchall()}
+    assert splink(weight) > 0.95
+    assert abs(got[("lone", "p1")] - splink(weight)) < 1e-12
+    assert got[("twins", "p2")] == got[("twins", "p3")] < 0.5
+    assert splink(weight) > got[("two", "p4")] > got[("two", "p5")]
+    assert all(got[(a, p)] <= splink(w) + 1e-12 for a, p, w in rows)

@@ -611,7 +611,8 @@ class LinkRun:
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
         scored = scoring.score_in_chunks(
-            self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables, keep_all
+            self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables,
+            float(model.params["probability_two_random_records_match"]), keep_all,
         )
         self._watch.lap("predict")
         return scored

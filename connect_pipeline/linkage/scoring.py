@@ -123,15 +123,39 @@ def evidence_per_candidate(
     return sums
 
 
+def candidate_probability_sql(view: str, prior: float) -> str:
+    """``view``'s pairs with ``match_probability`` counting the candidate's other profiles as
+    evidence against each one: λ L_p / ((1 - λ) + λ Σ_q L_q), over the pairs q the candidate
+    was scored against (L: a pair's likelihood ratio, λ: the prior).
+
+    Splink weighs one pair at a time, so two namesakes that both look right were each published
+    as near-certain although at most one can be the candidate. A lone pair keeps Splink's
+    probability exactly, and no pair's probability rises. (The full posterior of "a candidate is
+    at most one profile", with 1 - s in place of 1 - λ for s the share in the index, would also
+    raise lone pairs; it made the development worlds' weights over-confident, see the README.)
+    A candidate's pairs are all in one chunk (``_predicted_chunks``), so the sum is whole.
+    """
+    lam = min(max(prior, 1e-300), 0.5)
+    prior_bits = math.log2(lam / (1.0 - lam))
+    return (
+        f"SELECT * EXCLUDE (match_probability, likelihood_ratio), "
+        f"{lam!r} * likelihood_ratio / ({1.0 - lam!r} + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) "
+        f"AS match_probability FROM (SELECT *, pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) "
+        f"AS likelihood_ratio FROM ({view}))"
+    )
+
+
 def score_in_chunks(
     engine: Engine,
     linker: Linker,
     n_chunks: int,
     threshold: float,
     tables: Tables,
+    prior: float,
     keep_all_pairs: bool = False,
 ) -> ScoredPairs:
-    """Predict chunk by chunk; keep figures, and the pairs at or above ``threshold`` in
+    """Predict chunk by chunk; keep figures, and the pairs whose probability of being the
+    candidate's (``candidate_probability_sql``) is at or above ``threshold`` in
     ``tables.top_pairs``.
 
     ``keep_all_pairs`` also keeps every pair's comparison levels in ``tables.review_pairs`` (the
@@ -146,7 +170,12 @@ def score_in_chunks(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {counts} (bucket DOUBLE, match_key VARCHAR, n BIGINT)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {candidates} (ats_uid VARCHAR)")
     gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
-    for i, view in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
+    for i, pairs in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {tables.scored_chunk} AS "
+            f"{candidate_probability_sql(pairs, prior)}"
+        )
+        view = f"SELECT * FROM {tables.scored_chunk}"
         con.execute(
             f"INSERT INTO {counts} SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
             f"CAST(match_key AS VARCHAR), count(*) FROM ({view}) GROUP BY ALL"
@@ -164,6 +193,7 @@ def score_in_chunks(
                 "CAST(match_weight AS DOUBLE) AS match_weight, "
                 f"CAST(match_probability AS DOUBLE) AS match_probability, {gammas} FROM ({view})"
             )
+    con.execute(f"DROP TABLE IF EXISTS {tables.scored_chunk}")
     pairs_compared = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0])
     candidates_scored = int(
         con.execute(f"SELECT count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0][0]
@@ -201,8 +231,8 @@ def choose_best(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
         """
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {tables.winners} AS SELECT ats_uid, profile_id, match_weight "
-        f"FROM {tables.ranked} WHERE runner_up IS NULL OR runner_up < match_weight - 1e-9"
+        f"CREATE OR REPLACE TEMP TABLE {tables.winners} AS SELECT ats_uid, profile_id, match_weight, "
+        f"match_probability FROM {tables.ranked} WHERE runner_up IS NULL OR runner_up < match_weight - 1e-9"
     )
     return int(
         con.execute(
@@ -251,9 +281,13 @@ def explain_winners(
     tf_lookups(linker)
     predictions = linker.inference.predict(warning_mode="never")
     table = engine.prediction_table(predictions)
+    # the probability is the one the pair was chosen with (of all the candidate's pairs), not
+    # this lone pair's
     rows = con.sql(
-        f"SELECT i.candidate_id, s.* FROM ({_oriented(table, t.chosen_ats_source)}) s "
-        f"JOIN {t.ats_ids} i ON i.unique_id = s.ats_uid"
+        f"SELECT i.candidate_id, s.* EXCLUDE (match_probability), w.match_probability "
+        f"FROM ({_oriented(table, t.chosen_ats_source)}) s "
+        f"JOIN {t.ats_ids} i ON i.unique_id = s.ats_uid "
+        f"JOIN {t.winners} w ON w.ats_uid = s.ats_uid"
     ).pl()
     engine.discard(predictions, table)
     explained = explain_frame(rows)

@@ -251,11 +251,14 @@ MODEL: tuple[Comparison, ...] = (
         "first_name_l IS NULL OR first_name_r IS NULL",
         (
             Level("exact", "first name agrees", _exact("first_name", "exact", tf=True), 0.72),
+            # a nickname is not a step on the typo scale below it (it is another kind of
+            # agreement): an account whose records never use one must not cap a typo's weight
             Level(
                 "nickname",
                 "first name agrees as a nickname",
                 _exact("first_name_canonical", "canonical (nickname) match", tf=True),
                 0.12,
+                caps_below=False,
             ),
             Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
@@ -485,7 +488,9 @@ def apply_fallbacks(
       pair reached; that must mean "no evidence", not "strong evidence against".
     * a fuzzier level never weighs more than the stricter levels above it (a first-name typo
       cannot count for more than the exact first name, however rare typos are among random
-      pairs); ``Level.ordinal`` marks the levels in that chain. A swapped name is capped the
+      pairs); ``Level.ordinal`` marks the levels in that chain. A level whose m was raised to
+      its floor has no evidence to cap the others with (a tenant without nicknames leaves the
+      nickname level empty, which must not zero the typo levels under it). A swapped name is capped the
       same way: without term frequencies its u is an average over all names, so uncapped it
       let a swapped pair of common names ("li wang" / "wang li") outweigh the same names
       agreeing in place, which does get the common-name discount.
@@ -508,7 +513,8 @@ def apply_fallbacks(
                 m = level.default_m
                 logger.info(f"m for {spec.name}/{level.key} not estimated; default {m} used")
             floor = M_FLOOR if is_else else min(u, M_FLOOR)
-            if m < floor:
+            floored = m < floor
+            if floored:
                 logger.info(f"m for {spec.name}/{level.key} estimated at {m:.2g}; raised to {floor:.2g}")
                 m = floor
             if level.ordinal and not is_else:
@@ -516,7 +522,7 @@ def apply_fallbacks(
                 if weight > cap:
                     m = min(1.0, u * 2**cap)
                     logger.info(f"{spec.name}/{level.key} capped at the weight of stricter levels")
-                if level.caps_below:
+                if level.caps_below and not floored:  # a level with no evidence caps nothing
                     cap = min(cap, math.log2(m / u))
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u

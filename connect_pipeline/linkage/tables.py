@@ -59,6 +59,8 @@ class Tables:
     """A deterministic sample of ``ats`` (``training.SHARE_SAMPLE`` candidates at most)."""
 
     # predict: what each chunk leaves behind
+    scored_chunk: str = "scored_chunk"
+    """One chunk's pairs with the candidate-level probability, while its figures are taken."""
     top_pairs: str = "top_pairs"
     scored_counts: str = "scored_counts"
     scored_candidates: str = "scored_candidates"
