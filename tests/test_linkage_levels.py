@@ -216,22 +216,34 @@ def _first_name_bits(model: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def test_an_empty_nickname_level_does_not_silence_the_typo_levels_below_it():
-    """A tenant whose records never use a nickname: EM puts the nickname level's m near 0,
-    which is raised to "no evidence". It has nothing to cap the levels under it with: a typo
-    still counts as the evidence EM found for it (and still no more than the exact name)."""
-    trained = _trained_dict()
+def _with_first_name(trained: dict[str, Any], values: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    out = copy.deepcopy(trained)
     keys = [lvl.key for lvl in COMPARISONS["first_name"].levels]
-    comp = next(c for c in trained["comparisons"] if c["output_column_name"] == "first_name")
+    comp = next(c for c in out["comparisons"] if c["output_column_name"] == "first_name")
     levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
-    for key, m, u in (("exact", 0.8, 0.003), ("nickname", 1e-4, 0.002), ("typo", 0.12, 0.001)):
+    for key, (m, u) in values.items():
         levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
-    bits = _first_name_bits(apply_fallbacks(copy.deepcopy(trained), identifier_u=1e-4))
-    assert bits["nickname"] == 0.0
+    return out
+
+
+def test_a_level_without_evidence_does_not_silence_the_levels_below_it():
+    """A tenant whose records never use a nickname: EM puts the nickname level's m near its u
+    (no evidence either way). A nickname is another kind of agreement than a typo, so it caps
+    nothing below it: a typo still counts as the evidence EM found for it. And a fuzzy level
+    whose m EM drove to ~0 (raised to "no evidence") does not cap the levels below it either."""
+    trained = _trained_dict()
+    exact = {"exact": (0.8, 0.003)}
+    bits = _first_name_bits(apply_fallbacks(
+        _with_first_name(trained, {**exact, "nickname": (0.0024, 0.002), "typo": (0.12, 0.001)}), identifier_u=1e-4))
+    assert bits["nickname"] == pytest.approx(math.log2(1.2))
     assert bits["typo"] == pytest.approx(math.log2(0.12 / 0.001))
+    bits = _first_name_bits(apply_fallbacks(
+        _with_first_name(trained, {**exact, "typo": (1e-5, 0.001), "similar": (0.05, 0.002)}), identifier_u=1e-4))
+    assert bits["typo"] == 0.0
+    assert bits["similar"] == pytest.approx(math.log2(0.05 / 0.002))
     # a level that has evidence still caps the ones below it
-    levels[keys.index("typo")]["m_probability"] = 0.9
-    capped = _first_name_bits(apply_fallbacks(copy.deepcopy(trained), identifier_u=1e-4))
+    capped = _first_name_bits(apply_fallbacks(
+        _with_first_name(trained, {**exact, "typo": (0.9, 0.001)}), identifier_u=1e-4))
     assert capped["typo"] == pytest.approx(capped["exact"])
 
 
