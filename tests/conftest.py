@@ -3,6 +3,7 @@ and tenant connections registered exactly as the CLI does."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -58,8 +59,20 @@ def small_u_sample() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("world")
-    return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=WORLD_TENANTS)
+    """Generated once per test run: the xdist workers of one run share it (every user only
+    reads it; the local Greenhouse keeps its changes in memory)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("world")
+        return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=WORLD_TENANTS)
+    # The workers' temporary folders share a parent that belongs to this run alone.
+    shared = tmp_path_factory.getbasetemp().parent
+    out, done = shared / "shared_world", shared / "shared_world.done"
+    with open(shared / "shared_world.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=WORLD_TENANTS)
+            done.touch()
+    return out
 
 
 @pytest.fixture(scope="session")
