@@ -3,6 +3,7 @@ and tenant connections registered exactly as the CLI does."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -10,13 +11,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
-from connect_pipeline.tenants import TenantConnection, TenantRegistry
-from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
-from connect_pipeline.testkit.world.layout import account_dir, profiles_glob
+# The project's modules are imported where they are used: xdist's controller process loads this
+# file too, before it starts the workers, and runs no test (the world generator and the local
+# Greenhouse bring Polars, NumPy and httpx: most of a second on that path).
+if TYPE_CHECKING:
+    from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
+    from connect_pipeline.tenants import TenantConnection
+
 
 class FakeTime:
     """An injected clock and sleep (for ``HarvestSession(clock=..., sleep=...)``): sleeping
@@ -38,8 +43,15 @@ class FakeTime:
             self.now += seconds
 
 
-WORLD_TENANTS = (TenantSpec("acme", 400), TenantSpec("globex", 300))
+WORLD_TENANTS = (("acme", 400), ("globex", 300))  # (tenant, candidates)
 WORLD_PROFILES = 6_000
+
+
+def _generate_world(out: Path) -> Path:
+    from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
+
+    tenants = [TenantSpec(tenant_id, n) for tenant_id, n in WORLD_TENANTS]
+    return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=tenants)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,23 +70,40 @@ def small_u_sample() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("world")
-    return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=WORLD_TENANTS)
+    """Generated once per test run: the xdist workers of one run share it (every user only
+    reads it; the local Greenhouse keeps its changes in memory)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _generate_world(tmp_path_factory.mktemp("world"))
+    # The workers' temporary folders share a parent that belongs to this run alone.
+    shared = tmp_path_factory.getbasetemp().parent
+    out, done = shared / "shared_world", shared / "shared_world.done"
+    with open(shared / "shared_world.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            _generate_world(out)
+            done.touch()
+    return out
 
 
 @pytest.fixture(scope="session")
 def world_profiles(world: Path) -> str:
+    from connect_pipeline.testkit.world.layout import profiles_glob
+
     return profiles_glob(world)
 
 
 @pytest.fixture()
 def greenhouse(world: Path):
     """A fresh local Greenhouse per test: tests mutate its data and read its counters."""
+    from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
+
     with LocalGreenhouse(world) as server:
         yield server
 
 
 def account(world: Path, tenant_id: str) -> dict:
+    from connect_pipeline.testkit.world.layout import account_dir
+
     return json.loads((account_dir(world, tenant_id) / "account.json").read_text())
 
 
@@ -82,6 +111,8 @@ def connect_tenant(
     root: Path, world: Path, server: LocalGreenhouse, tenant_id: str, *, monkeypatch: pytest.MonkeyPatch
 ) -> TenantConnection:
     """Register a world tenant against the local server, its secret in an environment variable."""
+    from connect_pipeline.tenants import TenantConnection, TenantRegistry
+
     acc = account(world, tenant_id)
     var = f"TEST_SECRET_{tenant_id.upper()}"
     monkeypatch.setenv(var, acc["credentials"][0]["client_secret"])

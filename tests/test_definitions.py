@@ -61,6 +61,7 @@ def test_registry_sync_adds_and_removes_partitions():
     assert registry_sync({"a", "b"}, {"b", "z"}) == (["a"], ["z"])
 
 
+@pytest.mark.slow  # a whole Dagster run (in process): `make test-fast` leaves it out
 def test_settings_from_the_environment_are_resolved_where_the_run_executes(tmp_path, monkeypatch):
     """The data root comes in as ``EnvVar``: a run reads the variable as its process sees it."""
     from dagster import instance_for_test

@@ -2,7 +2,9 @@
 
 One small hand-made tenant (written once per module); each test starts its own server from it,
 because tests mutate the served data and read the server's counters, and registers a credential
-with a unique client id so no token or rate budget leaks between tests. Wall-clock times are never
+with a unique client id so no token or rate budget leaks between tests. One clean full extract
+per module is the reference of the faulted and killed runs and, copied, the full read the
+incremental tests start from. Wall-clock times are never
 asserted here: bench/bench_extract.py measures pacing.
 """
 
@@ -12,6 +14,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,26 +145,42 @@ def full_run(server: LocalGreenhouse, root: Path) -> TenantStorage:
     return storage
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture(scope="module")
-def clean_extract(world: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TenantStorage, dict]:
-    """One uninterrupted full extract against a fault-free server, and that server's counters:
-    the reference the faulted and the killed runs must equal. Tests only read it."""
-    with start(world) as server:
-        storage = full_run(server, tmp_path_factory.mktemp("clean_extract") / "data")
-        return storage, server.stats[TENANT]
+def clean_extract(world: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TenantStorage, dict, list[logging.LogRecord]]:
+    """One uninterrupted full extract against a fault-free server, that server's counters and
+    what the run logged at INFO and above: the reference the faulted and the killed runs must
+    equal, and the full read the incremental tests start from (each on a copy). Tests only
+    read it."""
+    logger, handler = logging.getLogger("connect_pipeline.extract"), _Records()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with start(world) as server:
+            storage = full_run(server, tmp_path_factory.mktemp("clean_extract") / "data")
+            return storage, server.stats[TENANT], handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
-def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(
-    world: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="connect_pipeline.extract")
+def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(world: Path, clean_extract) -> None:
+    storage, counters, records = clean_extract
     with start(world) as server:
-        storage = full_run(server, tmp_path / "data")
         staged = snapshot(storage)
         for name in STAGED:
             assert set(staged[name]) == served_ids(server, name), name
         # progress goes to the module logger (Dagster's run log takes it from there), as INFO
-        progress = {r.getMessage() for r in caplog.records if r.name == "connect_pipeline.extract"}
+        progress = {r.getMessage() for r in records if r.name == "connect_pipeline.extract" and r.levelno == logging.INFO}
         assert {f"{name}: {len(staged[name])} rows" for name in STAGED} <= progress
         assert any(m.startswith("full extract, window beginning → ") for m in progress)
         attachments = staged_collection(storage, "attachments")
@@ -172,12 +191,12 @@ def test_full_extract_stages_every_collection_strips_urls_and_downloads_resumes(
         assert set(files) == expected and len(expected) < len(attachments)
         assert files[f"{900_003}.pdf"] == PDF + b"3"
         assert not list(storage.staging.rglob("*.part"))
-        assert server.stats[TENANT]["downloads"] == len(expected)
+        assert counters["downloads"] == len(expected)
 
 
 def test_faults_stage_the_same_records_as_a_clean_read(world: Path, tmp_path: Path, clean_extract) -> None:
     """5xx, timeouts, resets and burst 429s cost retries, never a record (or a second copy)."""
-    clean, _ = clean_extract
+    clean, _, _ = clean_extract
     plan = FaultPlan(error_5xx=0.12, timeout=0.06, reset=0.06, burst_429=0.04, seed=5, timeout_seconds=0.8)
     # Retry-After and the backoffs are slept on an injected clock (from the server's time); the
     # timeouts are real: the server holds those requests past timeout_s.
@@ -216,7 +235,7 @@ def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(
     """SIGKILL (no cleanup, no finally) after a seeded number of API requests or downloads, then
     run again on the same storage: same records, same files, nothing twice, no partial file."""
     rng = random.Random(seed)
-    reference, counters = clean_extract
+    reference, counters, _ = clean_extract
     total_requests, total_downloads = counters["requests"], counters["downloads"]
 
     # A slow limit (5 a second) spreads the API reads over seconds, so the kill lands mid-read.
@@ -266,20 +285,22 @@ def _published_matches(storage: TenantStorage, rows: list[tuple[int, str]]) -> N
     publish(storage, matches, matches.select("profile_id"))
 
 
-def _after_full_run(server: LocalGreenhouse, root: Path, published: list[tuple[int, str]]) -> TenantStorage:
-    """A full extract, its watermark committed and staging purged, as after a publish."""
-    storage = full_run(server, root)
+def _after_full_run(clean_extract, root: Path, published: list[tuple[int, str]]) -> TenantStorage:
+    """A full extract (a copy of the module's clean one, read from the same world), its
+    watermark committed and staging purged, as after a publish."""
+    shutil.copytree(clean_extract[0].root, root)
+    storage = TenantStorage(root, TENANT)
     commit_watermark(storage)
     storage.purge_staging()
     _published_matches(storage, published)
     return storage
 
 
-def test_incremental_restages_a_candidate_whose_application_changed_and_reports_deleted_neighbours(world: Path, tmp_path: Path) -> None:
+def test_incremental_restages_a_candidate_whose_application_changed_and_reports_deleted_neighbours(world: Path, tmp_path: Path, clean_extract) -> None:
     changed_owner, neighbour_touched, neighbour_deleted = cand_id(11), cand_id(12), cand_id(13)
     with start(world) as server:
         storage = _after_full_run(
-            server, tmp_path / "data",
+            clean_extract, tmp_path / "data",
             [(changed_owner, "p-a"), (neighbour_touched, "p-b"), (neighbour_deleted, "p-b"), (cand_id(14), "p-c")],
         )
         owner_before = next(c for c in server.records(TENANT, "candidates") if c["id"] == changed_owner)
@@ -306,13 +327,13 @@ def test_incremental_restages_a_candidate_whose_application_changed_and_reports_
     assert summary.deleted_candidates == 1
 
 
-def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path) -> None:
+def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path, clean_extract) -> None:
     """Nothing else about these candidates changed: only the sweep of ids can tell they are gone
     (before it, they stayed published until the weekly full read)."""
     deleted, merged, anonymised, kept = cand_id(21), cand_id(22), cand_id(23), cand_id(24)
     with start(world) as server:
         storage = _after_full_run(
-            server, tmp_path / "data",
+            clean_extract, tmp_path / "data",
             [(deleted, "p-1"), (merged, "p-2"), (anonymised, "p-3"), (kept, "p-4")],
         )
         server.delete(TENANT, "candidates", deleted)
@@ -332,7 +353,7 @@ def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Pa
     assert 0 < sweep_pages <= -(-N_CANDIDATES // 500) + 1
 
 
-def test_the_incremental_window_is_bounded_on_both_sides(world: Path, tmp_path: Path) -> None:
+def test_the_incremental_window_is_bounded_on_both_sides(world: Path, tmp_path: Path, clean_extract) -> None:
     """A record updated after the window's end waits for the next window; one before its start
     (minus the overlap) was read by the previous one. Both bounds go to the server."""
     since = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -342,7 +363,7 @@ def test_the_incremental_window_is_bounded_on_both_sides(world: Path, tmp_path: 
         window_filter(until, since)
 
     with start(world) as server:
-        storage = _after_full_run(server, tmp_path / "data", [(cand_id(1), "p")])
+        storage = _after_full_run(clean_extract, tmp_path / "data", [(cand_id(1), "p")])
         marks = json.loads((storage.state / "watermarks.json").read_text())
         watermark = datetime.fromisoformat(marks["until"].replace("Z", "+00:00"))
         now = watermark + timedelta(hours=1)

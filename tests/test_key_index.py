@@ -37,9 +37,16 @@ def small_world(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("key_index")
     path = base / "profile_features.parquet"
     _frame(profiles, ats=False).write_parquet(path)
-    build_population(path, base / "population")
     build_key_index(path, base / "key_index")
     return {"path": path, "ats": _frame(ats_rows, ats=True), "truth": truth, "base": base}
+
+
+@pytest.fixture(scope="module")
+def population(small_world) -> Path:
+    """The world's population figures, for the tests that link (the lookups need none)."""
+    folder = small_world["base"] / "population"
+    build_population(small_world["path"], folder)
+    return folder
 
 
 def _connection(ats: pl.DataFrame, features: Path) -> duckdb.DuckDBPyConnection:
@@ -198,16 +205,16 @@ def test_the_first_pass_does_not_cut_through_a_tie_it_cannot_tell_apart():
 
 
 @pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
-def test_linking_through_the_key_index_finds_the_same_matches(small_world, tmp_path):
+def test_linking_through_the_key_index_finds_the_same_matches(small_world, population, tmp_path):
     """The same candidates, linked over the whole index and through the key index with the
     first pass: the same recall (within one candidate) and no loss of precision, on fewer pairs."""
     base, ats, truth = small_world["base"], small_world["ats"], small_world["truth"]
     config = LinkConfig(u_max_pairs=3e5)
     whole = link_tenant(ats, small_world["path"], tmp_path / "whole", config,
-                        population_dir=base / "population")
+                        population_dir=population)
     with log_lines() as said:
         indexed = link_tenant(ats, small_world["path"], tmp_path / "indexed", config,
-                              population_dir=base / "population", key_index_dir=base / "key_index")
+                              population_dir=population, key_index_dir=base / "key_index")
     assert any(m.startswith("first pass:") for m in said)
 
     def score(result) -> tuple[int, int]:
@@ -243,10 +250,10 @@ def test_a_rebuilt_snapshot_or_a_changed_key_makes_the_index_stale(tmp_path, sma
 
 
 @pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
-def test_a_stale_index_falls_back_to_blocking_over_the_whole_index(small_world, tmp_path):
+def test_a_stale_index_falls_back_to_blocking_over_the_whole_index(small_world, population, tmp_path):
     with log_lines() as said:
         link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m", LinkConfig(u_max_pairs=5e4),
-                    population_dir=small_world["base"] / "population", key_index_dir=tmp_path / "absent")
+                    population_dir=population, key_index_dir=tmp_path / "absent")
     assert any("key index" in m and "stale or missing" in m for m in said)
     assert not any(m.startswith("first pass:") for m in said)
 
@@ -269,11 +276,11 @@ def test_memory_settings_are_applied(tmp_path):
 
 
 @pytest.mark.slow  # links a whole world again: `make test-fast` leaves it out
-def test_a_run_applies_its_memory_limit_and_removes_its_spill_folder(small_world, tmp_path):
+def test_a_run_applies_its_memory_limit_and_removes_its_spill_folder(small_world, population, tmp_path):
     spill = tmp_path / "spill"
     with log_lines() as said:
         link_tenant(small_world["ats"].head(50), small_world["path"], tmp_path / "m",
                     LinkConfig(u_max_pairs=5e4, memory_limit_bytes=768 << 20, spill_dir=spill),
-                    population_dir=small_world["base"] / "population")
+                    population_dir=population)
     assert "DuckDB memory limit 0.8 GiB" in " ".join(said) or "DuckDB memory limit 0.7 GiB" in " ".join(said)
     assert list(spill.iterdir()) == []

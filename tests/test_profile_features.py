@@ -7,6 +7,7 @@ import logging
 import threading
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from connect_pipeline.errors import ConfigError
@@ -15,24 +16,33 @@ from connect_pipeline.pipeline import built_profile_features, ensure_profile_fea
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory, world_profiles: str) -> tuple[Path, Path]:
-    """One build of the world's profile features for the module: (data root, features file).
+def profiles(tmp_path_factory: pytest.TempPathFactory, world_profiles: str) -> str:
+    """The first thousand profiles of the world's index: when and how often the features are
+    built does not depend on how many rows they have, and each build costs less."""
+    folder = tmp_path_factory.mktemp("profiles")
+    pl.read_parquet(world_profiles).head(1000).write_parquet(folder / "part-00000.parquet")
+    return str(folder / "*.parquet")
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory, profiles: str) -> tuple[Path, Path]:
+    """One build of the profile features for the module: (data root, features file).
     A test that spoils a part of it leaves it rebuilt, as the step would."""
     root = tmp_path_factory.mktemp("profile_features")
-    return root, ensure_profile_features(root, world_profiles)
+    return root, ensure_profile_features(root, profiles)
 
 
-def test_the_link_reads_built_features_and_never_builds_them(tmp_path, world_profiles, snapshot):
+def test_the_link_reads_built_features_and_never_builds_them(tmp_path, profiles, snapshot):
     with pytest.raises(ConfigError, match="materialise the profile_features asset"):
-        built_profile_features(tmp_path, world_profiles)
+        built_profile_features(tmp_path, profiles)
     assert not any(tmp_path.iterdir())  # refused without building anything
     root, built = snapshot
-    assert built_profile_features(root, world_profiles) == built
+    assert built_profile_features(root, profiles) == built
     # the snapshot build writes the key index beside the features
     assert key_index_is_current(built, key_index_path(built))
 
 
-def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(world_profiles, snapshot):
+def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(profiles, snapshot):
     """Figures or a key index written under other definitions send the link back to the
     profile_features step, which rebuilds just that part."""
     root, built = snapshot
@@ -42,16 +52,16 @@ def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(world_profiles, sn
         older = json.loads(manifest.read_text()) | {"definition": "older", "fingerprint": "older"}
         manifest.write_text(json.dumps(older))
         with pytest.raises(ConfigError, match="materialise the profile_features asset"):
-            built_profile_features(root, world_profiles)
-        assert ensure_profile_features(root, world_profiles) == built
+            built_profile_features(root, profiles)
+        assert ensure_profile_features(root, profiles) == built
         assert json.loads(manifest.read_text()) != older
-        assert built_profile_features(root, world_profiles) == built
+        assert built_profile_features(root, profiles) == built
     assert built.stat().st_mtime_ns == features_mtime
 
 
-def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, world_profiles, caplog):
+def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, profiles, caplog):
     caplog.set_level(logging.INFO, logger="connect_pipeline.pipeline")
-    threads = [threading.Thread(target=ensure_profile_features, args=(tmp_path, world_profiles)) for _ in range(3)]
+    threads = [threading.Thread(target=ensure_profile_features, args=(tmp_path, profiles)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
