@@ -123,10 +123,11 @@ def evidence_per_candidate(
     return sums
 
 
-def candidate_probability_sql(view: str, prior: float) -> str:
-    """``view``'s pairs with ``match_probability`` counting the candidate's other profiles as
-    evidence against each one: λ L_p / ((1 - λ) + λ Σ_q L_q), over the pairs q the candidate
-    was scored against (L: a pair's likelihood ratio, λ: the prior).
+def candidate_probability_sql(view: str, prior: float, columns: tuple[str, ...] = ()) -> str:
+    """``view``'s pairs (``ats_uid``, ``profile_id``, ``match_weight`` and ``columns``) with a
+    ``match_probability`` that counts the candidate's other profiles as evidence against each
+    one: λ L_p / ((1 - λ) + λ Σ_q L_q), over the pairs q the candidate was scored against (L: a
+    pair's likelihood ratio, λ: the prior).
 
     Splink weighs one pair at a time, so two namesakes that both look right were each published
     as near-certain although at most one can be the candidate. A lone pair keeps Splink's
@@ -137,11 +138,12 @@ def candidate_probability_sql(view: str, prior: float) -> str:
     """
     lam = min(max(prior, 1e-300), 0.5)
     prior_bits = math.log2(lam / (1.0 - lam))
+    kept = ", ".join(("ats_uid", "profile_id", "CAST(match_weight AS DOUBLE) AS match_weight", *columns))
     return (
-        f"SELECT * EXCLUDE (match_probability, likelihood_ratio), "
-        f"{lam!r} * likelihood_ratio / ({1.0 - lam!r} + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) "
-        f"AS match_probability FROM (SELECT *, pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) "
-        f"AS likelihood_ratio FROM ({view}))"
+        f"SELECT * EXCLUDE (likelihood_ratio), {lam!r} * likelihood_ratio / "
+        f"({1.0 - lam!r} + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) AS match_probability "
+        f"FROM (SELECT {kept}, pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) AS likelihood_ratio "
+        f"FROM ({view}))"
     )
 
 
@@ -170,10 +172,12 @@ def score_in_chunks(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {counts} (bucket DOUBLE, match_key VARCHAR, n BIGINT)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {candidates} (ats_uid VARCHAR)")
     gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
+    # only what the figures, the kept pairs and the review read: the chunk is held twice meanwhile
+    columns = ("match_key", *(f"gamma_{c.name}" for c in MODEL if keep_all_pairs))
     for i, pairs in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {tables.scored_chunk} AS "
-            f"{candidate_probability_sql(pairs, prior)}"
+            f"{candidate_probability_sql(pairs, prior, columns)}"
         )
         view = f"SELECT * FROM {tables.scored_chunk}"
         con.execute(
