@@ -262,8 +262,8 @@ def main() -> None:
     parser.add_argument("--bound", type=int, default=LinkConfig().first_pass_bound,
                         help="profiles per candidate the first pass keeps")
     parser.add_argument("--pairs-out", type=Path, default=None,
-                        help="write every scored pair (ats_uid, profile_id, match_probability, ...) here, "
-                             "and the matches beside it, for an error analysis")
+                        help="write every scored pair (ats_uid, profile_id, match_probability as published, "
+                             "...) here, and the matches beside it, for an error analysis")
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_link_"))

@@ -288,7 +288,7 @@ def _published_matches(storage: TenantStorage, rows: list[tuple[int, str]]) -> N
 def _after_full_run(clean_extract, root: Path, published: list[tuple[int, str]]) -> TenantStorage:
     """A full extract (a copy of the module's clean one, read from the same world), its
     watermark committed and staging purged, as after a publish."""
-    shutil.copytree(clean_extract[0].root, root)
+    shutil.copytree(clean_extract[0].root, root, symlinks=True)
     storage = TenantStorage(root, TENANT)
     commit_watermark(storage)
     storage.purge_staging()

@@ -425,6 +425,8 @@ def test_chunked_scoring_and_explanation_pass_agree_with_every_pair(world, tmp_p
     key = ["candidate_id", "profile_id"]
     assert sliced.matches.select(key).equals(whole.matches.select(key))
     assert sliced.matches["explanation"].to_list() == whole.matches["explanation"].to_list()
+    # each candidate's probability counts all its profiles, however the candidates were sliced
+    assert (sliced.matches["match_probability"] - whole.matches["match_probability"]).abs().max() < 1e-12
 
     review = pl.read_parquet(tmp_path / "review.parquet")
     assert review.height == whole.pairs_compared
@@ -438,6 +440,27 @@ def test_chunked_scoring_and_explanation_pass_agree_with_every_pair(world, tmp_p
     assert joined.height == whole.matches.height > 0
     assert (joined["match_weight"] - joined["match_weight_review"]).abs().max() < 1e-6
     assert (joined["best"] - joined["match_weight"]).abs().max() < 1e-6
+
+
+def test_a_candidate_whose_best_profile_has_a_twin_is_dropped_as_a_tie_and_counted(world, tmp_path):
+    """Two identical profiles: each counts against the other, so neither reaches the threshold,
+    and the candidate is reported as an ambiguous tie (its weight alone would have passed)."""
+    ats = world["ats"].head(120)
+    matched = world["result"].matches.filter(
+        pl.col("candidate_id").is_in(ats["candidate_id"].implode()) & (pl.col("match_probability") > 0.999)
+    ).row(0, named=True)
+    profiles = pl.read_parquet(world["profiles_path"])
+    twin = profiles.filter(pl.col("unique_id") == matched["profile_id"]).with_columns(
+        pl.lit("twin-of-" + matched["profile_id"]).alias("unique_id"))
+    path = tmp_path / "profiles.parquet"
+    pl.concat([profiles, twin]).write_parquet(path)
+    params = world["result"].params_path
+    alone = link_tenant(ats, world["profiles_path"], tmp_path / "alone", LinkConfig(trained_params=params))
+    tied = link_tenant(ats, path, tmp_path / "tied", LinkConfig(trained_params=params))
+    assert matched["candidate_id"] in alone.matches["candidate_id"].to_list()
+    assert matched["candidate_id"] not in tied.matches["candidate_id"].to_list()
+    assert tied.blocking_counts["ambiguous ties dropped"] == alone.blocking_counts.get("ambiguous ties dropped", 0) + 1
+    assert tied.matches.height == alone.matches.height - 1
 
 
 def test_result_is_built_once_with_every_field_set(world):

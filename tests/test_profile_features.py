@@ -61,7 +61,13 @@ def test_a_stale_part_of_the_snapshot_is_refused_then_rebuilt(profiles, snapshot
 
 def test_runs_meeting_a_new_snapshot_together_build_it_once(tmp_path, profiles, caplog):
     caplog.set_level(logging.INFO, logger="connect_pipeline.pipeline")
-    threads = [threading.Thread(target=ensure_profile_features, args=(tmp_path, profiles)) for _ in range(3)]
+    start = threading.Barrier(3)  # the three meet the snapshot at once, however small it is
+
+    def run() -> None:
+        start.wait()
+        ensure_profile_features(tmp_path, profiles)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:

@@ -182,8 +182,9 @@ def link_tenant(
     the run reads only the index blocks its candidates' keys hit and scores the pairs the first
     pass keeps; without, it blocks over the whole index.
 
-    ``scored_pairs_out`` writes every scored pair (ids, weights, comparison levels) to Parquet
-    for review; it is tenant data, so it belongs in the tenant's folder and its purge.
+    ``scored_pairs_out`` writes every scored pair (ids, weights, comparison levels, and the
+    probability as published: with the candidate's other profiles counted against it) to
+    Parquet for review; it is tenant data, so it belongs in the tenant's folder and its purge.
     """
     run = LinkRun(
         model_dir, config, db_path=db_path, spark=spark,

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 from splink import Linker, block_on
 
+from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage.engine import Engine
 from connect_pipeline.linkage.explain import explain_frame
 from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, settings_dict
@@ -134,16 +135,19 @@ def candidate_probability_sql(view: str, prior: float, columns: tuple[str, ...] 
     probability exactly, and no pair's probability rises. (The full posterior of "a candidate is
     at most one profile", with 1 - s in place of 1 - λ for s the share in the index, would also
     raise lone pairs; it made the development worlds' weights over-confident, see the README.)
-    A candidate's pairs are all in one chunk (``_predicted_chunks``), so the sum is whole.
+    The sum is over the pairs blocking kept for scoring, so a profile the first pass or a
+    trimmed block left out does not count. A candidate's pairs are all in one chunk
+    (``_predicted_chunks``; ``score_in_chunks`` checks it), so the sum is whole.
     """
-    lam = min(max(prior, 1e-300), 0.5)
+    lam = min(max(prior, 1e-300), 1.0 - 1e-12)
     prior_bits = math.log2(lam / (1.0 - lam))
     kept = ", ".join(("ats_uid", "profile_id", "CAST(match_weight AS DOUBLE) AS match_weight", *columns))
+    # a weight that is not a number is no evidence (DuckDB's least() would make it 2 ** 900)
+    ratio = f"CASE WHEN isnan(match_weight) THEN 0.0 ELSE pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) END"
     return (
         f"SELECT * EXCLUDE (likelihood_ratio), {lam!r} * likelihood_ratio / "
         f"({1.0 - lam!r} + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) AS match_probability "
-        f"FROM (SELECT {kept}, pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) AS likelihood_ratio "
-        f"FROM ({view}))"
+        f"FROM (SELECT {kept}, {ratio} AS likelihood_ratio FROM ({view}))"
     )
 
 
@@ -174,12 +178,24 @@ def score_in_chunks(
     gammas = ", ".join(f"gamma_{c.name}" for c in MODEL)
     # only what the figures, the kept pairs and the review read: the chunk is held twice meanwhile
     columns = ("match_key", *(f"gamma_{c.name}" for c in MODEL if keep_all_pairs))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {tables.tied_candidates} (ats_uid VARCHAR)")
+    # the weight at which Splink's pair-by-pair probability reaches the threshold
+    alone = math.log2(threshold / (1.0 - threshold)) if 0.0 < threshold < 1.0 else math.copysign(1e308, threshold - 0.5)
     for i, pairs in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {tables.scored_chunk} AS "
             f"{candidate_probability_sql(pairs, prior, columns)}"
         )
         view = f"SELECT * FROM {tables.scored_chunk}"
+        # a tie for the best profile, at a weight that alone would have passed the threshold: the
+        # candidate is ambiguous (neither pair reaches it once each counts against the other)
+        con.execute(
+            f"INSERT INTO {tables.tied_candidates} SELECT ats_uid FROM ("
+            f"SELECT ats_uid, match_weight, lead(match_weight) OVER w AS runner_up FROM ({view}) "
+            f"WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id) "
+            f"QUALIFY row_number() OVER w = 1) "
+            f"WHERE runner_up >= match_weight - 1e-9 AND match_weight >= {alone!r}"
+        )
         con.execute(
             f"INSERT INTO {counts} SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
             f"CAST(match_key AS VARCHAR), count(*) FROM ({view}) GROUP BY ALL"
@@ -199,9 +215,15 @@ def score_in_chunks(
             )
     con.execute(f"DROP TABLE IF EXISTS {tables.scored_chunk}")
     pairs_compared = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0])
-    candidates_scored = int(
-        con.execute(f"SELECT count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0][0]
+    rows, candidates_scored = (
+        int(x) for x in con.execute(f"SELECT count(*), count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0]
     )
+    if rows != candidates_scored:  # each chunk inserts its candidates once
+        raise LinkageError(
+            f"{rows - candidates_scored} candidates had pairs in more than one prediction chunk, so "
+            "their probabilities were not summed over all their profiles; this is a bug in how "
+            "the candidate side is sliced (report it with the run's log)"
+        )
     histogram = [
         (float(b), int(n))
         for b, n in con.execute(
@@ -219,10 +241,11 @@ def score_in_chunks(
 
 def choose_best(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
     """Best profile per candidate from ``tables.top_pairs`` into ``tables.winners``; returns the
-    ties dropped.
+    ties dropped (``tables.tied_candidates``, found while scoring).
 
     Exact ties for the best profile are dropped as ambiguous: guessing would be a coin flip on
-    whose ATS data a recruiter sees.
+    whose ATS data a recruiter sees. At a threshold of 0.5 or more a tie never reaches
+    ``top_pairs`` (each tied profile counts against the other); below it, it is dropped here.
     """
     con.execute(
         f"""
@@ -240,7 +263,8 @@ def choose_best(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
     )
     return int(
         con.execute(
-            f"SELECT count(*) FROM {tables.ranked} WHERE runner_up >= match_weight - 1e-9"
+            f"SELECT count(DISTINCT ats_uid) FROM (SELECT ats_uid FROM {tables.tied_candidates} UNION ALL "
+            f"SELECT ats_uid FROM {tables.ranked} WHERE runner_up >= match_weight - 1e-9)"
         ).fetchall()[0][0]
     )
 

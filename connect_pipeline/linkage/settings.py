@@ -488,9 +488,10 @@ def apply_fallbacks(
       pair reached; that must mean "no evidence", not "strong evidence against".
     * a fuzzier level never weighs more than the stricter levels above it (a first-name typo
       cannot count for more than the exact first name, however rare typos are among random
-      pairs); ``Level.ordinal`` marks the levels in that chain. A level whose m was raised to
-      its floor has no evidence to cap the others with (a tenant without nicknames leaves the
-      nickname level empty, which must not zero the typo levels under it). A swapped name is capped the
+      pairs); ``Level.ordinal`` marks the levels in that chain. Only a level that is evidence
+      for a match (weight above 0) caps the ones below it: one EM left empty or drove toward
+      u (a tenant whose records never share a past employer) says nothing about how strong a
+      fuzzier agreement is, and must not zero it. A swapped name is capped the
       same way: without term frequencies its u is an average over all names, so uncapped it
       let a swapped pair of common names ("li wang" / "wang li") outweigh the same names
       agreeing in place, which does get the common-name discount.
@@ -513,8 +514,7 @@ def apply_fallbacks(
                 m = level.default_m
                 logger.info(f"m for {spec.name}/{level.key} not estimated; default {m} used")
             floor = M_FLOOR if is_else else min(u, M_FLOOR)
-            floored = m < floor
-            if floored:
+            if m < floor:
                 logger.info(f"m for {spec.name}/{level.key} estimated at {m:.2g}; raised to {floor:.2g}")
                 m = floor
             if level.ordinal and not is_else:
@@ -522,8 +522,9 @@ def apply_fallbacks(
                 if weight > cap:
                     m = min(1.0, u * 2**cap)
                     logger.info(f"{spec.name}/{level.key} capped at the weight of stricter levels")
-                if level.caps_below and not floored:  # a level with no evidence caps nothing
-                    cap = min(cap, math.log2(m / u))
+                weight = math.log2(m / u)
+                if level.caps_below and weight > 0:  # a level with no evidence for a match caps nothing
+                    cap = min(cap, weight)
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
     return model_dict

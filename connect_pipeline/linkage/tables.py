@@ -62,6 +62,8 @@ class Tables:
     scored_chunk: str = "scored_chunk"
     """One chunk's pairs with the candidate-level probability, while its figures are taken."""
     top_pairs: str = "top_pairs"
+    tied_candidates: str = "tied_candidates"
+    """Candidates whose best profile ties with another at a weight that alone would pass."""
     scored_counts: str = "scored_counts"
     scored_candidates: str = "scored_candidates"
     review_pairs: str = "review_pairs"
