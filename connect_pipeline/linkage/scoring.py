@@ -105,6 +105,19 @@ def _predicted_chunks(engine: Engine, linker: Linker, n_chunks: int, ats_source:
             logger.info(f"scored chunk {i}/{n_chunks}")
 
 
+def _likelihood_ratio_sql(prior: float) -> str:
+    """SQL for a pair's likelihood ratio, 2 ** (match weight without the prior): capped so a sum
+    of many near-certain pairs stays finite (2 ** 900 is already certainty), and 0 for a weight
+    that is not a number (no evidence; DuckDB's least() would make it 2 ** 900)."""
+    lam = _clamped(prior)
+    prior_bits = math.log2(lam / (1.0 - lam))
+    return f"CASE WHEN isnan(match_weight) THEN 0.0 ELSE pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) END"
+
+
+def _clamped(prior: float) -> float:
+    return min(max(prior, 1e-300), 1.0 - 1e-12)
+
+
 def evidence_per_candidate(
     engine: Engine, linker: Linker, n_chunks: int, ats_source: str, prior: float
 ) -> list[float]:
@@ -112,13 +125,10 @@ def evidence_per_candidate(
     2 ** (match weight without the prior), the evidence ``training.share_in_index`` weighs.
 
     Scored in ``n_chunks`` slices of the candidate side, like ``score_in_chunks``."""
-    prior_bits = math.log2(prior / (1.0 - prior))
     sums: list[float] = []
     for view in _predicted_chunks(engine, linker, n_chunks, ats_source):
-        # capped so a sum of many near-certain pairs stays finite (2 ** 900 is already certainty)
         rows = engine.con.execute(
-            f"SELECT sum(pow(2.0, least(match_weight - {prior_bits!r}, 900.0))) "
-            f"FROM ({view}) GROUP BY ats_uid"
+            f"SELECT sum({_likelihood_ratio_sql(prior)}) FROM ({view}) GROUP BY ats_uid"
         ).fetchall()
         sums.extend(float(r[0]) for r in rows)
     return sums
@@ -139,15 +149,12 @@ def candidate_probability_sql(view: str, prior: float, columns: tuple[str, ...] 
     trimmed block left out does not count. A candidate's pairs are all in one chunk
     (``_predicted_chunks``; ``score_in_chunks`` checks it), so the sum is whole.
     """
-    lam = min(max(prior, 1e-300), 1.0 - 1e-12)
-    prior_bits = math.log2(lam / (1.0 - lam))
+    lam = _clamped(prior)
     kept = ", ".join(("ats_uid", "profile_id", "CAST(match_weight AS DOUBLE) AS match_weight", *columns))
-    # a weight that is not a number is no evidence (DuckDB's least() would make it 2 ** 900)
-    ratio = f"CASE WHEN isnan(match_weight) THEN 0.0 ELSE pow(2.0, least(match_weight - {prior_bits!r}, 900.0)) END"
     return (
         f"SELECT * EXCLUDE (likelihood_ratio), {lam!r} * likelihood_ratio / "
         f"({1.0 - lam!r} + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) AS match_probability "
-        f"FROM (SELECT {kept}, {ratio} AS likelihood_ratio FROM ({view}))"
+        f"FROM (SELECT {kept}, {_likelihood_ratio_sql(prior)} AS likelihood_ratio FROM ({view}))"
     )
 
 
@@ -241,32 +248,27 @@ def score_in_chunks(
 
 def choose_best(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
     """Best profile per candidate from ``tables.top_pairs`` into ``tables.winners``; returns the
-    ties dropped (``tables.tied_candidates``, found while scoring).
+    ties dropped.
 
     Exact ties for the best profile are dropped as ambiguous: guessing would be a coin flip on
-    whose ATS data a recruiter sees. At a threshold of 0.5 or more a tie never reaches
-    ``top_pairs`` (each tied profile counts against the other); below it, it is dropped here.
+    whose ATS data a recruiter sees. ``score_in_chunks`` found them (``tables.tied_candidates``):
+    every tie that reached ``top_pairs`` is among them, since a pair's probability there is at
+    most its own, pair-by-pair one. At a threshold of 0.5 or more none reaches it (each tied
+    profile counts against the other).
     """
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {tables.ranked} AS
-        SELECT ats_uid, profile_id, match_weight, match_probability,
-               lead(match_weight) OVER w AS runner_up
+        SELECT ats_uid, profile_id, match_weight, match_probability
         FROM {tables.top_pairs}
-        WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id)
-        QUALIFY row_number() OVER w = 1
+        QUALIFY row_number() OVER (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id) = 1
         """
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {tables.winners} AS SELECT ats_uid, profile_id, match_weight, "
-        f"match_probability FROM {tables.ranked} WHERE runner_up IS NULL OR runner_up < match_weight - 1e-9"
+        f"CREATE OR REPLACE TEMP TABLE {tables.winners} AS SELECT * FROM {tables.ranked} "
+        f"ANTI JOIN {tables.tied_candidates} USING (ats_uid)"
     )
-    return int(
-        con.execute(
-            f"SELECT count(DISTINCT ats_uid) FROM (SELECT ats_uid FROM {tables.tied_candidates} UNION ALL "
-            f"SELECT ats_uid FROM {tables.ranked} WHERE runner_up >= match_weight - 1e-9)"
-        ).fetchall()[0][0]
-    )
+    return int(con.execute(f"SELECT count(*) FROM {tables.tied_candidates}").fetchall()[0][0])
 
 
 def explain_winners(
