@@ -19,6 +19,7 @@ from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
     MODEL_COLUMNS,
+    apply_conditional_chains,
     apply_fallbacks,
     apply_namesake_city_u,
     build_settings,
@@ -245,6 +246,68 @@ def test_a_level_without_evidence_does_not_silence_the_levels_below_it():
     capped = _first_name_bits(apply_fallbacks(
         _with_first_name(trained, {**exact, "typo": (0.9, 0.001)}), identifier_u=1e-4))
     assert capped["typo"] == pytest.approx(capped["exact"])
+
+
+def _title_levels(model: dict[str, Any]) -> list[dict[str, Any]]:
+    comp = next(c for c in model["comparisons"] if c["output_column_name"] == "title")
+    return [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+
+
+def test_a_title_is_read_apart_once_the_candidate_has_moved_employer():
+    """Someone who has since changed employer (the ATS's company only in the profile's past)
+    often has a new title: the title is then read on a chain of its own, and at the same
+    employer, or with no employer known, on the usual one."""
+    ats = _record("a1", first_name="ana", last_name="silva", company="initech", companies=["initech"],
+                  title="data analyst", title_role="data analyst")
+
+    def title_level(**profile: Any) -> str | None:
+        return levels_of(ats, _record("b1", first_name="ana", last_name="silva", **profile))["title"]
+
+    moved = {"company": "globex", "companies": ["globex", "initech"]}
+    assert title_level(**moved, title="head of growth", title_role="head of growth") == "moved_differs"
+    assert title_level(**moved, title="data analyst", title_role="data analyst") == "moved_exact"
+    assert title_level(**moved, title="senior data analyst", title_role="data analyst") == "moved_role"
+    stayed = {"company": "initech", "companies": ["initech"]}
+    assert title_level(**stayed, title="head of growth", title_role="head of growth") == "differs"
+    assert title_level(**stayed, title="data analyst", title_role="data analyst") == "exact"
+    assert title_level(title="head of growth", title_role="head of growth") == "differs"  # no employer known
+
+
+def test_a_move_of_employer_is_not_counted_twice_through_the_title():
+    """Sampling and EM measure each moved level among *all* pairs, where a move is rare: a
+    differing title after a move would read as strong evidence *for* a match, the move counted
+    a second time beside the company comparison. Each chain's m and u become shares among the
+    pairs that meet its condition, so the title adds only what it says given the move, and the
+    moved chain caps only its own levels."""
+    keys = [lvl.key for lvl in COMPARISONS["title"].levels]
+    trained = _trained_dict()
+    levels = _title_levels(trained)
+    joint = {  # key: (share among true matches, share among random pairs), moved or not together
+        "moved_exact": (0.02, 0.0001), "moved_role": (0.22, 0.0002), "moved_similar": (0.0, 0.0),
+        "moved_loose": (0.0, 0.0), "moved_differs": (0.06, 0.0027),
+        "exact": (0.66, 0.01), "role": (0.01, 0.02), "similar": (0.01, 0.03), "loose": (0.01, 0.1),
+        "differs": (0.01, 0.8357),
+    }
+    for key, (m, u) in joint.items():
+        levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
+    assert math.log2(0.06 / 0.0027) > 4  # as sampled: a new title after a move "proves" a match
+    out = apply_conditional_chains(trained)
+    by_key = dict(zip(keys, _title_levels(out)))
+    moved_differs = by_key["moved_differs"]
+    assert moved_differs["m_probability"] == pytest.approx(0.06 / 0.30)
+    assert moved_differs["u_probability"] == pytest.approx(0.0027 / 0.003)
+    assert math.log2(moved_differs["m_probability"] / moved_differs["u_probability"]) < -2  # given the move
+    for given in (True, False):
+        chain = [by_key[k] for k in keys if k.startswith("moved_") == given]
+        for field in ("m_probability", "u_probability"):
+            assert sum(lvl[field] for lvl in chain) == pytest.approx(1.0)
+    again = _title_levels(apply_conditional_chains(copy.deepcopy(out)))  # applied twice, unchanged
+    assert [(lvl["m_probability"], lvl["u_probability"]) for lvl in again] == [
+        (pytest.approx(lvl["m_probability"]), pytest.approx(lvl["u_probability"])) for lvl in _title_levels(out)]
+    # the moved chain's exact title (+1.7 bits) does not cap the usual chain's levels
+    safe = dict(zip(keys, _title_levels(apply_fallbacks(out, identifier_u=1e-4))))
+    assert math.log2(safe["exact"]["m_probability"] / safe["exact"]["u_probability"]) == pytest.approx(
+        math.log2((0.66 / 0.70) / (0.01 / 0.9957)))
 
 
 def test_a_run_whose_sample_never_shared_a_city_keeps_its_defaults():

@@ -49,6 +49,7 @@ from connect_pipeline.linkage.settings import (
     SUPPORTED_BACKENDS,
     TF_COLUMNS,
     UNTRAINED_PRIOR,
+    apply_conditional_chains,
     apply_fallbacks,
     apply_namesake_city_u,
     build_settings,
@@ -480,6 +481,7 @@ class LinkRun:
                 )
             trained = linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
+            trained = apply_conditional_chains(trained)
             trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs))
             trained = apply_namesake_city_u(trained, inputs.namesake_city)
             trained["probability_two_random_records_match"] = inputs.prior

@@ -90,6 +90,9 @@ NEAR_CITY_JW = 0.9
 # comparison and ``apply_namesake_city_u``).
 NAMESAKE_CITY = "namesake_city"
 
+# The condition of the title levels read after a move of employer (see ``_MOVED``).
+MOVED = "moved"
+
 # The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
 UNTRAINED_PRIOR = 1e-4
 
@@ -122,6 +125,10 @@ class Level:
     # name is not a better or worse typo): it is still capped by the levels above, but does not
     # lower the cap of the levels that follow.
     caps_below: bool = True
+    # The condition this level is read under (``MOVED``): the levels sharing one form a chain of
+    # their own, ending in their own else level, whose m and u are shares among the pairs that
+    # meet the condition (``apply_conditional_chains``). None: the comparison's main chain.
+    given: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,17 @@ def role_sql(title: str) -> str:
 
 _SAME_ROLE = "title_role_l = title_role_r"
 
+# The candidate has changed employer since applying: the employer on the ATS record is only in
+# the profile's past (or the other way round), exactly the pairs the company comparison puts at
+# "in its career history". A move changes what a title says: at the same employer a true match
+# nearly always keeps the title, while after a move a new title is ordinary, so a title that
+# differs is much weaker evidence against, and one that agrees weaker evidence for. Scoring the
+# title as if it did not depend on the employer counts the move twice (see ``MOVED``).
+_MOVED = (
+    "coalesce(company_l <> company_r, true) AND coalesce("
+    "array_contains(companies_r, company_l) OR array_contains(companies_l, company_r), false)"
+)
+
 MODEL: tuple[Comparison, ...] = (
     Comparison(
         "first_name",
@@ -309,9 +327,21 @@ MODEL: tuple[Comparison, ...] = (
     ),
     Comparison(
         "title",
-        "Job title: exact, same role at another seniority, similar, loosely similar",
+        "Job title, read apart after a move of employer: exact, same role at another seniority, similar, loosely similar",
         "title_l IS NULL OR title_r IS NULL",
         (
+            # after a move: a chain of its own, its m and u shares among the pairs that moved
+            Level("moved_exact", "same job title (since moved employer)",
+                  _custom(f"{_MOVED} AND title_l = title_r", "moved: exact"), 0.15, given=MOVED),
+            Level("moved_role", "same role at another seniority (since moved employer)",
+                  _custom(f"{_MOVED} AND {_SAME_ROLE}", "moved: same role, other seniority"), 0.45, given=MOVED),
+            Level("moved_similar", "similar job title (since moved employer)",
+                  _custom_jw(f"{_MOVED} AND {{jw}}(title_l, title_r) >= 0.9", "moved: JW >= 0.9"), 0.1, given=MOVED),
+            Level("moved_loose", "related job title (since moved employer)",
+                  _custom_jw(f"{_MOVED} AND {{jw}}(title_l, title_r) >= 0.75", "moved: JW >= 0.75"), 0.1,
+                  given=MOVED),
+            Level("moved_differs", "job title differs (since moved employer)",
+                  _custom(_MOVED, "moved: different"), 0.2, given=MOVED),
             Level("exact", "same job title", _exact("title", "exact"), 0.35),
             Level(
                 "role",
@@ -488,7 +518,8 @@ def apply_fallbacks(
       pair reached; that must mean "no evidence", not "strong evidence against".
     * a fuzzier level never weighs more than the stricter levels above it (a first-name typo
       cannot count for more than the exact first name, however rare typos are among random
-      pairs); ``Level.ordinal`` marks the levels in that chain. Only a level that is evidence
+      pairs); ``Level.ordinal`` marks the levels in that chain, and a chain read under a
+      condition (``Level.given``) is capped apart, ending in its own else level. Only a level that is evidence
       for a match (weight above 0) caps the ones below it: one EM left empty or drove toward
       u (a tenant whose records never share a past employer) says nothing about how strong a
       fuzzier agreement is, and must not zero it. A swapped name is capped the
@@ -502,9 +533,10 @@ def apply_fallbacks(
         if spec is None:
             continue
         non_null = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
-        cap = math.inf
-        for position, (level_dict, level) in enumerate(zip(non_null, spec.levels)):
-            is_else = position == len(spec.levels) - 1
+        caps: dict[str | None, float] = {}  # each chain caps only its own levels
+        for level_dict, level in zip(non_null, spec.levels):
+            is_else = level is _chain_else(spec, level.given)
+            cap = caps.get(level.given, math.inf)
             m = level_dict.get("m_probability")
             u = level_dict.get("u_probability")
             if not isinstance(u, (int, float)) or u <= 0:
@@ -524,9 +556,42 @@ def apply_fallbacks(
                     logger.info(f"{spec.name}/{level.key} capped at the weight of stricter levels")
                 weight = math.log2(m / u)
                 if level.caps_below and weight > 0:  # a level with no evidence for a match caps nothing
-                    cap = min(cap, weight)
+                    caps[level.given] = min(cap, weight)
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
+    return model_dict
+
+
+def _chain_else(spec: Comparison, given: str | None) -> Level:
+    """The last level of a comparison's chain read under ``given``: that chain's else level."""
+    return [level for level in spec.levels if level.given == given][-1]
+
+
+def apply_conditional_chains(model_dict: dict[str, Any], model: tuple[Comparison, ...] = MODEL) -> dict[str, Any]:
+    """Make the m and u of each chain read under a condition (``Level.given``) shares among the
+    pairs that meet it, and those of the main chain shares among the pairs that do not.
+
+    Sampling and EM estimate each level's share among *all* pairs, so a level read after a move
+    of employer carries the move's own rarity: among random pairs hardly any moved, which would
+    make "moved, title differs" strong evidence for a match, counting the employer a second time
+    beside the company comparison. Divided by its chain's total, each level says only what the
+    title adds once the company comparison has said whether the employer changed. A chain
+    without an estimate keeps what it has (``apply_fallbacks`` fills it).
+    """
+    by_name = {c.name: c for c in model}
+    for comp in model_dict.get("comparisons", []):
+        spec = by_name.get(comp.get("output_column_name"))
+        if spec is None or all(level.given is None for level in spec.levels):
+            continue
+        pairs = list(zip(_non_null_levels(comp), spec.levels))
+        for given in {level.given for level in spec.levels}:
+            chain = [level_dict for level_dict, level in pairs if level.given == given]
+            for key in ("m_probability", "u_probability"):
+                total = sum(v for d in chain if isinstance(v := d.get(key), (int, float)) and v > 0)
+                if total > 0:
+                    for d in chain:
+                        if isinstance(d.get(key), (int, float)) and d[key] > 0:
+                            d[key] = min(1.0, d[key] / total)
     return model_dict
 
 
