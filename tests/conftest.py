@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,26 @@ class FakeTime:
         with self._lock:
             self.slept.append(seconds)
             self.now += seconds
+
+
+class FastTime:
+    """A clock running ``speed`` times faster than real time, shared by a local Greenhouse
+    (``LocalGreenhouse(clock=...)``) and a client (``HarvestSession(clock=..., sleep=...)``):
+    sleeping really waits, for ``1/speed`` of the time asked. For tests where the waiting itself
+    is the point (threads pacing against the server's rate window), so time must pass for every
+    thread and the server alike, only faster. Request latency grows by ``speed`` on this clock:
+    keep windows long against a local request."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._epoch = time.time()
+        self._real = time.monotonic()
+
+    def clock(self) -> float:
+        return self._epoch + (time.monotonic() - self._real) * self.speed
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / self.speed)
 
 
 WORLD_TENANTS = (("acme", 400), ("globex", 300))  # (tenant, candidates)
