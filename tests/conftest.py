@@ -66,13 +66,14 @@ class FastTime:
 
 WORLD_TENANTS = (("acme", 400), ("globex", 300))  # (tenant, candidates)
 WORLD_PROFILES = 6_000
+WORLD_SEED = 11
 
 
 def _generate_world(out: Path) -> Path:
     from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 
     tenants = [TenantSpec(tenant_id, n) for tenant_id, n in WORLD_TENANTS]
-    return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=tenants)
+    return generate_world(out, seed=WORLD_SEED, n_profiles=WORLD_PROFILES, tenants=tenants)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -92,7 +93,8 @@ def small_u_sample() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated once per test run: the xdist workers of one run share it (every user only
-    reads it; the local Greenhouse keeps its changes in memory)."""
+    reads it; the local Greenhouse keeps its changes in memory). ``test_world`` checks this
+    very world, so no test generates another one just to look at it."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return _generate_world(tmp_path_factory.mktemp("world"))
     # The workers' temporary folders share a parent that belongs to this run alone.
