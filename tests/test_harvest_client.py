@@ -373,15 +373,19 @@ def test_endless_429_gives_up_with_advice(tiny_world: Path) -> None:
 
 
 def test_endless_5xx_gives_up(tiny_world: Path) -> None:
+    """The backoffs between the retries are slept on the session's injected clock."""
     gh = start(tiny_world, faults=FaultPlan(error_5xx=1.0))
+    fake = FakeTime(time.time())
     try:
-        with client_for(gh, credential_for(gh), max_retries=3) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(gh, credential_for(gh), max_retries=3, session=session) as client:
             with pytest.raises(TransientError) as caught:
                 all_ids(client, "users")
             assert client.stats["users"]["retries"] == 4
     finally:
         gh.stop()
     assert TENANT in str(caught.value)
+    assert len(fake.slept) == 3  # a backoff between each two of the four attempts
 
 
 # -- permissions -------------------------------------------------------------------------------
