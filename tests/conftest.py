@@ -4,6 +4,7 @@ and tenant connections registered exactly as the CLI does."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -22,6 +23,17 @@ import pytest
 if TYPE_CHECKING:
     from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
     from connect_pipeline.tenants import TenantConnection
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process ends next: its garbage collector's last passes are skipped.
+
+    A test process holds Dagster, Splink, DuckDB, Polars and every test module; shutting the
+    interpreter down walked that heap for cycles again and again, seconds per xdist worker, all
+    after its last test (the run waits for its workers to exit). Frozen objects are still freed
+    by reference counting; only the cycle search at exit is skipped, as the process is ending.
+    """
+    gc.freeze()
 
 
 class FakeTime:
