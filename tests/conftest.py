@@ -4,10 +4,12 @@ and tenant connections registered exactly as the CLI does."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,17 @@ import pytest
 if TYPE_CHECKING:
     from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
     from connect_pipeline.tenants import TenantConnection
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process ends next: its garbage collector's last passes are skipped.
+
+    A test process holds Dagster, Splink, DuckDB, Polars and every test module; shutting the
+    interpreter down walked that heap for cycles again and again, seconds per xdist worker, all
+    after its last test (the run waits for its workers to exit). Frozen objects are still freed
+    by reference counting; only the cycle search at exit is skipped, as the process is ending.
+    """
+    gc.freeze()
 
 
 class FakeTime:
@@ -43,15 +56,36 @@ class FakeTime:
             self.now += seconds
 
 
+class FastTime:
+    """A clock running ``speed`` times faster than real time, shared by a local Greenhouse
+    (``LocalGreenhouse(clock=...)``) and a client (``HarvestSession(clock=..., sleep=...)``):
+    sleeping really waits, for ``1/speed`` of the time asked. For tests where the waiting itself
+    is the point (threads pacing against the server's rate window), so time must pass for every
+    thread and the server alike, only faster. Request latency grows by ``speed`` on this clock:
+    keep windows long against a local request."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._epoch = time.time()
+        self._real = time.monotonic()
+
+    def clock(self) -> float:
+        return self._epoch + (time.monotonic() - self._real) * self.speed
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / self.speed)
+
+
 WORLD_TENANTS = (("acme", 400), ("globex", 300))  # (tenant, candidates)
 WORLD_PROFILES = 6_000
+WORLD_SEED = 11
 
 
 def _generate_world(out: Path) -> Path:
     from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
 
     tenants = [TenantSpec(tenant_id, n) for tenant_id, n in WORLD_TENANTS]
-    return generate_world(out, seed=11, n_profiles=WORLD_PROFILES, tenants=tenants)
+    return generate_world(out, seed=WORLD_SEED, n_profiles=WORLD_PROFILES, tenants=tenants)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,7 +105,8 @@ def small_u_sample() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated once per test run: the xdist workers of one run share it (every user only
-    reads it; the local Greenhouse keeps its changes in memory)."""
+    reads it; the local Greenhouse keeps its changes in memory). ``test_world`` checks this
+    very world, so no test generates another one just to look at it."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return _generate_world(tmp_path_factory.mktemp("world"))
     # The workers' temporary folders share a parent that belongs to this run alone.

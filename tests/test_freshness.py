@@ -9,7 +9,6 @@ from pathlib import Path
 
 from dagster import AssetMaterialization, DagsterInstance, instance_for_test
 from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
 from dagster._core.loader import LoadingContextForTest
 from dagster._core.test_utils import freeze_time
 
@@ -29,6 +28,9 @@ def _register(root: Path, tenant_id: str, cadence: str) -> None:
 
 
 def _state(instance: DagsterInstance, defs, tenant_id: str, at: datetime) -> FreshnessState:
+    # imported here, not at the top: most of a second that only the worker running this file pays
+    from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
+
     node = defs.resolve_asset_graph().get(tenant_quality_key(tenant_id))
     with freeze_time(at):
         return asyncio.run(

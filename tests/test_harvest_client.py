@@ -37,7 +37,7 @@ from connect_pipeline.storage import TenantStorage
 from connect_pipeline.harvest.verify import introspect_url_for
 from connect_pipeline.testkit.local_greenhouse import FaultPlan, LocalGreenhouse
 from connect_pipeline.testkit.world.layout import account_dir
-from tests.conftest import FakeTime
+from tests.conftest import FakeTime, FastTime
 
 TENANT = "acme"
 N_CANDIDATES = 1200
@@ -294,12 +294,15 @@ def test_window_filter() -> None:
 def test_pacing_under_a_tiny_rate_limit(tiny_world: Path) -> None:
     """Six threads share one budget of 8 requests a second: paced, not throttled. Their 18
     requests (three pages of 500 each) need three windows, so the budget has to wait out two
-    resets; real time, real sleeps, since pacing against the server's own clock is the point."""
-    gh = start(tiny_world, rate_limit=8, window_seconds=1.0)
+    resets. Pacing against the server's own clock is the point, so the waits are real sleeps on
+    a clock the server and the client share; it runs three times faster than real time."""
+    fast = FastTime(speed=3.0)
+    gh = start(tiny_world, rate_limit=8, window_seconds=1.0, clock=fast.clock)
     try:
         credential = credential_for(gh)
         results: dict[int, list[int]] = {}
-        with client_for(gh, credential) as client:
+        session = HarvestSession(clock=fast.clock, sleep=fast.sleep)
+        with client_for(gh, credential, session=session) as client:
 
             def read(n: int) -> None:
                 results[n] = all_ids(client, "candidates", per_page=500)
@@ -370,15 +373,19 @@ def test_endless_429_gives_up_with_advice(tiny_world: Path) -> None:
 
 
 def test_endless_5xx_gives_up(tiny_world: Path) -> None:
+    """The backoffs between the retries are slept on the session's injected clock."""
     gh = start(tiny_world, faults=FaultPlan(error_5xx=1.0))
+    fake = FakeTime(time.time())
     try:
-        with client_for(gh, credential_for(gh), max_retries=3) as client:
+        session = HarvestSession(clock=fake.clock, sleep=fake.sleep)
+        with client_for(gh, credential_for(gh), max_retries=3, session=session) as client:
             with pytest.raises(TransientError) as caught:
                 all_ids(client, "users")
             assert client.stats["users"]["retries"] == 4
     finally:
         gh.stop()
     assert TENANT in str(caught.value)
+    assert len(fake.slept) == 3  # a backoff between each two of the four attempts
 
 
 # -- permissions -------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 from dagster import DagsterInstance
-from dagster_graphql import DagsterGraphQLClient
 
 from connect_pipeline.storage import TenantStorage
 from tests.conftest import connect_tenant
@@ -83,6 +82,10 @@ def test_tenant_run_through_webserver_and_daemon(world, world_profiles, greenhou
                 pass
             assert web.poll() is None, (logs / "web.log").read_text()[-3000:]
             time.sleep(1)
+        # imported here: collecting this file (in every worker, even when the test is left out)
+        # would otherwise import the GraphQL client
+        from dagster_graphql import DagsterGraphQLClient
+
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         # two runs for the same tenant, submitted together: the queue must run them one at a time
         run_ids = [

@@ -20,15 +20,14 @@ from connect_pipeline.testkit.world.generate import KINDS, TenantSpec, generate_
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 from connect_pipeline.testkit.world.people import make_people
 
-TENANTS = (TenantSpec("acme", 300), TenantSpec("globex", 300))
-N_PROFILES = 3000
+from tests.conftest import WORLD_PROFILES, WORLD_SEED, WORLD_TENANTS
+
+# The world under test is the session's shared one (conftest's ``world``): every other test
+# file reads it too, so checking it here costs no generation of its own.
+TENANTS = tuple(TenantSpec(tenant_id, n) for tenant_id, n in WORLD_TENANTS)
+N_PROFILES = WORLD_PROFILES
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 CONTACT_ARRAYS = ("email_addresses", "phone_numbers", "addresses", "website_addresses", "social_media_addresses")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_world(tmp_path_factory.mktemp("world"), seed=7, n_profiles=N_PROFILES, tenants=TENANTS)
 
 
 def read_jsonl(world: Path, tenant: str, collection: str) -> list[dict]:
@@ -65,7 +64,7 @@ def linkedin_strings(candidate: dict, applications: list[dict]) -> list[str]:
 
 
 def test_same_seed_gives_byte_identical_files(world: Path, tmp_path: Path) -> None:
-    again = generate_world(tmp_path / "again", seed=7, n_profiles=N_PROFILES, tenants=TENANTS)
+    again = generate_world(tmp_path / "again", seed=WORLD_SEED, n_profiles=N_PROFILES, tenants=TENANTS)
     first, second = digest(world), digest(again)
     assert first.keys() == second.keys()
     assert any(k.endswith(".parquet") for k in first) and any(k.endswith(".jsonl") for k in first)
@@ -73,10 +72,10 @@ def test_same_seed_gives_byte_identical_files(world: Path, tmp_path: Path) -> No
 
 
 def test_other_seed_gives_another_world(world: Path, tmp_path: Path) -> None:
-    other = generate_world(tmp_path / "other", seed=8, n_profiles=N_PROFILES, tenants=TENANTS, resumes=False)
+    other = generate_world(tmp_path / "other", seed=WORLD_SEED + 1, n_profiles=N_PROFILES, tenants=TENANTS, resumes=False)
     assert not profiles(world).equals(profiles(other))
     assert read_jsonl(world, "acme", "candidates") != read_jsonl(other, "acme", "candidates")
-    assert json.loads((other / "world.json").read_text())["seed"] == 8
+    assert json.loads((other / "world.json").read_text())["seed"] == WORLD_SEED + 1
 
 
 # --------------------------------------------------------------------------- profile index
@@ -185,7 +184,7 @@ def test_anonymised_and_private_candidates(world: Path) -> None:
         candidates = {c["id"]: c for c in read_jsonl(world, spec.tenant_id, "candidates")}
         attached = {a["candidate_id"] for a in read_jsonl(world, spec.tenant_id, "attachments")}
         anonymised = truth.filter(pl.col("kind") == "anonymised")["candidate_id"].to_list()
-        assert len(anonymised) == 3
+        assert len(anonymised) == round(spec.n_candidates / 100)  # 1 % of the tenant's candidates
         for cid in anonymised:
             record = candidates[cid]
             assert record["first_name"] == "Anonymized" and record["last_name"] == str(cid)
@@ -346,7 +345,7 @@ def test_hostile_pdfs_are_what_they_claim(world: Path) -> None:
 
 def test_world_json_describes_the_world(world: Path) -> None:
     meta = json.loads((world / "world.json").read_text())
-    assert meta["seed"] == 7 and meta["n_profiles"] == N_PROFILES
+    assert meta["seed"] == WORLD_SEED and meta["n_profiles"] == N_PROFILES
     assert meta["reference_time"] == "2026-11-01T00:00:00Z"
     assert meta["tenants"] == ["acme", "globex"]
 

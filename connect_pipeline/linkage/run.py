@@ -34,7 +34,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from splink import Linker
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from connect_pipeline.errors import LinkageError
@@ -42,6 +41,7 @@ from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import first_pass, key_index, memory, population, scoring, training
 from connect_pipeline.linkage.config import LinkConfig
 from connect_pipeline.linkage.engine import Engine
+from connect_pipeline.linkage.engine import linker as new_linker
 from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
 from connect_pipeline.linkage.result import LinkResult, borderline_share
 from connect_pipeline.linkage.scoring import MATCH_SCHEMA, NOTHING_SCORED, ScoredPairs
@@ -464,7 +464,7 @@ class LinkRun:
             settings_path.write_text(json.dumps(settings_dict(creator, config.backend), indent=2))
             sample = self._engine_or_fail().register(self.tables.u_sample, self.tables.sample_source)
             # u: ATS against a uniform sample of the whole index (population, not the subset)
-            u_linker = Linker([frames.ats, sample], creator, log_level=None)
+            u_linker = new_linker([frames.ats, sample], creator)
             u_linker.training.estimate_u_using_random_sampling(
                 max_pairs=config.u_max_pairs, seed=config.seed
             )
@@ -473,7 +473,7 @@ class LinkRun:
             model = apply_namesake_city_u(model, inputs.namesake_city)
             self._watch.lap("estimate_u")
 
-            linker = Linker([frames.ats, frames.subset], model, log_level=None)
+            linker = new_linker([frames.ats, frames.subset], model)
             training.register_tf(linker, frames.term_frequencies)
             if blocked.n_subset:
                 training.run_em_sessions(
@@ -521,9 +521,8 @@ class LinkRun:
             )
             n = int(self.con.execute(f"SELECT count(*) FROM {t.share_sample}").fetchall()[0][0])
             engine = self._engine_or_fail()
-            linker = Linker(
-                [engine.register(t.share_sample, t.share_sample_source), frames.subset],
-                scoring.slim(trained), log_level=None,
+            linker = new_linker(
+                [engine.register(t.share_sample, t.share_sample_source), frames.subset], scoring.slim(trained)
             )
             training.register_tf(linker, frames.term_frequencies)
             sample_pairs = int(blocked.pairs_to_score * n / max(prepared.n_ats, 1))
@@ -561,7 +560,7 @@ class LinkRun:
         """The model's match weights and m/u parameters charts beside it, self-contained HTML
         (Splink's scripts inlined, nothing fetched when opened): a convenience, never a reason to
         fail. Parameters only, no record of either side."""
-        linker = Linker([frames.ats, frames.subset], model.params, log_level=None)
+        linker = new_linker([frames.ats, frames.subset], model.params)
         training.register_tf(linker, frames.term_frequencies)
         written: dict[str, Path] = {}
         for name, draw in ((MATCH_WEIGHTS_CHART, linker.visualisations.match_weights_chart),
@@ -583,7 +582,7 @@ class LinkRun:
         a weak model. Its Splink chart (self-contained HTML) goes beside the model and into
         ``charts``. A convenience, never a reason to fail."""
         try:
-            linker = Linker(frames.ats, {**model.params, "link_type": "dedupe_only"}, log_level=None)
+            linker = new_linker(frames.ats, {**model.params, "link_type": "dedupe_only"})
             training.register_tf(linker, frames.term_frequencies)
             chart = linker.evaluation.unlinkables_chart(name_of_data_in_title="ATS candidates")
         except Exception as exc:  # noqa: BLE001 (a chart never fails a run)
@@ -605,10 +604,10 @@ class LinkRun:
         """
         config = self.config
         keep_all = self.scored_pairs_out is not None
-        scorer = Linker(
+        scorer = new_linker(
             [frames.ats, frames.subset],
             model.params if keep_all else scoring.slim(model.params),
-            log_level=None,
+            validate=True,  # once a run (``engine.linker``)
         )
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)

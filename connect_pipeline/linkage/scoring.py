@@ -30,6 +30,7 @@ from splink import Linker, block_on
 
 from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage.engine import Engine
+from connect_pipeline.linkage.engine import linker as new_linker
 from connect_pipeline.linkage.explain import explain_frame
 from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
@@ -300,13 +301,12 @@ def explain_winners(
     settings = carry_parameters(
         trained, settings_dict(build_settings(backend, [block_on("pair_key")]), backend)
     )
-    linker = Linker(
+    linker = new_linker(
         [
             engine.register(t.winners_ats, t.chosen_ats_source),
             engine.register(t.winners_profiles, t.chosen_profiles_source),
         ],
         settings,
-        log_level=None,
     )
     tf_lookups(linker)
     predictions = linker.inference.predict(warning_mode="never")

@@ -92,6 +92,29 @@ def random_nsn(rng: np.random.Generator, prefix: str, n_random: int, size: int) 
     return (prefix + numbers).alias("nsn")
 
 
+# A group of numbers (one country, one number spec) at most this large is rendered in Python
+# (``format_phone``); a larger one by a Polars expression (``_expr``). Both render the same
+# strings; an expression costs a few milliseconds to build and plan whatever the group's size,
+# and a small world has hundreds of groups of a few rows.
+PYTHON_GROUP_MAX = 2_000
+
+
+def _render(
+    country: Country, grouping: tuple[int, ...], templates: tuple[str, ...], nsn: pl.Series, tmpl: np.ndarray
+) -> pl.Series:
+    """Each national number in the template its row drew, the cheaper way for the group's size."""
+    if len(nsn) <= PYTHON_GROUP_MAX:
+        return pl.Series(
+            "phone",
+            [format_phone(country, number, grouping, templates[t]) for number, t in zip(nsn.to_list(), tmpl.tolist())],
+            dtype=pl.String,
+        )
+    expr = pl.when(pl.col("tmpl") == 0).then(_expr(country, grouping, templates[0]))
+    for t in range(1, len(templates)):
+        expr = expr.when(pl.col("tmpl") == t).then(_expr(country, grouping, templates[t]))
+    return pl.DataFrame({"nsn": nsn, "tmpl": tmpl}).select(expr.alias("phone")).to_series()
+
+
 def phone_column(rng: np.random.Generator, country_id: np.ndarray, has_phone: np.ndarray) -> pl.DataFrame:
     """Per row: a formatted phone (or null) plus the national number and spec index behind it.
 
@@ -111,14 +134,12 @@ def phone_column(rng: np.random.Generator, country_id: np.ndarray, has_phone: np
             if not sel.any():
                 continue
             nsn = random_nsn(rng, prefix, n_random, int(sel.sum()))
-            frame = pl.DataFrame({"row": rows[sel], "nsn": nsn, "tmpl": tmpl[sel], "phone_spec": k})
-            expr = pl.when(pl.col("tmpl") == 0).then(_expr(country, grouping, templates[0]))
-            for t in range(1, len(templates)):
-                expr = expr.when(pl.col("tmpl") == t).then(_expr(country, grouping, templates[t]))
-            frames.append(frame.select(
-                pl.col("row").cast(pl.Int64), expr.alias("phone"), pl.col("nsn").alias("phone_nsn"),
-                pl.col("phone_spec").cast(pl.Int8),
-            ))
+            frames.append(pl.DataFrame({
+                "row": pl.Series(rows[sel], dtype=pl.Int64),
+                "phone": _render(country, grouping, templates, nsn, tmpl[sel]),
+                "phone_nsn": nsn,
+                "phone_spec": pl.Series([k] * len(nsn), dtype=pl.Int8),
+            }))
     base = pl.DataFrame({"row": np.arange(n, dtype=np.int64)})
     if not frames:
         return base.with_columns(
