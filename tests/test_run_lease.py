@@ -127,36 +127,46 @@ def test_killed_run_is_marked_failed_and_its_files_are_private(world, world_prof
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
 
-def test_removal_during_a_run_is_final(world, world_profiles, greenhouse, data_dir, monkeypatch):
+def _cli_run(tenant: str, env: dict[str, str], logs: Path) -> tuple[subprocess.Popen, Path]:
+    """``connect-pipeline run TENANT --full`` in its own process, its output in a file: a pipe
+    nobody reads while the test waits fills up (a run logs far more than a pipe holds) and
+    blocks the run on its next log line."""
+    logs.mkdir(parents=True, exist_ok=True)
+    out = logs / f"{len(list(logs.iterdir()))}.log"
+    with out.open("w") as sink:
+        child = subprocess.Popen([CLI, "run", tenant, "--full"], env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    return child, out
+
+
+def test_removal_during_a_run_is_final(world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path):
     connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
     registry = TenantRegistry(data_dir)
     assert run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles).success
     env = dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles)
-    child = subprocess.Popen([CLI, "run", "acme", "--full"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child, log = _cli_run("acme", env, tmp_path / "logs")
     storage = TenantStorage(data_dir, "acme")
     _wait_for(lambda: storage.people.exists(), "the run to reach normalisation")
 
     registry.remove("acme", wait_seconds=300)  # returns once the run has let go of the tenant
     assert not storage.base.exists()
-    out, err = child.communicate(timeout=300)
+    child.wait(timeout=300)
     assert child.returncode != 0  # the run stopped: it did not publish for a removed tenant
-    assert "was removed" in err
+    assert "was removed" in log.read_text()
     assert not storage.base.exists()  # and nothing came back after it ended
     with pytest.raises(TenantNotFound):
         lookup_profiles("acme", ["p"], data_dir=str(data_dir))
 
 
-def test_two_cli_runs_started_together_one_runs_the_other_is_told_why(world, world_profiles, greenhouse, data_dir, monkeypatch):
+def test_two_cli_runs_started_together_one_runs_the_other_is_told_why(world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path):
     connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
     env = dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles)
-    first = subprocess.Popen([CLI, "run", "acme", "--full"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = _cli_run("acme", env, tmp_path / "logs")
     time.sleep(0.3)
-    second = subprocess.Popen([CLI, "run", "acme", "--full"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    outcomes = [(p.wait(timeout=600), *p.communicate()) for p in (first, second)]
-    codes = sorted(code for code, _, _ in outcomes)
-    assert codes[0] == 0 and codes[1] != 0, [(c, e[-2000:]) for c, _, e in outcomes]
-    refused = next(err for code, _, err in outcomes if code != 0)
+    second = _cli_run("acme", env, tmp_path / "logs")
+    outcomes = [(p.wait(timeout=600), log.read_text()) for p, log in (first, second)]
+    codes = sorted(code for code, _ in outcomes)
+    assert codes[0] == 0 and codes[1] != 0, [(c, e[-2000:]) for c, e in outcomes]
+    refused = next(err for code, err in outcomes if code != 0)
     assert "is in progress" in refused and "FileNotFoundError" not in refused
     # the run that went ahead published whole and left nothing staged
     storage = TenantStorage(data_dir, "acme")
