@@ -481,7 +481,8 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
         print(f"    {comp.name}: " + ", ".join(
             f"{lvl.key} {math.log2(m / u) if m > 0 and u > 0 else 0:+.1f} (m {m:.3f})"
             for lvl, (m, u) in zip(comp.levels, weights[comp.name])))
-    # what m estimates: each level's share among the world's true pairs that were scored
+    # what m estimates: each level's share among the world's true pairs that were scored (within
+    # its chain, for a comparison read apart under a condition: ``Level.given``)
     all_true = truth.filter(pl.col("profile_id").is_not_null()).select("ats_uid", "profile_id")
     true_scored = all_true.join(review, on=["ats_uid", "profile_id"], how="inner")
     print(f"  the same levels' share among the {true_scored.height:,} true pairs scored (the m to estimate):")
@@ -489,9 +490,12 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
         gammas = true_scored[f"gamma_{comp.name}"].filter(true_scored[f"gamma_{comp.name}"] >= 0)
         if not gammas.len():
             continue
-        counts = Counter(gammas.to_list())
+        counts = Counter(len(comp.levels) - 1 - g for g in gammas.to_list())  # level position -> pairs
+        chain_total = Counter()
+        for i, lvl in enumerate(comp.levels):
+            chain_total[lvl.given] += counts.get(i, 0)
         print(f"    {comp.name}: " + ", ".join(
-            f"{lvl.key} {counts.get(len(comp.levels) - 1 - i, 0) / gammas.len():.3f}"
+            f"{lvl.key} {counts.get(i, 0) / max(chain_total[lvl.given], 1):.3f}"
             for i, lvl in enumerate(comp.levels)))
     return causes
 

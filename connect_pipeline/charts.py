@@ -174,7 +174,8 @@ def _bars(rows: list[tuple[str, str, float | None]], title: str, *, unit: str) -
 
 
 def m_u_svg(params: dict[str, Any], *, title: str = "m and u per comparison level") -> str:
-    """Two bars per level: m (share of true matches at this level) and u (share of non-matches)."""
+    """Two bars per level: m (share of true matches at this level) and u (share of non-matches),
+    within the level's chain for a level read under a condition (``settings.Level.given``)."""
     rows = _levels(params)
     row_h, left, right, top = 22, 330, 70, 44
     width = 760

@@ -267,6 +267,19 @@ def test_model_files_written_and_loadable(world):
     Linker([a, b], str(r.params_path), log_level=None)  # loads without error
 
 
+def test_a_trained_title_is_read_on_chains_of_shares(world):
+    """A run's trained title levels are shares within each chain (moved employer or not), not
+    shares among all pairs: each chain's u sums to one (its m may not: a fuzzier level is capped
+    at the weight of the stricter ones above it)."""
+    params = json.loads(world["result"].params_path.read_text())
+    comp = next(c for c in params["comparisons"] if c["output_column_name"] == "title")
+    levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+    spec = next(c for c in MODEL if c.name == "title")
+    for moved in (True, False):
+        chain = [lvl for lvl, key in zip(levels, (lv.key for lv in spec.levels)) if key.startswith("moved_") == moved]
+        assert sum(lvl["u_probability"] for lvl in chain) == pytest.approx(1.0)
+
+
 def test_chart_is_self_contained(world):
     chart = world["result"].chart_path
     assert chart is not None and chart.exists()

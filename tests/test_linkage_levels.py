@@ -19,12 +19,14 @@ from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
     MODEL_COLUMNS,
+    CHAIN_PSEUDO_PAIRS,
     apply_conditional_chains,
     apply_fallbacks,
     apply_namesake_city_u,
     build_settings,
     carry_parameters,
     level_for_gamma,
+    prepare_chains_for_em,
     settings_dict,
 )
 from tests.conftest import log_lines
@@ -271,6 +273,30 @@ def test_a_title_is_read_apart_once_the_candidate_has_moved_employer():
     assert title_level(**stayed, title="head of growth", title_role="head of growth") == "differs"
     assert title_level(**stayed, title="data analyst", title_role="data analyst") == "exact"
     assert title_level(title="head of growth", title_role="head of growth") == "differs"  # no employer known
+    # the other way round: the profile's employer is in the ATS record's history
+    back = levels_of({**ats, "company": "globex", "companies": ["globex", "initech"]},
+                     _record("b1", first_name="ana", last_name="silva", company="initech", companies=["initech"],
+                             title="head of growth", title_role="head of growth"))
+    assert (back["company"], back["title"]) == ("in_history", "moved_differs")
+
+
+def test_the_title_is_read_as_moved_exactly_when_the_company_is_in_the_career_history():
+    """The moved chain must hold exactly the pairs the company comparison calls "in their
+    career history": every mix of current employer and history, missing on either side."""
+    sides = [(None, None), ("initech", None), ("initech", ["initech"]), ("globex", ["globex", "initech"]),
+             (None, ["initech", "umbrella"]), ("umbrella", ["umbrella"])]
+    seen = set()
+    for company_l, companies_l in sides:
+        for company_r, companies_r in sides:
+            levels = levels_of(
+                _record("a1", first_name="ana", last_name="silva", company=company_l, companies=companies_l,
+                        title="data analyst", title_role="data analyst"),
+                _record("b1", first_name="ana", last_name="silva", company=company_r, companies=companies_r,
+                        title="head of growth", title_role="head of growth"))
+            assert levels["title"].startswith("moved_") == (levels["company"] == "in_history"), (
+                company_l, companies_l, company_r, companies_r, levels)
+            seen.add(levels["company"])
+    assert {"in_history", "same", None} <= seen
 
 
 def test_a_move_of_employer_is_not_counted_twice_through_the_title():
@@ -304,10 +330,44 @@ def test_a_move_of_employer_is_not_counted_twice_through_the_title():
     again = _title_levels(apply_conditional_chains(copy.deepcopy(out)))  # applied twice, unchanged
     assert [(lvl["m_probability"], lvl["u_probability"]) for lvl in again] == [
         (pytest.approx(lvl["m_probability"]), pytest.approx(lvl["u_probability"])) for lvl in _title_levels(out)]
-    # the moved chain's exact title (+1.7 bits) does not cap the usual chain's levels
+    # the moved chain's exact title (+1 bit) does not cap the usual chain's levels
     safe = dict(zip(keys, _title_levels(apply_fallbacks(out, identifier_u=1e-4))))
     assert math.log2(safe["exact"]["m_probability"] / safe["exact"]["u_probability"]) == pytest.approx(
         math.log2((0.66 / 0.70) / (0.01 / 0.9957)))
+
+
+def test_em_starts_from_chains_that_do_not_count_the_move_either():
+    """EM scores its pairs with the levels as they stand: a chain's u as sampled among all
+    pairs would make a new title after a move strong evidence for a match while EM learns the
+    other comparisons. Prepared, the moved chain weighs about what the title says given the
+    move; a level sampling never saw, or a chain met by a handful of sampled pairs, leans on
+    the defaults instead of reading one chance agreement as certain."""
+    keys = [lvl.key for lvl in COMPARISONS["title"].levels]
+    trained = _trained_dict()
+    levels = _title_levels(trained)
+    sampled = 300_000
+    joint_u = {"moved_exact": 0.0001, "moved_role": 0.0002, "moved_differs": 0.0027,
+               "exact": 0.01, "role": 0.02, "similar": 0.03, "loose": 0.1, "differs": 0.8357}
+    for key in keys:
+        levels[keys.index(key)].pop("u_probability", None)  # never sampled unless listed
+        if key in joint_u:
+            levels[keys.index(key)]["u_probability"] = joint_u[key]
+    prepared = dict(zip(keys, _title_levels(prepare_chains_for_em(trained, sampled))))
+    # what EM's first step reads for a true match that moved and has a new title (6 % of them)
+    assert math.log2(0.06 / 0.0027) > 4  # as sampled
+    assert math.log2(0.06 / prepared["moved_differs"]["u_probability"]) < 0
+    assert prepared["moved_similar"]["u_probability"] > 0  # never sampled: its default's share
+    assert sum(prepared[k]["u_probability"] for k in keys if k.startswith("moved_")) == pytest.approx(0.25)
+    assert sum(prepared[k]["u_probability"] for k in keys if not k.startswith("moved_")) == pytest.approx(0.75)
+    # three sampled pairs in the whole chain, all "moved, same title": not a u of 1
+    few = _trained_dict()
+    for level, key in zip(_title_levels(few), keys):
+        level.pop("u_probability", None)
+        if key == "moved_exact":
+            level["u_probability"] = 3 / sampled
+    chain = dict(zip(keys, _title_levels(apply_conditional_chains(prepare_chains_for_em(few, sampled)))))
+    assert chain["moved_exact"]["u_probability"] == pytest.approx((3 + CHAIN_PSEUDO_PAIRS * 0.15) / (3 + CHAIN_PSEUDO_PAIRS))
+    assert chain["moved_exact"]["u_probability"] < 0.5
 
 
 def test_a_run_whose_sample_never_shared_a_city_keeps_its_defaults():

@@ -53,6 +53,7 @@ from connect_pipeline.linkage.settings import (
     apply_fallbacks,
     apply_namesake_city_u,
     build_settings,
+    prepare_chains_for_em,
     settings_dict,
 )
 from connect_pipeline.linkage.tables import TABLES, Tables
@@ -469,8 +470,11 @@ class LinkRun:
                 max_pairs=config.u_max_pairs, seed=config.seed
             )
             model = u_linker.misc.save_model_to_json()
-            # before EM: a namesake sharing the city must not look like a certain match to it
+            sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
+            # before EM: a namesake sharing the city must not look like a certain match to it,
+            # nor a move of employer count twice through the title
             model = apply_namesake_city_u(model, inputs.namesake_city)
+            model = prepare_chains_for_em(model, sampled_pairs)
             self._watch.lap("estimate_u")
 
             linker = new_linker([frames.ats, frames.subset], model)
@@ -480,7 +484,6 @@ class LinkRun:
                     linker, self.con, self.tables, blocked.plan.pre_filter_counts, config.u_max_pairs
                 )
             trained = linker.misc.save_model_to_json()
-            sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
             trained = apply_conditional_chains(trained)
             trained = apply_fallbacks(trained, identifier_u=min(0.5, 3.0 / sampled_pairs))
             trained = apply_namesake_city_u(trained, inputs.namesake_city)

@@ -92,6 +92,13 @@ NAMESAKE_CITY = "namesake_city"
 
 # The condition of the title levels read after a move of employer (see ``_MOVED``).
 MOVED = "moved"
+# The comparison level each condition stands for: a chain read under it holds exactly the pairs
+# that comparison puts at that level (``_MOVED`` is the company's "in their career history").
+CONDITION_LEVELS: dict[str, tuple[str, str]] = {MOVED: ("company", "in_history")}
+# Pseudo-pairs, spread as a chain's default m, added to the pairs random sampling saw in that
+# chain: a chain met by a handful of sampled pairs (moves are rare between random people) must
+# not read one chance agreement as the whole chain's u.
+CHAIN_PSEUDO_PAIRS = 10.0
 
 # The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
 UNTRAINED_PRIOR = 1e-4
@@ -567,6 +574,59 @@ def _chain_else(spec: Comparison, given: str | None) -> Level:
     return [level for level in spec.levels if level.given == given][-1]
 
 
+def _chains(model_dict: dict[str, Any], model: tuple[Comparison, ...]):
+    """Per comparison read on chains: the spec and, per condition, its (level dict, level) pairs."""
+    by_name = {c.name: c for c in model}
+    for comp in model_dict.get("comparisons", []):
+        spec = by_name.get(comp.get("output_column_name"))
+        if spec is None or all(level.given is None for level in spec.levels):
+            continue
+        pairs = list(zip(_non_null_levels(comp), spec.levels))
+        yield spec, {given: [(d, lvl) for d, lvl in pairs if lvl.given == given]
+                     for given in dict.fromkeys(level.given for level in spec.levels)}
+
+
+def _known(value: Any) -> bool:
+    return isinstance(value, (int, float)) and value > 0
+
+
+def _condition_share(given: str, model: tuple[Comparison, ...]) -> float:
+    """How often a true match meets ``given`` beforehand: its level's documented default m."""
+    comparison, key = CONDITION_LEVELS[given]
+    spec = next(c for c in model if c.name == comparison)
+    return next(level.default_m for level in spec.levels if level.key == key)
+
+
+def prepare_chains_for_em(
+    model_dict: dict[str, Any], sampled_pairs: float, model: tuple[Comparison, ...] = MODEL
+) -> dict[str, Any]:
+    """Give the chains read under a condition values EM can start from without counting the
+    condition a second time.
+
+    EM scores its pairs with the chains' levels as they are, shares among *all* pairs: a move
+    is rare among random pairs, so every moved level would weigh the move once more beside the
+    company comparison, and pull namesakes who once shared an employer toward "match" while EM
+    learns the other comparisons. Each chain's u becomes its share among the sampled pairs that
+    meet its condition (smoothed by ``CHAIN_PSEUDO_PAIRS`` toward the defaults; a level never
+    sampled takes its default's share), times how often a match meets it
+    (``_condition_share``), so the chain says what the title adds and about nothing for the
+    move itself; its m starts from the defaults on the same scale. EM keeps u fixed and
+    re-estimates m; ``apply_conditional_chains`` then makes both shares within each chain.
+    """
+    for _, chains in _chains(model_dict, model):
+        main_share = 1.0 - sum(_condition_share(g, model) for g in chains if g is not None)
+        for given, chain in chains.items():
+            share = main_share if given is None else _condition_share(given, model)
+            defaults = [lvl.default_m for _, lvl in chain]
+            prior = [d / sum(defaults) for d in defaults]
+            seen = [float(d["u_probability"]) if _known(d.get("u_probability")) else 0.0 for d, _ in chain]
+            n = sum(seen) * sampled_pairs
+            for (d, _), u, p in zip(chain, seen, prior):
+                d["u_probability"] = share * (u * sampled_pairs + CHAIN_PSEUDO_PAIRS * p) / (n + CHAIN_PSEUDO_PAIRS)
+                d["m_probability"] = share * p
+    return model_dict
+
+
 def apply_conditional_chains(model_dict: dict[str, Any], model: tuple[Comparison, ...] = MODEL) -> dict[str, Any]:
     """Make the m and u of each chain read under a condition (``Level.given``) shares among the
     pairs that meet it, and those of the main chain shares among the pairs that do not.
@@ -578,19 +638,13 @@ def apply_conditional_chains(model_dict: dict[str, Any], model: tuple[Comparison
     title adds once the company comparison has said whether the employer changed. A chain
     without an estimate keeps what it has (``apply_fallbacks`` fills it).
     """
-    by_name = {c.name: c for c in model}
-    for comp in model_dict.get("comparisons", []):
-        spec = by_name.get(comp.get("output_column_name"))
-        if spec is None or all(level.given is None for level in spec.levels):
-            continue
-        pairs = list(zip(_non_null_levels(comp), spec.levels))
-        for given in {level.given for level in spec.levels}:
-            chain = [level_dict for level_dict, level in pairs if level.given == given]
+    for _, chains in _chains(model_dict, model):
+        for chain in chains.values():
             for key in ("m_probability", "u_probability"):
-                total = sum(v for d in chain if isinstance(v := d.get(key), (int, float)) and v > 0)
+                total = sum(d[key] for d, _ in chain if _known(d.get(key)))
                 if total > 0:
-                    for d in chain:
-                        if isinstance(d.get(key), (int, float)) and d[key] > 0:
+                    for d, _ in chain:
+                        if _known(d.get(key)):
                             d[key] = min(1.0, d[key] / total)
     return model_dict
 
