@@ -17,7 +17,7 @@ from connect_pipeline.linkage.spark import DEFAULT_MASTER, DEFAULT_SHUFFLE_PARTI
 from connect_pipeline.linkage.tables import Tables
 
 
-def linker(frames: Any, settings: Any, *, validate: bool = False) -> Linker:
+def new_linker(frames: Any, settings: Any, *, validate: bool = False) -> Linker:
     """A Splink linker over a run's frames, quiet, checking its settings only when asked.
 
     Splink's settings check re-parses the SQL of every comparison level to warn of a column the

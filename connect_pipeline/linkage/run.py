@@ -41,7 +41,7 @@ from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import first_pass, key_index, memory, population, scoring, training
 from connect_pipeline.linkage.config import LinkConfig
 from connect_pipeline.linkage.engine import Engine
-from connect_pipeline.linkage.engine import linker as new_linker
+from connect_pipeline.linkage.engine import new_linker
 from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
 from connect_pipeline.linkage.result import LinkResult, borderline_share
 from connect_pipeline.linkage.scoring import MATCH_SCHEMA, NOTHING_SCORED, ScoredPairs
@@ -610,7 +610,7 @@ class LinkRun:
         scorer = new_linker(
             [frames.ats, frames.subset],
             model.params if keep_all else scoring.slim(model.params),
-            validate=True,  # once a run (``engine.linker``)
+            validate=True,  # once a run (``engine.new_linker``)
         )
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)

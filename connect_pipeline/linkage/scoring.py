@@ -30,7 +30,7 @@ from splink import Linker, block_on
 
 from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage.engine import Engine
-from connect_pipeline.linkage.engine import linker as new_linker
+from connect_pipeline.linkage.engine import new_linker
 from connect_pipeline.linkage.explain import explain_frame
 from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -257,6 +258,9 @@ def role_sql(title: str) -> str:
 
 
 _SAME_ROLE = "title_role_l = title_role_r"
+# Jaro-Winkler at or above which two titles are "similar" and "related", in both title chains.
+TITLE_SIMILAR_JW = 0.9
+TITLE_RELATED_JW = 0.75
 
 # The candidate has changed employer since applying: the employer on the ATS record is only in
 # the profile's past (or the other way round), exactly the pairs the company comparison puts at
@@ -343,9 +347,9 @@ MODEL: tuple[Comparison, ...] = (
             Level("moved_role", "same role at another seniority (since moved employer)",
                   _custom(f"{_MOVED} AND {_SAME_ROLE}", "moved: same role, other seniority"), 0.45, given=MOVED),
             Level("moved_similar", "similar job title (since moved employer)",
-                  _custom_jw(f"{_MOVED} AND {{jw}}(title_l, title_r) >= 0.9", "moved: JW >= 0.9"), 0.1, given=MOVED),
+                  _custom_jw(f"{_MOVED} AND {{jw}}(title_l, title_r) >= {TITLE_SIMILAR_JW}", f"moved: JW >= {TITLE_SIMILAR_JW}"), 0.1, given=MOVED),
             Level("moved_loose", "related job title (since moved employer)",
-                  _custom_jw(f"{_MOVED} AND {{jw}}(title_l, title_r) >= 0.75", "moved: JW >= 0.75"), 0.1,
+                  _custom_jw(f"{_MOVED} AND {{jw}}(title_l, title_r) >= {TITLE_RELATED_JW}", f"moved: JW >= {TITLE_RELATED_JW}"), 0.1,
                   given=MOVED),
             Level("moved_differs", "job title differs (since moved employer)",
                   _custom(_MOVED, "moved: different"), 0.2, given=MOVED),
@@ -356,8 +360,8 @@ MODEL: tuple[Comparison, ...] = (
                 _custom(_SAME_ROLE, "same role, other seniority"),
                 0.15,
             ),
-            Level("similar", "similar job title", _jw("title", 0.90, "JW >= 0.9"), 0.15),
-            Level("loose", "related job title", _jw("title", 0.75, "JW >= 0.75"), 0.15),
+            Level("similar", "similar job title", _jw("title", TITLE_SIMILAR_JW, f"JW >= {TITLE_SIMILAR_JW}"), 0.15),
+            Level("loose", "related job title", _jw("title", TITLE_RELATED_JW, f"JW >= {TITLE_RELATED_JW}"), 0.15),
             Level("differs", "job title differs", _else("different"), 0.35),
         ),
     ),
@@ -546,10 +550,10 @@ def apply_fallbacks(
             cap = caps.get(level.given, math.inf)
             m = level_dict.get("m_probability")
             u = level_dict.get("u_probability")
-            if not isinstance(u, (int, float)) or u <= 0:
+            if not _known(u):
                 u = identifier_u if spec.identifier and not is_else else level.default_m
                 logger.info(f"u for {spec.name}/{level.key} not estimated; {u:.3g} used")
-            if not isinstance(m, (int, float)) or m <= 0:
+            if not _known(m):
                 m = level.default_m
                 logger.info(f"m for {spec.name}/{level.key} not estimated; default {m} used")
             floor = M_FLOOR if is_else else min(u, M_FLOOR)
@@ -574,19 +578,22 @@ def _chain_else(spec: Comparison, given: str | None) -> Level:
     return [level for level in spec.levels if level.given == given][-1]
 
 
-def _chains(model_dict: dict[str, Any], model: tuple[Comparison, ...]):
-    """Per comparison read on chains: the spec and, per condition, its (level dict, level) pairs."""
+def _chains(
+    model_dict: dict[str, Any], model: tuple[Comparison, ...]
+) -> Iterator[dict[str | None, list[tuple[dict[str, Any], Level]]]]:
+    """Per comparison read on chains: per condition, its (level dict, level) pairs."""
     by_name = {c.name: c for c in model}
     for comp in model_dict.get("comparisons", []):
         spec = by_name.get(comp.get("output_column_name"))
         if spec is None or all(level.given is None for level in spec.levels):
             continue
         pairs = list(zip(_non_null_levels(comp), spec.levels))
-        yield spec, {given: [(d, lvl) for d, lvl in pairs if lvl.given == given]
-                     for given in dict.fromkeys(level.given for level in spec.levels)}
+        yield {given: [(d, lvl) for d, lvl in pairs if lvl.given == given]
+               for given in dict.fromkeys(level.given for level in spec.levels)}
 
 
 def _known(value: Any) -> bool:
+    """A probability Splink estimated (it leaves one it could not out, or at 0)."""
     return isinstance(value, (int, float)) and value > 0
 
 
@@ -613,12 +620,12 @@ def prepare_chains_for_em(
     move itself; its m starts from the defaults on the same scale. EM keeps u fixed and
     re-estimates m; ``apply_conditional_chains`` then makes both shares within each chain.
     """
-    for _, chains in _chains(model_dict, model):
+    for chains in _chains(model_dict, model):
         main_share = 1.0 - sum(_condition_share(g, model) for g in chains if g is not None)
         for given, chain in chains.items():
             share = main_share if given is None else _condition_share(given, model)
-            defaults = [lvl.default_m for _, lvl in chain]
-            prior = [d / sum(defaults) for d in defaults]
+            total_default = sum(lvl.default_m for _, lvl in chain)
+            prior = [lvl.default_m / total_default for _, lvl in chain]
             seen = [float(d["u_probability"]) if _known(d.get("u_probability")) else 0.0 for d, _ in chain]
             n = sum(seen) * sampled_pairs
             for (d, _), u, p in zip(chain, seen, prior):
@@ -638,7 +645,7 @@ def apply_conditional_chains(model_dict: dict[str, Any], model: tuple[Comparison
     title adds once the company comparison has said whether the employer changed. A chain
     without an estimate keeps what it has (``apply_fallbacks`` fills it).
     """
-    for _, chains in _chains(model_dict, model):
+    for chains in _chains(model_dict, model):
         for chain in chains.values():
             for key in ("m_probability", "u_probability"):
                 total = sum(d[key] for d, _ in chain if _known(d.get(key)))
@@ -678,14 +685,14 @@ def apply_namesake_city_u(
     levels = _non_null_levels(comp)
     position = keys.index(NAMESAKE_CITY)
     plain = levels[keys.index("same_city")].get("u_probability")
-    known = [float(x) for x in (share, plain) if isinstance(x, (int, float)) and x > 0]
+    known = [float(x) for x in (share, plain) if _known(x)]
     if known:
         u = min(max(known), 1.0)
         if levels[position].get("u_probability") != u:  # a run applies it before EM and after
             logger.info(f"{spec.name}/{NAMESAKE_CITY}: u {u:.3g} (namesakes' shared city; random pairs' {plain})")
         levels[position]["u_probability"] = u
     m = levels[position].get("m_probability")
-    if isinstance(m, (int, float)) and m > 0:
+    if _known(m):
         levels[keys.index("same_city")]["m_probability"] = m
     return model_dict
 
