@@ -466,9 +466,7 @@ class LinkRun:
             sample = self._engine_or_fail().register(self.tables.u_sample, self.tables.sample_source)
             # u: ATS against a uniform sample of the whole index (population, not the subset)
             u_linker = new_linker([frames.ats, sample], creator)
-            u_linker.training.estimate_u_using_random_sampling(
-                max_pairs=config.u_max_pairs, seed=config.seed
-            )
+            training.estimate_u(u_linker, config.u_max_pairs, config.seed)
             model = u_linker.misc.save_model_to_json()
             sampled_pairs = max(1.0, min(config.u_max_pairs, float(prepared.n_ats) * inputs.u_sample_size))
             # before EM: a namesake sharing the city must not look like a certain match to it,
