@@ -37,7 +37,8 @@ def small_world(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("key_index")
     path = base / "profile_features.parquet"
     _frame(profiles, ats=False).write_parquet(path)
-    build_key_index(path, base / "key_index")
+    # as many buckets as a large index has (64), so lookups are tested across buckets
+    build_key_index(path, base / "key_index", profiles_per_bucket=50)
     return {"path": path, "ats": _frame(ats_rows, ats=True), "truth": truth, "base": base}
 
 
@@ -96,6 +97,27 @@ def test_a_small_tenant_reads_only_the_buckets_its_keys_hit(small_world):
     con.close()
 
 
+def test_a_small_index_is_one_bucket_per_key_and_finds_the_same_pairs(small_world, tmp_path):
+    """The bucket count grows with the index: a few thousand profiles make one file per key
+    (writing and opening 64 files of a few rows each cost a test world's run 3 s), and the
+    lookup, reading the count from the manifest, returns what the 64-bucket index returns."""
+    assert [key_index.bucket_count(n) for n in (1, 6_000, 25_001, 60_000, 2_000_000)] == [1, 1, 2, 3, 64]
+    small = tmp_path / "key_index"
+    build_key_index(small_world["path"], small)
+    manifest = json.loads((small / "manifest.json").read_text())
+    assert manifest["buckets"] == 1
+    assert max(manifest["files"].values()) == 1  # a key with no block under the bound has none
+    keys = list(blk.DEFAULT_BLOCKING_KEYS)
+    con = _connection(small_world["ats"], small_world["path"])
+    one_bucket = _lookup(con, small, keys)
+    pairs_one = {p: _index_pairs(con, small, p) for p in range(len(keys))}
+    many = _lookup(con, small_world["base"] / "key_index", keys)
+    assert one_bucket.pairs == many.pairs
+    assert pairs_one == {p: _index_pairs(con, small_world["base"] / "key_index", p) for p in range(len(keys))}
+    assert one_bucket.files_read == one_bucket.files_total < many.files_total
+    con.close()
+
+
 def test_the_share_of_the_index_read_comes_from_the_manifest(small_world, tmp_path):
     """A lookup reports how many files the index has without listing the bucket folders it does
     not read (on a 10M-profile index that listing cost every slice of every key a walk)."""
@@ -113,7 +135,7 @@ def test_the_share_of_the_index_read_comes_from_the_manifest(small_world, tmp_pa
     hit = set()
     for key in keys:  # no block is over the bound here, so no refined key is probed
         hit |= {index / "keys" / key.slug / f"b={b}" for (b,) in con.execute(
-            f"SELECT DISTINCT ({key_index._hash(len(key.exprs))} % {key_index.BUCKETS})::INTEGER "
+            f"SELECT DISTINCT ({key_index._hash(len(key.exprs))} % {manifest['buckets']})::INTEGER "
             f"FROM ({key.keys_sql(TABLES.ats)})"
         ).fetchall()}
     removed = 0

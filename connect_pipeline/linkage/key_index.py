@@ -13,9 +13,10 @@ only the index files its key values fall into:
   applies) with ``pid``, a dense integer id per snapshot; the run fetches the profiles it will
   score from here by ``pid``, without recomputing the model columns.
 * ``keys/<key>/b=<bucket>/*.parquet``: rows ``h`` (a 64-bit hash of the key's values), ``pid``,
-  ``n`` (profiles in that block), partitioned by ``h % BUCKETS`` and sorted by ``h``. A tenant
+  ``n`` (profiles in that block), partitioned by ``h % buckets`` and sorted by ``h``. A tenant
   hashes its own key values the same way and reads the buckets they fall into (a small tenant
-  reads a few files; a large one reads each bucket once, never a block it does not share).
+  reads a few files; a large one reads each bucket once, never a block it does not share). The
+  bucket count grows with the index (``bucket_count``) and is read from the manifest.
 * ``big/<key>.parquet``: ``h, n`` of the blocks larger than ``MAX_BLOCK`` profiles (the
   commonest names, the largest employers and cities). Their rows are not in ``keys/``: pairing
   a candidate with thousands of namesakes is what made prediction cost most of a large run.
@@ -26,8 +27,8 @@ only the index files its key values fall into:
   leaving the block out did). A refined block that is itself larger than ``MAX_BLOCK`` is left
   out (counted in the manifest).
 * ``manifest.json``: what the index was built from (the features file's size and modification
-  time, the model columns' definition, every key's SQL, the bucket count, the block bound and the
-  DuckDB version whose ``hash`` wrote it), and how many files each key's folder holds, so a
+  time, the model columns' definition, every key's SQL, the block bound and the DuckDB version
+  whose ``hash`` wrote it), its bucket count, and how many files each key's folder holds, so a
   lookup reports what share of the index it read without listing folders it does not read.
   A rebuilt snapshot or a changed key makes it stale: a tenant run is sent back to the
   ``profile_features`` step, which rebuilds it; ``link_tenant`` called on its own falls back to
@@ -56,10 +57,15 @@ from connect_pipeline.linkage.blocking import BlockingKey
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 2
-"""2: the manifest counts each key folder's files."""
-BUCKETS = 64
-"""Files per key: a tenant reads the buckets its key values hash into."""
+INDEX_VERSION = 3
+"""2: the manifest counts each key folder's files. 3: the bucket count grows with the index."""
+MAX_BUCKETS = 64
+"""Files per key at most: a tenant reads the buckets its key values hash into."""
+PROFILES_PER_BUCKET = 25_000
+"""Profiles per bucket below ``MAX_BUCKETS``: a bucket of a few hundred rows costs a file to
+write and to open and saves no reading, so a 6,000-profile index (a test world, a trial) is one
+bucket per key (768 files took 2.8 s to write and 0.6 s to open per run; 12 take 1.5 s and
+0.2 s), and a 2M-profile index is 64."""
 MAX_BLOCK = 1_000
 """Profiles a block may hold and still be read whole; a larger block is reached only through
 its refinements. Blocks above it are the commonest names and the largest employers and cities,
@@ -81,6 +87,12 @@ class IndexFigures:
     rows: dict[str, int]
     big_blocks: dict[str, int]
     left_out: dict[str, int]
+
+
+def bucket_count(n_profiles: int, profiles_per_bucket: int = PROFILES_PER_BUCKET) -> int:
+    """Buckets per key for an index of ``n_profiles``: one per ``profiles_per_bucket``, at most
+    ``MAX_BUCKETS``."""
+    return max(1, min(MAX_BUCKETS, -(-n_profiles // max(1, profiles_per_bucket))))
 
 
 def _hash(n: int, upto: int | None = None) -> str:
@@ -124,7 +136,6 @@ def _definition(view_definition: str, keys: Iterable[BlockingKey]) -> dict:
     """Everything the index's content depends on besides the data."""
     return {
         "version": INDEX_VERSION,
-        "buckets": BUCKETS,
         "max_block": MAX_BLOCK,
         "refinements": list(REFINEMENTS),
         "duckdb": duckdb.__version__,
@@ -151,10 +162,12 @@ def build_key_index(
     keys: Iterable[BlockingKey],
     features: Path | str,
     out_dir: Path,
+    profiles_per_bucket: int = PROFILES_PER_BUCKET,
 ) -> IndexFigures:
     """Write the index of the profiles behind ``view`` into ``out_dir`` (replaced whole).
 
-    A crash leaves the previous folder (or none), never a mix.
+    A crash leaves the previous folder (or none), never a mix. The bucket count, whatever
+    ``profiles_per_bucket`` made it, is the manifest's: lookups read it from there.
     """
     keys = list(keys)
     out_dir = Path(out_dir)
@@ -170,6 +183,7 @@ def build_key_index(
         f"SELECT * EXCLUDE (unique_id, pid), pid AS unique_id FROM read_parquet({_quote(profiles)})"
     )
     n_profiles = int(con.execute(f"SELECT count(*) FROM read_parquet({_quote(profiles)})").fetchall()[0][0])
+    buckets = bucket_count(n_profiles, profiles_per_bucket)
     rows: dict[str, int] = {}
     big: dict[str, int] = {}
     left_out: dict[str, int] = {}
@@ -182,6 +196,7 @@ def build_key_index(
             con,
             f"SELECT {_hash(n)} AS h, unique_id AS pid FROM ({key.keys_sql('key_index_source', 'right')})",
             tmp / "keys" / key.slug,
+            buckets,
         )
         big_path = tmp / "big" / f"{key.slug}.parquet"
         con.execute(
@@ -197,6 +212,7 @@ def build_key_index(
                 f"({refined.keys_sql('key_index_source', 'right')}) "
                 f"WHERE {_hash(n)} IN (SELECT h FROM read_parquet({_quote(big_path)}))",
                 tmp / "keys" / refined.slug,
+                buckets,
             )
             left_out[refined.name] = int(con.execute(
                 f"SELECT count(*) FROM key_index_sizes WHERE n > {MAX_BLOCK}"
@@ -209,6 +225,7 @@ def build_key_index(
         "definition": _definition(view_definition, keys),
         "features": features_identity(features),
         "n_profiles": n_profiles,
+        "buckets": buckets,
         "rows": rows,
         "big_blocks": big,
         "refined_blocks_left_out": left_out,
@@ -218,9 +235,11 @@ def build_key_index(
     return IndexFigures(n_profiles, rows, big, left_out)
 
 
-def _write_blocks(con: duckdb.DuckDBPyConnection, rows_sql: str, folder: Path) -> tuple[int, int]:
+def _write_blocks(
+    con: duckdb.DuckDBPyConnection, rows_sql: str, folder: Path, buckets: int
+) -> tuple[int, int]:
     """Write the blocks of ``rows_sql`` (``h``, ``pid``) that hold at most ``MAX_BLOCK`` profiles
-    to ``folder`` as rows ``h, pid, n``, partitioned by ``h % BUCKETS`` and sorted by ``h``
+    to ``folder`` as rows ``h, pid, n``, partitioned by ``h % buckets`` and sorted by ``h``
     within a bucket; returns the rows and the files written.
 
     Leaves ``key_index_sizes`` (every block's size, the big ones too) for the caller to read
@@ -237,7 +256,7 @@ def _write_blocks(con: duckdb.DuckDBPyConnection, rows_sql: str, folder: Path) -
     ).fetchall()[0][0])
     if n:
         con.execute(
-            f"COPY (SELECT r.h, r.pid, s.n, (r.h % {BUCKETS})::INTEGER AS b "
+            f"COPY (SELECT r.h, r.pid, s.n, (r.h % {buckets})::INTEGER AS b "
             f"FROM key_index_rows r JOIN key_index_sizes s USING (h) WHERE s.n <= {MAX_BLOCK} ORDER BY b, h) "
             f"TO {_quote(folder)} (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)"
         )
@@ -286,12 +305,14 @@ def lookup_pairs(
     )
     counts: dict[str, int] = {}
     read = total = 0
-    files_per_key: dict[str, int] = (snapshot_folder.read_manifest(index_dir) or {}).get("files", {})
+    manifest = snapshot_folder.read_manifest(index_dir) or {}
+    files_per_key: dict[str, int] = manifest.get("files", {})
+    n_buckets = int(manifest.get("buckets", MAX_BUCKETS))
 
     def probe(name: str, position: int, folder: Path) -> None:
         nonlocal read, total
         buckets = [int(b) for (b,) in con.execute(
-            f"SELECT DISTINCT (h % {BUCKETS})::INTEGER FROM {key_hashes}"
+            f"SELECT DISTINCT (h % {n_buckets})::INTEGER FROM {key_hashes}"
         ).fetchall()]
         files = _bucket_files(folder, buckets)
         read += len(files)

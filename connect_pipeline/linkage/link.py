@@ -136,6 +136,7 @@ def build_key_index(
     *,
     work_dir: Path | None = None,
     memory_fraction: float = memory.DEFAULT_MEMORY_FRACTION,
+    profiles_per_bucket: int = key_index.PROFILES_PER_BUCKET,
 ) -> key_index.IndexFigures:
     """Build the snapshot's key index once, for every tenant's candidate generation (see
     ``key_index``). ``work_dir`` is where DuckDB may spill (defaults beside out_dir)."""
@@ -147,7 +148,8 @@ def build_key_index(
         memory.apply_limits(con, spill, fraction=memory_fraction, keep_order=False)
         definition = profiles_view(con, profile_features, TABLES)
         return key_index.build_key_index(
-            con, TABLES.profiles, definition, blk.DEFAULT_BLOCKING_KEYS, profile_features, out_dir
+            con, TABLES.profiles, definition, blk.DEFAULT_BLOCKING_KEYS, profile_features, out_dir,
+            profiles_per_bucket,
         )
     finally:
         con.close()
