@@ -15,6 +15,7 @@ import pytest
 from splink import DuckDBAPI, Linker, block_on
 
 from connect_pipeline.linkage import population
+from connect_pipeline.normalise.names import first_name_canonical
 from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
     MODEL,
@@ -85,6 +86,17 @@ def test_a_misspelt_suburb_nearly_agrees_and_another_suburb_does_not():
     # a similar name in another country is another place
     assert levels_of(left, _record("b1", first_name="michala", last_name="neumann",
                                    city="winston hils", country="us"))["location"] == "differs"
+
+
+def test_a_nickname_only_the_maintained_source_knows_agrees_as_a_nickname():
+    """"Tibbie" is a diminutive of Isabel in the maintained nickname source, not in our table:
+    with the name families both sides' normalisers write, the pair agrees as a nickname
+    instead of differing entirely."""
+    frame = pl.DataFrame({"v": ["Tibbie", "Isabel"]})
+    ats, profile = frame.select(first_name_canonical(pl.col("v"))).to_series().to_list()
+    left = _record("a1", first_name="tibbie", first_name_canonical=ats, last_name="okafor")
+    right = _record("b1", first_name="isabel", first_name_canonical=profile, last_name="okafor")
+    assert levels_of(left, right)["first_name"] == "nickname"
 
 
 def _trained_dict() -> dict[str, Any]:

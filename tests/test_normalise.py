@@ -21,7 +21,7 @@ from connect_pipeline.normalise.names import (
     last_name_key,
     name_key,
 )
-from connect_pipeline.normalise.nicknames import nickname_pairs
+from connect_pipeline.normalise.nicknames import maintained_pairs, nickname_pairs
 from connect_pipeline.normalise.profiles import build_profile_features, profile_snapshot_id
 from connect_pipeline.normalise.titles import title_key
 
@@ -56,6 +56,21 @@ def test_nicknames_resolve_to_their_family() -> None:
     got = apply(first_name_canonical, ["Bill", "William", "Sasha", "Dima", "Pepe", "Paco", "Peggy", "Zebedee"])
     assert got == ["william", "william", "alexander", "dmitry", "joseph", "francisco", "margaret", "zebedee"]
     assert apply(first_name_canonical, ["José", "JOSE", "jose"]) == ["joseph"] * 3
+
+
+def test_the_maintained_nickname_source_adds_families_without_overriding_ours() -> None:
+    """The ``nicknames`` package knows English diminutives our table lacks; ours wins where both
+    know a form, and a nickname standing for names of two families stays its own."""
+    got = apply(first_name_canonical, ["Tiff", "Tiffany", "Judi", "Tibbie", "Nole", "Ron", "Abbey", "Amy", "Amelia"])
+    assert got == [
+        "tiffany", "tiffany", "judith",
+        "elizabeth",  # Isabel, Isabella, Isabelle: all in our "elizabeth" family
+        "nicholas",   # joins our family through its full name
+        "ronald",     # ours: the package also reads it as Aaron or Veronica
+        "abbey",      # Abbigail, Abigail, ...: four spellings, four families, so none
+        "amelia", "amelia",  # a full name the package also calls a nickname keeps its family
+    ]
+    assert [f for f, _ in maintained_pairs({"tiff": "tiffany"})].count("tiff") == 0  # a known form is ours
 
 
 def test_nickname_table_is_closed() -> None:

@@ -9,6 +9,13 @@ Covers English, Spanish, Portuguese, French, German, Italian, Dutch, Polish, Cze
 Ukrainian usage. Masculine and feminine forms that share diminutives ("Alex", "Chris", "Sam")
 share a family: the diminutive alone cannot tell them apart. Extend it freely; a test checks that
 every line parses and that no form maps to two families silently.
+
+Beside it, the maintained source: the ``nicknames`` package (a hand-curated table of English
+given names and their nicknames, about 1,400 nicknames of 1,100 names, kept up upstream), which
+knows far more English diminutives than a table we keep by hand ("Tiff", "Judi", "Winnet"). Our
+table wins where both know a form; a nickname the package gives to names of two different
+families ("Ron": Aaron, Ronald, Veronica) is left out, as a diminutive that cannot say which
+name it stands for; its full names join our family when we have one ("Nole" -> nicholas).
 """
 
 from __future__ import annotations
@@ -178,11 +185,8 @@ wesley: wes
 """
 
 
-@lru_cache(maxsize=1)
-def nickname_pairs() -> list[tuple[str, str]]:
-    """(form, canonical) for every form of every family, in table order (first wins).
-
-    """
+def own_pairs() -> list[tuple[str, str]]:
+    """(form, canonical) for every form of every family of our table, in table order."""
     pairs: list[tuple[str, str]] = []
     for line in _FAMILIES.strip().splitlines():
         canonical, _, rest = line.partition(":")
@@ -193,3 +197,45 @@ def nickname_pairs() -> list[tuple[str, str]]:
             pairs.append((form, canonical))
         pairs.append((canonical, canonical))
     return pairs
+
+
+def maintained_version() -> str:
+    """The maintained source's version: a new one changes name families, so features built
+    with the old one are rebuilt (``profile_snapshot_id``)."""
+    from nicknames import __version__
+
+    return str(__version__)
+
+
+def maintained_pairs(own: dict[str, str]) -> list[tuple[str, str]]:
+    """(form, family) from the maintained source for the forms ``own`` (form -> family) lacks.
+
+    Only a nickname joins a family, and only when every full name it stands for falls in one
+    family (the full name's own in our table where we have one, else the full name). A name the
+    package lists as a full name keeps its own family even where it also calls it a nickname of
+    another ("Amelia" of "Parmelia"): following such chains merged names nobody would confuse,
+    and it keeps every family resolving to itself (the lookup is a single pass).
+    """
+    from nicknames import NickNamer
+
+    namer = NickNamer()
+    full_names = set(namer.nickname_lookup)  # full name -> its nicknames
+    out: list[tuple[str, str]] = []
+    for form, full in sorted(namer.canonical_lookup.items()):  # nickname -> its full names
+        if form in own or form in full_names:
+            continue
+        families = {own.get(name, name) for name in full}
+        if len(families) == 1:
+            out.append((form, families.pop()))
+    return out
+
+
+@lru_cache(maxsize=1)
+def nickname_pairs() -> list[tuple[str, str]]:
+    """(form, canonical) for every form of every family: our table in its order (first wins),
+    then the maintained source's forms it lacks (``maintained_pairs``)."""
+    pairs = own_pairs()
+    own: dict[str, str] = {}
+    for form, canonical in pairs:
+        own.setdefault(form, canonical)
+    return pairs + maintained_pairs(own)

@@ -21,6 +21,7 @@ import polars as pl
 
 from connect_pipeline.errors import ConfigError
 from connect_pipeline.normalise.features import FEATURES_VERSION, feature_frame
+from connect_pipeline.normalise.nicknames import maintained_version
 
 REQUIRED_COLUMNS = ("profile_id",)
 _TEXT_COLUMNS = (
@@ -48,9 +49,10 @@ def profile_snapshot_id(profile_glob: str) -> str:
     """A short hash of the index files (path, size, mtime) and the normalisation rules.
 
     Equal ids mean the features built earlier are still right; a new, changed or removed file,
-    or a change of FEATURES_VERSION, gives a new id and so a rebuild.
+    a change of FEATURES_VERSION or of the maintained nickname source gives a new id and so a
+    rebuild.
     """
-    digest = hashlib.sha256(f"features-v{FEATURES_VERSION}".encode())
+    digest = hashlib.sha256(f"features-v{FEATURES_VERSION}\0nicknames-{maintained_version()}".encode())
     for path in profile_files(profile_glob):
         stat = path.stat()
         digest.update(f"\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
