@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import population, training
@@ -119,3 +120,37 @@ def test_a_candidates_namesakes_count_against_each_other_and_a_lone_pair_keeps_i
     assert got[("twins", "p2")] == got[("twins", "p3")] < 0.5
     assert splink(weight) > got[("two", "p4")] > got[("two", "p5")]
     assert all(got[(a, p)] <= splink(w) + 1e-12 for a, p, w in rows)
+
+
+def test_a_candidate_without_identifiers_is_read_on_the_full_posterior_and_one_with_them_is_not():
+    """A candidate with no LinkedIn URL, e-mail or phone: "absent" weighs 1 - s (the share of
+    candidates the index holds), so a lone pair rises above Splink's probability (the rest of
+    the index was ruled out); twins still stay below an even chance each, and are still found
+    as a tie. A candidate with an identifier that found nothing keeps Splink's probability."""
+    from connect_pipeline.linkage.scoring import candidate_probability_sql, identifier_free_sql
+    from connect_pipeline.linkage.settings import identifier_columns
+
+    prior, share = 2e-5, 0.8  # s = 0.8 of the candidates are in the index
+    prior_bits = math.log2(prior / (1 - prior))
+    weight = prior_bits + 17.0  # a likelihood ratio of 2 ** 17: Splink says about 0.72
+    lam_l = prior * 2 ** 17
+
+    con = duckdb.connect()
+    columns = ", ".join(f"{c} VARCHAR" for c in identifier_columns())
+    con.execute(f"CREATE TABLE ats (unique_id VARCHAR, {columns})")
+    con.execute("INSERT INTO ats (unique_id) VALUES ('bare'), ('twins')")
+    con.execute("INSERT INTO ats (unique_id, emails) VALUES ('mailed', 'x@example.com')")
+    con.execute("CREATE TABLE pairs (ats_uid VARCHAR, profile_id VARCHAR, match_weight DOUBLE)")
+    con.executemany("INSERT INTO pairs VALUES (?, ?, ?)",
+                    [("bare", "p1", weight), ("mailed", "p2", weight), ("twins", "p3", weight), ("twins", "p4", weight)])
+    sql = candidate_probability_sql("SELECT * FROM pairs", prior, share=share,
+                                    identifier_free=identifier_free_sql("ats"))
+    got = {(a, p): (prob, solo) for a, p, prob, solo in con.execute(
+        f"SELECT ats_uid, profile_id, match_probability, solo_probability FROM ({sql})").fetchall()}
+    splink = lam_l / (1 - prior + lam_l)
+    full = lam_l / (1 - share + lam_l)
+    assert splink < 0.9 < full
+    assert got[("bare", "p1")][0] == pytest.approx(full)
+    assert got[("mailed", "p2")][0] == pytest.approx(splink)
+    assert got[("twins", "p3")][0] == got[("twins", "p4")][0] < 0.5
+    assert got[("twins", "p3")][1] == pytest.approx(full)  # alone it would pass: a tie, not a miss

@@ -222,7 +222,7 @@ class LinkRun:
             if not blocked.scorable:
                 self._watch.lap("predict")
                 return self._result(model, charts, self.blocking_counts(blocked), NOTHING_SCORED, None, unlinkables)
-            scored = self.predict(blocked, model, frames)
+            scored = self.predict(prepared, blocked, model, frames)
             ties, matches = self.explain(model, frames)
             counts = self.blocking_counts(blocked, scored, ties)
             return self._result(model, charts, counts, scored, matches, unlinkables)
@@ -596,7 +596,7 @@ class LinkRun:
             logger.warning("%s not written: %s", UNLINKABLES_CHART, exc)
         return [(float(r["match_weight"]), float(r["cum_prop"])) for r in chart.raw_records]
 
-    def predict(self, blocked: Blocked, model: Model, frames: SplinkInputs) -> ScoredPairs:
+    def predict(self, prepared: Prepared, blocked: Blocked, model: Model, frames: SplinkInputs) -> ScoredPairs:
         """Score every blocked pair in slices of the candidate side, keeping only the figures
         and the pairs at or above the threshold, so memory follows ``pairs_per_chunk``.
 
@@ -612,9 +612,10 @@ class LinkRun:
         )
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
+        prior = float(model.params["probability_two_random_records_match"])
         scored = scoring.score_in_chunks(
             self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables,
-            float(model.params["probability_two_random_records_match"]), keep_all,
+            prior, keep_all, share=prior * prepared.n_profiles,
         )
         self._watch.lap("predict")
         return scored

@@ -32,7 +32,7 @@ from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage.engine import Engine
 from connect_pipeline.linkage.engine import new_linker
 from connect_pipeline.linkage.explain import explain_frame
-from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, settings_dict
+from connect_pipeline.linkage.settings import MODEL, build_settings, carry_parameters, identifier_columns, settings_dict
 from connect_pipeline.linkage.tables import Tables
 
 logger = logging.getLogger(__name__)
@@ -135,27 +135,60 @@ def evidence_per_candidate(
     return sums
 
 
-def candidate_probability_sql(view: str, prior: float, columns: tuple[str, ...] = ()) -> str:
+def identifier_free_sql(ats: str) -> str:
+    """The candidates of ``ats`` (model columns) holding no identifier (``ats_uid``)."""
+    missing = " AND ".join(f"{col} IS NULL" for col in identifier_columns())
+    return f"SELECT unique_id AS ats_uid FROM {ats} WHERE {missing}"
+
+
+def candidate_probability_sql(
+    view: str,
+    prior: float,
+    columns: tuple[str, ...] = (),
+    *,
+    share: float | None = None,
+    identifier_free: str | None = None,
+) -> str:
     """``view``'s pairs (``ats_uid``, ``profile_id``, ``match_weight`` and ``columns``) with a
     ``match_probability`` that counts the candidate's other profiles as evidence against each
-    one: λ L_p / ((1 - λ) + λ Σ_q L_q), over the pairs q the candidate was scored against (L: a
-    pair's likelihood ratio, λ: the prior).
+    one, λ L_p / (A + λ Σ_q L_q) over the pairs q the candidate was scored against (L: a pair's
+    likelihood ratio, λ: the prior), and ``solo_probability``, λ L_p / (A + λ L_p), what the
+    pair would have alone.
 
     Splink weighs one pair at a time, so two namesakes that both look right were each published
-    as near-certain although at most one can be the candidate. A lone pair keeps Splink's
-    probability exactly, and no pair's probability rises. (The full posterior of "a candidate is
-    at most one profile", with 1 - s in place of 1 - λ for s the share in the index, would also
-    raise lone pairs; it made the development worlds' weights over-confident, see the README.)
+    as near-certain although at most one can be the candidate. A is the weight of "none of
+    them": 1 - λ, so that a lone pair keeps Splink's probability and no pair's rises; except for
+    a candidate in ``identifier_free`` (a relation of ``ats_uid``; ``identifier_free_sql``),
+    for whom A is 1 - s, ``share`` being s, the share of candidates in the index: the full
+    posterior of "a candidate is at most one of its profiles, or absent", which also raises a
+    lone pair, the rest of the index having been ruled out.
+
+    Why only there: a candidate with a LinkedIn URL, an e-mail or a phone that found no profile
+    is far less likely to be in the index than s says (present candidates are mostly found by
+    them), so for such a candidate the full posterior over-trusted namesakes who share the
+    employer or the city (development worlds with identifiers: its [0.9, 0.99) band right 0.88
+    to 0.89 of the time, precision 0.996-0.997). For a candidate with no identifier nothing is
+    known besides the names, place and employer the weights read, and there Splink's one-pair
+    probability was the one that was wrong, cautious beyond the threshold's meaning (a
+    development world without identifiers: its best pairs scored 0.5 to 0.9 were right 85 to
+    88 % of the time; with the full posterior its [0.9, 0.99) band was right 0.93 of the time).
+
     The sum is over the pairs blocking kept for scoring, so a profile the first pass or a
     trimmed block left out does not count. A candidate's pairs are all in one chunk
     (``_predicted_chunks``; ``score_in_chunks`` checks it), so the sum is whole.
     """
     lam = _clamped(prior)
+    absent = f"{1.0 - lam!r}"
+    if identifier_free is not None and share is not None:
+        s = min(max(share, 0.01), 0.99)
+        absent = f"(CASE WHEN ats_uid IN ({identifier_free}) THEN {1.0 - s!r} ELSE {1.0 - lam!r} END)"
     kept = ", ".join(("ats_uid", "profile_id", "CAST(match_weight AS DOUBLE) AS match_weight", *columns))
     return (
-        f"SELECT * EXCLUDE (likelihood_ratio), {lam!r} * likelihood_ratio / "
-        f"({1.0 - lam!r} + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) AS match_probability "
-        f"FROM (SELECT {kept}, {_likelihood_ratio_sql(prior)} AS likelihood_ratio FROM ({view}))"
+        f"SELECT * EXCLUDE (likelihood_ratio, absent), "
+        f"{lam!r} * likelihood_ratio / (absent + {lam!r} * sum(likelihood_ratio) OVER (PARTITION BY ats_uid)) "
+        f"AS match_probability, "
+        f"{lam!r} * likelihood_ratio / (absent + {lam!r} * likelihood_ratio) AS solo_probability "
+        f"FROM (SELECT {kept}, {_likelihood_ratio_sql(prior)} AS likelihood_ratio, {absent} AS absent FROM ({view}))"
     )
 
 
@@ -167,10 +200,11 @@ def score_in_chunks(
     tables: Tables,
     prior: float,
     keep_all_pairs: bool = False,
+    share: float | None = None,
 ) -> ScoredPairs:
     """Predict chunk by chunk; keep figures, and the pairs whose probability of being the
-    candidate's (``candidate_probability_sql``) is at or above ``threshold`` in
-    ``tables.top_pairs``.
+    candidate's (``candidate_probability_sql``, ``share`` its s) is at or above ``threshold``
+    in ``tables.top_pairs``.
 
     ``keep_all_pairs`` also keeps every pair's comparison levels in ``tables.review_pairs`` (the
     review file; needs a linker that retains intermediate columns, and is meant for small runs).
@@ -187,22 +221,26 @@ def score_in_chunks(
     # only what the figures, the kept pairs and the review read: the chunk is held twice meanwhile
     columns = ("match_key", *(f"gamma_{c.name}" for c in MODEL if keep_all_pairs))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {tables.tied_candidates} (ats_uid VARCHAR)")
-    # the weight at which Splink's pair-by-pair probability reaches the threshold
-    alone = math.log2(threshold / (1.0 - threshold)) if 0.0 < threshold < 1.0 else math.copysign(1e308, threshold - 0.5)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {tables.identifier_free} AS {identifier_free_sql(tables.ats)}"
+    )
     for i, pairs in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {tables.scored_chunk} AS "
-            f"{candidate_probability_sql(pairs, prior, columns)}"
+            + candidate_probability_sql(
+                pairs, prior, columns, share=share,
+                identifier_free=f"SELECT ats_uid FROM {tables.identifier_free}",
+            )
         )
         view = f"SELECT * FROM {tables.scored_chunk}"
         # a tie for the best profile, at a weight that alone would have passed the threshold: the
         # candidate is ambiguous (neither pair reaches it once each counts against the other)
         con.execute(
             f"INSERT INTO {tables.tied_candidates} SELECT ats_uid FROM ("
-            f"SELECT ats_uid, match_weight, lead(match_weight) OVER w AS runner_up FROM ({view}) "
+            f"SELECT ats_uid, match_weight, solo_probability, lead(match_weight) OVER w AS runner_up FROM ({view}) "
             f"WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id) "
             f"QUALIFY row_number() OVER w = 1) "
-            f"WHERE runner_up >= match_weight - 1e-9 AND match_weight >= {alone!r}"
+            f"WHERE runner_up >= match_weight - 1e-9 AND solo_probability >= {float(threshold)!r}"
         )
         con.execute(
             f"INSERT INTO {counts} SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
@@ -222,6 +260,7 @@ def score_in_chunks(
                 f"CAST(match_probability AS DOUBLE) AS match_probability, {gammas} FROM ({view})"
             )
     con.execute(f"DROP TABLE IF EXISTS {tables.scored_chunk}")
+    con.execute(f"DROP TABLE IF EXISTS {tables.identifier_free}")
     pairs_compared = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0])
     rows, candidates_scored = (
         int(x) for x in con.execute(f"SELECT count(*), count(DISTINCT ats_uid) FROM {candidates}").fetchall()[0]
@@ -254,7 +293,7 @@ def choose_best(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
     Exact ties for the best profile are dropped as ambiguous: guessing would be a coin flip on
     whose ATS data a recruiter sees. ``score_in_chunks`` found them (``tables.tied_candidates``):
     every tie that reached ``top_pairs`` is among them, since a pair's probability there is at
-    most its own, pair-by-pair one. At a threshold of 0.5 or more none reaches it (each tied
+    most the one it would have alone. At a threshold of 0.5 or more none reaches it (each tied
     profile counts against the other).
     """
     con.execute(

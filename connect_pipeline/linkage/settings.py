@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -456,6 +457,20 @@ MODEL: tuple[Comparison, ...] = (
         ),
     ),
 )
+
+
+def identifier_columns(model: tuple[Comparison, ...] = MODEL) -> tuple[str, ...]:
+    """The model columns the identifier comparisons read (LinkedIn slug, e-mails, phones), from
+    their null conditions ("<column>_l IS NULL OR ..."): a candidate holding none of them can be
+    found only by its names, place and employers (``scoring.candidate_probability_sql``)."""
+    columns = []
+    for comparison in model:
+        if comparison.identifier:
+            found = re.match(r"\s*(\w+)_l IS NULL", comparison.null_sql)
+            if found is None:
+                raise ValueError(f"identifier comparison {comparison.name!r} has no '<column>_l IS NULL' condition")
+            columns.append(found.group(1))
+    return tuple(columns)
 
 
 def level_for_gamma(comparison: Comparison, gamma: int) -> Level | None:

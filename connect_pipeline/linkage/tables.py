@@ -61,6 +61,8 @@ class Tables:
     # predict: what each chunk leaves behind
     scored_chunk: str = "scored_chunk"
     """One chunk's pairs with the candidate-level probability, while its figures are taken."""
+    identifier_free: str = "identifier_free"
+    """Candidates holding no identifier, read on the full posterior."""
     top_pairs: str = "top_pairs"
     tied_candidates: str = "tied_candidates"
     """Candidates whose best profile ties with another at a weight that alone would pass."""
