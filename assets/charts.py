@@ -61,8 +61,10 @@ def _unlinkables_md(charts: RunCharts, result: LinkResult, threshold: float) -> 
     return _with_caption(
         charts.unlinkables, "unlinkables",
         f"Each candidate scored against itself: {percent(share):g}% of them fall short of the "
-        f"threshold (p ≥ {threshold:g}) even when a profile agrees on everything they have, so no "
-        "index could match them. A rise here points at thinner ATS records, not at the model.",
+        f"threshold (p ≥ {threshold:g}, read one pair at a time) even when a profile agrees on "
+        "everything they have, so no index could match them (a candidate without identifiers, "
+        "read on the full posterior, may still pass a little lower). A rise here points at "
+        "thinner ATS records, not at the model.",
     )
 
 
@@ -73,7 +75,9 @@ def histogram_md(histogram: list[tuple[float, int]], threshold: float) -> str:
     cut = threshold_weight(threshold)
     edges = [float("-inf"), -10.0, -5.0, 0.0, round(cut, 1), round(cut, 1) + 5, round(cut, 1) + 10, float("inf")]
     lines = [
-        f"Pairs scored, by match weight (bits); the threshold p ≥ {threshold:g} is weight {cut:.1f}.",
+        f"Pairs scored, by match weight (bits); the threshold p ≥ {threshold:g} is weight {cut:.1f} "
+        "for a pair read alone (a candidate without identifiers, read on the full posterior, "
+        "passes a little lower).",
         "",
         "| match weight | pairs | |",
         "|---|---:|---|",

@@ -457,7 +457,7 @@ def test_chunked_scoring_and_explanation_pass_agree_with_every_pair(world, tmp_p
 
 def test_a_candidate_whose_best_profile_has_a_twin_is_dropped_as_a_tie_and_counted(world, tmp_path):
     """Two identical profiles: each counts against the other, so neither reaches the threshold,
-    and the candidate is reported as an ambiguous tie (its weight alone would have passed)."""
+    and the candidate is reported as an ambiguous tie (alone, its probability would have passed)."""
     ats = world["ats"].head(120)
     matched = world["result"].matches.filter(
         pl.col("candidate_id").is_in(ats["candidate_id"].implode()) & (pl.col("match_probability") > 0.999)

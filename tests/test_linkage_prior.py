@@ -97,7 +97,8 @@ def test_a_candidates_namesakes_count_against_each_other_and_a_lone_pair_keeps_i
     """At most one profile is the candidate: two namesakes that look equally right are each at
     most an even chance (Splink's pair-by-pair probability made both near-certain), a lone pair
     keeps Splink's probability, no probability rises, and a candidate's pairs keep the order of
-    their weights."""
+    their weights. (Read without a share, as a candidate holding an identifier is; one holding
+    none is read on the full posterior, below.)"""
     from connect_pipeline.linkage.scoring import candidate_probability_sql
 
     prior = 2e-5
@@ -154,3 +155,28 @@ def test_a_candidate_without_identifiers_is_read_on_the_full_posterior_and_one_w
     assert got[("mailed", "p2")][0] == pytest.approx(splink)
     assert got[("twins", "p3")][0] == got[("twins", "p4")][0] < 0.5
     assert got[("twins", "p3")][1] == pytest.approx(full)  # alone it would pass: a tie, not a miss
+
+
+def test_twins_of_a_candidate_without_identifiers_are_a_tie_below_the_one_pair_weight():
+    """Two equal profiles of a candidate read on the full posterior, at a weight below the one
+    where Splink's one-pair probability passes, would each have passed alone: an ambiguous
+    candidate, counted as a tie rather than as a miss. The same twins of a candidate with an
+    identifier would not have passed alone, and are no tie."""
+    from connect_pipeline.linkage.scoring import candidate_probability_sql, identifier_free_sql, tied_candidates_sql
+    from connect_pipeline.linkage.settings import identifier_columns
+
+    prior, share, threshold = 2e-5, 0.8, 0.9
+    weight = math.log2(prior / (1 - prior)) + 17.0  # one-pair 0.72, alone on the full posterior 0.93
+    assert weight < math.log2(threshold / (1 - threshold))
+    con = duckdb.connect()
+    columns = ", ".join(f"{c} VARCHAR" for c in identifier_columns())
+    con.execute(f"CREATE TABLE ats (unique_id VARCHAR, {columns})")
+    con.execute("INSERT INTO ats (unique_id) VALUES ('bare')")
+    con.execute("INSERT INTO ats (unique_id, linkedin_slug) VALUES ('linked', 'someone')")
+    con.execute("CREATE TABLE pairs (ats_uid VARCHAR, profile_id VARCHAR, match_weight DOUBLE)")
+    con.executemany("INSERT INTO pairs VALUES (?, ?, ?)",
+                    [(a, f"{a}{i}", weight) for a in ("bare", "linked") for i in (1, 2)])
+    scored = candidate_probability_sql("SELECT * FROM pairs", prior, share=share,
+                                       identifier_free=identifier_free_sql("ats"))
+    tied = {a for (a,) in con.execute(tied_candidates_sql(scored, threshold)).fetchall()}
+    assert tied == {"bare"}

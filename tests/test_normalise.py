@@ -21,7 +21,7 @@ from connect_pipeline.normalise.names import (
     last_name_key,
     name_key,
 )
-from connect_pipeline.normalise.nicknames import maintained_pairs, nickname_pairs
+from connect_pipeline.normalise.nicknames import maintained_pairs, nickname_pairs, own_pairs
 from connect_pipeline.normalise.profiles import build_profile_features, profile_snapshot_id
 from connect_pipeline.normalise.titles import title_key
 
@@ -71,6 +71,25 @@ def test_the_maintained_nickname_source_adds_families_without_overriding_ours() 
         "amelia", "amelia",  # a full name the package also calls a nickname keeps its family
     ]
     assert [f for f, _ in maintained_pairs({"tiff": "tiffany"})].count("tiff") == 0  # a known form is ours
+
+
+def test_forms_that_key_alike_never_split_a_family_silently() -> None:
+    """The lookup keeps the first of two forms that key alike, so which one that is must never
+    be an accident: the maintained source's forms that key alike share a family, one that keys
+    like a form of ours resolves to our family (ours wins: "joy" keys like our "joey"), and a
+    form that keys to a bare initial is left out ("l.b." for Littleberry made every "L." one)."""
+    own = {form: canonical for form, canonical in reversed(own_pairs())}
+    added = maintained_pairs(own)
+    keyed = apply(first_name_key, [form for form, _ in added])
+    families: dict[str | None, set[str]] = {}
+    for key, (_, family) in zip(keyed, added):
+        families.setdefault(key, set()).add(family)
+    assert all(len(f) == 1 for f in families.values())
+    assert all(key is not None and len(key) >= 2 for key in keyed)
+    own_keys = dict(zip(apply(first_name_key, sorted(own)), apply(first_name_canonical, sorted(own))))
+    shared = [key for key in families if key in own_keys]
+    assert apply(first_name_canonical, shared) == [own_keys[key] for key in shared]
+    assert apply(first_name_canonical, ["L.", "L"]) == ["l", "l"]
 
 
 def test_nickname_table_is_closed() -> None:

@@ -52,6 +52,7 @@ from typing import Iterable
 
 import duckdb
 
+from connect_pipeline.errors import LinkageError
 from connect_pipeline.linkage import snapshot_folder
 from connect_pipeline.linkage.blocking import BlockingKey
 
@@ -307,7 +308,12 @@ def lookup_pairs(
     read = total = 0
     manifest = snapshot_folder.read_manifest(index_dir) or {}
     files_per_key: dict[str, int] = manifest.get("files", {})
-    n_buckets = int(manifest.get("buckets", MAX_BUCKETS))
+    if "buckets" not in manifest:
+        raise LinkageError(
+            f"the key index at {index_dir} predates index version {INDEX_VERSION} (no bucket count); "
+            "rebuild it: a tenant run's profile_features step does, or build_key_index"
+        )
+    n_buckets = int(manifest["buckets"])
 
     def probe(name: str, position: int, folder: Path) -> None:
         nonlocal read, total

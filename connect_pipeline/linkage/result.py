@@ -47,7 +47,9 @@ class LinkResult:
 def borderline_share(matches: pl.DataFrame, threshold: float) -> float:
     """Share of matches within BORDERLINE_BITS of the threshold's weight: one weak detail (a
     similar title, a shared city) away from not being a match. Measured in weight, not
-    probability, because probabilities crowd near 1 above any useful threshold."""
+    probability, because probabilities crowd near 1 above any useful threshold. The weight is
+    the one-pair reading's cut: a candidate without identifiers, read on the full posterior,
+    can pass a little below it, and its match then counts as borderline, which it is."""
     if not matches.height:
         return 0.0
     threshold_weight = math.log2(threshold / (1 - threshold))

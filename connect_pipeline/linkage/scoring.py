@@ -180,7 +180,7 @@ def candidate_probability_sql(
     lam = _clamped(prior)
     absent = f"{1.0 - lam!r}"
     if identifier_free is not None and share is not None:
-        s = min(max(share, 0.01), 0.99)
+        s = min(max(share, lam), 0.99)  # s = λ is Splink's reading; s near 1 would make any pair certain
         absent = f"(CASE WHEN ats_uid IN ({identifier_free}) THEN {1.0 - s!r} ELSE {1.0 - lam!r} END)"
     kept = ", ".join(("ats_uid", "profile_id", "CAST(match_weight AS DOUBLE) AS match_weight", *columns))
     return (
@@ -189,6 +189,21 @@ def candidate_probability_sql(
         f"AS match_probability, "
         f"{lam!r} * likelihood_ratio / (absent + {lam!r} * likelihood_ratio) AS solo_probability "
         f"FROM (SELECT {kept}, {_likelihood_ratio_sql(prior)} AS likelihood_ratio, {absent} AS absent FROM ({view}))"
+    )
+
+
+def tied_candidates_sql(view: str, threshold: float) -> str:
+    """The candidates of ``view`` (``candidate_probability_sql``'s columns) whose best profile
+    ties with another at a probability that alone would have passed ``threshold``: ambiguous
+    (neither pair reaches it once each counts against the other). Judged on the probability a
+    pair would have alone, not on a weight: the weight that passes depends on the candidate
+    (lower for one read on the full posterior)."""
+    return (
+        f"SELECT ats_uid FROM ("
+        f"SELECT ats_uid, match_weight, solo_probability, lead(match_weight) OVER w AS runner_up FROM ({view}) "
+        f"WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id) "
+        f"QUALIFY row_number() OVER w = 1) "
+        f"WHERE runner_up >= match_weight - 1e-9 AND solo_probability >= {float(threshold)!r}"
     )
 
 
@@ -221,27 +236,19 @@ def score_in_chunks(
     # only what the figures, the kept pairs and the review read: the chunk is held twice meanwhile
     columns = ("match_key", *(f"gamma_{c.name}" for c in MODEL if keep_all_pairs))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {tables.tied_candidates} (ats_uid VARCHAR)")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {tables.identifier_free} AS {identifier_free_sql(tables.ats)}"
-    )
+    identifier_free = None
+    if share is not None:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {tables.identifier_free} AS {identifier_free_sql(tables.ats)}"
+        )
+        identifier_free = f"SELECT ats_uid FROM {tables.identifier_free}"
     for i, pairs in enumerate(_predicted_chunks(engine, linker, n_chunks, tables.ats_source), start=1):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {tables.scored_chunk} AS "
-            + candidate_probability_sql(
-                pairs, prior, columns, share=share,
-                identifier_free=f"SELECT ats_uid FROM {tables.identifier_free}",
-            )
+            + candidate_probability_sql(pairs, prior, columns, share=share, identifier_free=identifier_free)
         )
         view = f"SELECT * FROM {tables.scored_chunk}"
-        # a tie for the best profile, at a weight that alone would have passed the threshold: the
-        # candidate is ambiguous (neither pair reaches it once each counts against the other)
-        con.execute(
-            f"INSERT INTO {tables.tied_candidates} SELECT ats_uid FROM ("
-            f"SELECT ats_uid, match_weight, solo_probability, lead(match_weight) OVER w AS runner_up FROM ({view}) "
-            f"WINDOW w AS (PARTITION BY ats_uid ORDER BY match_weight DESC, profile_id) "
-            f"QUALIFY row_number() OVER w = 1) "
-            f"WHERE runner_up >= match_weight - 1e-9 AND solo_probability >= {float(threshold)!r}"
-        )
+        con.execute(f"INSERT INTO {tables.tied_candidates} {tied_candidates_sql(view, threshold)}")
         con.execute(
             f"INSERT INTO {counts} SELECT floor(match_weight / {HISTOGRAM_BUCKET}) * {HISTOGRAM_BUCKET}, "
             f"CAST(match_key AS VARCHAR), count(*) FROM ({view}) GROUP BY ALL"

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -147,6 +146,7 @@ class Comparison:
     null_sql: str  # when the comparison has nothing to say
     levels: tuple[Level, ...]  # non-null levels, most specific first; last is the else level
     identifier: bool = False  # agreement is near-unique (u is rarely observed by sampling)
+    column: str | None = None  # an identifier comparison's model column (``identifier_columns``)
 
 
 def _custom(sql: str, label: str, tf_column: str | None = None) -> Callable[[], ComparisonLevelCreator]:
@@ -375,6 +375,7 @@ MODEL: tuple[Comparison, ...] = (
             Level("differs", "different LinkedIn profile", _else("different"), 0.08),
         ),
         identifier=True,
+        column="linkedin_slug",
     ),
     Comparison(
         "emails",
@@ -385,6 +386,7 @@ MODEL: tuple[Comparison, ...] = (
             Level("differs", "no e-mail in common", _else("none shared"), 0.45),
         ),
         identifier=True,
+        column="emails",
     ),
     # A number typed without its country code gets the default region's code on normalisation,
     # which is often wrong (a Brazilian mobile saved as "+1 ..."); its last digits still agree,
@@ -404,6 +406,7 @@ MODEL: tuple[Comparison, ...] = (
             Level("differs", "no phone number in common", _else("none shared"), 0.4),
         ),
         identifier=True,
+        column="phones",
     ),
     # One comparison for where someone lives: the same city nearly always means the same country,
     # so scoring both separately would count one piece of evidence twice.
@@ -460,17 +463,10 @@ MODEL: tuple[Comparison, ...] = (
 
 
 def identifier_columns(model: tuple[Comparison, ...] = MODEL) -> tuple[str, ...]:
-    """The model columns the identifier comparisons read (LinkedIn slug, e-mails, phones), from
-    their null conditions ("<column>_l IS NULL OR ..."): a candidate holding none of them can be
-    found only by its names, place and employers (``scoring.candidate_probability_sql``)."""
-    columns = []
-    for comparison in model:
-        if comparison.identifier:
-            found = re.match(r"\s*(\w+)_l IS NULL", comparison.null_sql)
-            if found is None:
-                raise ValueError(f"identifier comparison {comparison.name!r} has no '<column>_l IS NULL' condition")
-            columns.append(found.group(1))
-    return tuple(columns)
+    """The model columns the identifier comparisons read (LinkedIn slug, e-mails, phones): a
+    candidate holding none of them can be found only by its names, place and employers
+    (``scoring.candidate_probability_sql``)."""
+    return tuple(c.column for c in model if c.identifier and c.column)
 
 
 def level_for_gamma(comparison: Comparison, gamma: int) -> Level | None:

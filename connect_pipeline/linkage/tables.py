@@ -65,7 +65,7 @@ class Tables:
     """Candidates holding no identifier, read on the full posterior."""
     top_pairs: str = "top_pairs"
     tied_candidates: str = "tied_candidates"
-    """Candidates whose best profile ties with another at a weight that alone would pass."""
+    """Candidates whose best profile ties with another at a probability that alone would pass."""
     scored_counts: str = "scored_counts"
     scored_candidates: str = "scored_candidates"
     review_pairs: str = "review_pairs"

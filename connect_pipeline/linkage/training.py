@@ -175,7 +175,8 @@ def estimate_u(linker: Linker, max_pairs: float, seed: int) -> None:
     came, and a run paid eleven passes per comparison (each with its own SQL to build and run)
     to count the pairs one pass counts: 5.4 s of a 6,000-profile world's 10 s link, where one
     pass per comparison takes 2.5 s. Every sampled pair now counts; a pass holds at most
-    ``U_PAIRS_PER_PASS`` pairs.
+    ``U_PAIRS_PER_PASS`` pairs (above that, Splink also runs its 1 % probe first and discards
+    it: 1 % more work, for bounded passes).
     """
     linker.training.estimate_u_using_random_sampling(
         max_pairs=max_pairs,

@@ -8,7 +8,8 @@ first line wins, so put the more common reading first.
 Covers English, Spanish, Portuguese, French, German, Italian, Dutch, Polish, Czech, Russian and
 Ukrainian usage. Masculine and feminine forms that share diminutives ("Alex", "Chris", "Sam")
 share a family: the diminutive alone cannot tell them apart. Extend it freely; a test checks that
-every line parses and that no form maps to two families silently.
+every family resolves to itself, and that no form the maintained source adds collides, once
+keyed, with another form (ours or its own).
 
 Beside it, the maintained source: the ``nicknames`` package (a hand-curated table of English
 given names and their nicknames, about 1,400 nicknames of 1,100 names, kept up upstream), which
@@ -222,7 +223,9 @@ def maintained_pairs(own: dict[str, str]) -> list[tuple[str, str]]:
     full_names = set(namer.nickname_lookup)  # full name -> its nicknames
     out: list[tuple[str, str]] = []
     for form, full in sorted(namer.canonical_lookup.items()):  # nickname -> its full names
-        if form in own or form in full_names:
+        # "l.b." (Littleberry) would key to the bare initial "l": only a word of two letters
+        # or more is a nickname a record can carry
+        if form in own or form in full_names or not (form.isalpha() and len(form) >= 2):
             continue
         families = {own.get(name, name) for name in full}
         if len(families) == 1:
