@@ -123,29 +123,39 @@ def test_a_candidates_namesakes_count_against_each_other_and_a_lone_pair_keeps_i
     assert all(got[(a, p)] <= splink(w) + 1e-12 for a, p, w in rows)
 
 
+def _scored_with_identifiers(
+    candidates: dict[str, dict[str, str]], pairs: list[tuple[str, str, float]], prior: float, share: float
+) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A connection holding candidates (id -> identifier values) in model columns and their
+    pairs, and the SQL reading them with ``candidate_probability_sql`` at this share."""
+    from connect_pipeline.linkage.scoring import candidate_probability_sql, identifier_free_sql
+    from connect_pipeline.linkage.settings import identifier_columns
+
+    con = duckdb.connect()
+    columns = identifier_columns()
+    con.execute(f"CREATE TABLE ats (unique_id VARCHAR, {', '.join(f'{c} VARCHAR' for c in columns)})")
+    con.executemany(f"INSERT INTO ats VALUES (?, {', '.join('?' for _ in columns)})",
+                    [(uid, *(values.get(c) for c in columns)) for uid, values in candidates.items()])
+    con.execute("CREATE TABLE pairs (ats_uid VARCHAR, profile_id VARCHAR, match_weight DOUBLE)")
+    con.executemany("INSERT INTO pairs VALUES (?, ?, ?)", pairs)
+    return con, candidate_probability_sql(
+        "SELECT * FROM pairs", prior, share=share, identifier_free=identifier_free_sql("ats"))
+
+
 def test_a_candidate_without_identifiers_is_read_on_the_full_posterior_and_one_with_them_is_not():
     """A candidate with no LinkedIn URL, e-mail or phone: "absent" weighs 1 - s (the share of
     candidates the index holds), so a lone pair rises above Splink's probability (the rest of
     the index was ruled out); twins still stay below an even chance each, and are still found
     as a tie. A candidate with an identifier that found nothing keeps Splink's probability."""
-    from connect_pipeline.linkage.scoring import candidate_probability_sql, identifier_free_sql
-    from connect_pipeline.linkage.settings import identifier_columns
-
     prior, share = 2e-5, 0.8  # s = 0.8 of the candidates are in the index
     prior_bits = math.log2(prior / (1 - prior))
     weight = prior_bits + 17.0  # a likelihood ratio of 2 ** 17: Splink says about 0.72
     lam_l = prior * 2 ** 17
-
-    con = duckdb.connect()
-    columns = ", ".join(f"{c} VARCHAR" for c in identifier_columns())
-    con.execute(f"CREATE TABLE ats (unique_id VARCHAR, {columns})")
-    con.execute("INSERT INTO ats (unique_id) VALUES ('bare'), ('twins')")
-    con.execute("INSERT INTO ats (unique_id, emails) VALUES ('mailed', 'x@example.com')")
-    con.execute("CREATE TABLE pairs (ats_uid VARCHAR, profile_id VARCHAR, match_weight DOUBLE)")
-    con.executemany("INSERT INTO pairs VALUES (?, ?, ?)",
-                    [("bare", "p1", weight), ("mailed", "p2", weight), ("twins", "p3", weight), ("twins", "p4", weight)])
-    sql = candidate_probability_sql("SELECT * FROM pairs", prior, share=share,
-                                    identifier_free=identifier_free_sql("ats"))
+    con, sql = _scored_with_identifiers(
+        {"bare": {}, "twins": {}, "mailed": {"emails": "x@example.com"}},
+        [("bare", "p1", weight), ("mailed", "p2", weight), ("twins", "p3", weight), ("twins", "p4", weight)],
+        prior, share,
+    )
     got = {(a, p): (prob, solo) for a, p, prob, solo in con.execute(
         f"SELECT ats_uid, profile_id, match_probability, solo_probability FROM ({sql})").fetchall()}
     splink = lam_l / (1 - prior + lam_l)
@@ -162,21 +172,15 @@ def test_twins_of_a_candidate_without_identifiers_are_a_tie_below_the_one_pair_w
     where Splink's one-pair probability passes, would each have passed alone: an ambiguous
     candidate, counted as a tie rather than as a miss. The same twins of a candidate with an
     identifier would not have passed alone, and are no tie."""
-    from connect_pipeline.linkage.scoring import candidate_probability_sql, identifier_free_sql, tied_candidates_sql
-    from connect_pipeline.linkage.settings import identifier_columns
+    from connect_pipeline.linkage.scoring import tied_candidates_sql
 
     prior, share, threshold = 2e-5, 0.8, 0.9
     weight = math.log2(prior / (1 - prior)) + 17.0  # one-pair 0.72, alone on the full posterior 0.93
     assert weight < math.log2(threshold / (1 - threshold))
-    con = duckdb.connect()
-    columns = ", ".join(f"{c} VARCHAR" for c in identifier_columns())
-    con.execute(f"CREATE TABLE ats (unique_id VARCHAR, {columns})")
-    con.execute("INSERT INTO ats (unique_id) VALUES ('bare')")
-    con.execute("INSERT INTO ats (unique_id, linkedin_slug) VALUES ('linked', 'someone')")
-    con.execute("CREATE TABLE pairs (ats_uid VARCHAR, profile_id VARCHAR, match_weight DOUBLE)")
-    con.executemany("INSERT INTO pairs VALUES (?, ?, ?)",
-                    [(a, f"{a}{i}", weight) for a in ("bare", "linked") for i in (1, 2)])
-    scored = candidate_probability_sql("SELECT * FROM pairs", prior, share=share,
-                                       identifier_free=identifier_free_sql("ats"))
+    con, scored = _scored_with_identifiers(
+        {"bare": {}, "linked": {"linkedin_slug": "someone"}},
+        [(a, f"{a}{i}", weight) for a in ("bare", "linked") for i in (1, 2)],
+        prior, share,
+    )
     tied = {a for (a,) in con.execute(tied_candidates_sql(scored, threshold)).fetchall()}
     assert tied == {"bare"}
