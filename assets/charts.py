@@ -63,7 +63,8 @@ def _unlinkables_md(charts: RunCharts, result: LinkResult, threshold: float) -> 
         f"Each candidate scored against itself: {percent(share):g}% of them fall short of the "
         f"threshold (p ≥ {threshold:g}, read one pair at a time) even when a profile agrees on "
         "everything they have, so no index could match them (a candidate without identifiers, "
-        "read on the full posterior, may still pass a little lower). A rise here points at "
+        "read on the full posterior, may still pass below it, by log2(1 / (1 - s)) bits for s the "
+        "share of candidates in the index). A rise here points at "
         "thinner ATS records, not at the model.",
     )
 
@@ -77,7 +78,7 @@ def histogram_md(histogram: list[tuple[float, int]], threshold: float) -> str:
     lines = [
         f"Pairs scored, by match weight (bits); the threshold p ≥ {threshold:g} is weight {cut:.1f} "
         "for a pair read alone (a candidate without identifiers, read on the full posterior, "
-        "passes a little lower).",
+        "passes lower, by log2(1 / (1 - s)) bits for s the share of candidates in the index).",
         "",
         "| match weight | pairs | |",
         "|---|---:|---|",

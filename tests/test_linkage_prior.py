@@ -184,3 +184,29 @@ def test_twins_of_a_candidate_without_identifiers_are_a_tie_below_the_one_pair_w
     )
     tied = {a for (a,) in con.execute(tied_candidates_sql(scored, threshold)).fetchall()}
     assert tied == {"bare"}
+
+
+def test_the_share_is_held_between_the_prior_and_0_99():
+    """s near 1 would make any lone pair certain ("absent" weighing nothing): held at 0.99. An s
+    below the prior would read a candidate without identifiers more strictly than one with
+    them: held at the prior, Splink's one-pair reading."""
+    prior = 2e-5
+    lam_l = prior * 2 ** 17
+    weight = math.log2(prior / (1 - prior)) + 17.0
+    for share, absent in ((0.999999, 0.01), (1e-9, 1 - prior)):
+        con, sql = _scored_with_identifiers({"bare": {}}, [("bare", "p1", weight)], prior, share)
+        (probability,) = con.execute(f"SELECT match_probability FROM ({sql})").fetchone()
+        assert probability == pytest.approx(lam_l / (absent + lam_l)), share
+
+
+def test_every_identifier_comparison_names_its_column():
+    """Which candidates hold no identifier is read from the columns the identifier comparisons
+    name; one naming none would make every candidate look identifier-free."""
+    from dataclasses import replace
+
+    from connect_pipeline.linkage.settings import MODEL, identifier_columns
+
+    assert identifier_columns() == ("linkedin_slug", "emails", "phones")
+    unnamed = tuple(replace(c, column=None) if c.name == "phones" else c for c in MODEL)
+    with pytest.raises(ValueError, match="phones"):
+        identifier_columns(unnamed)

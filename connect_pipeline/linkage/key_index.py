@@ -310,8 +310,9 @@ def lookup_pairs(
     files_per_key: dict[str, int] = manifest.get("files", {})
     if "buckets" not in manifest:
         raise LinkageError(
-            f"the key index at {index_dir} predates index version {INDEX_VERSION} (no bucket count); "
-            "rebuild it: a tenant run's profile_features step does, or build_key_index"
+            f"the key index at {index_dir} has no bucket count in its manifest (built before index "
+            f"version {INDEX_VERSION}, or the manifest is missing); rebuild it: a tenant run's "
+            "profile_features step does, or build_key_index"
         )
     n_buckets = int(manifest["buckets"])
 

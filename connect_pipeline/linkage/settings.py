@@ -466,6 +466,9 @@ def identifier_columns(model: tuple[Comparison, ...] = MODEL) -> tuple[str, ...]
     """The model columns the identifier comparisons read (LinkedIn slug, e-mails, phones): a
     candidate holding none of them can be found only by its names, place and employers
     (``scoring.candidate_probability_sql``)."""
+    missing = [c.name for c in model if c.identifier and not c.column]
+    if missing:  # its candidates would all count as holding no identifier
+        raise ValueError(f"identifier comparisons {missing} name no column")
     return tuple(c.column for c in model if c.identifier and c.column)
 
 

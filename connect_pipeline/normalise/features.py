@@ -39,7 +39,8 @@ ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
 # The version of the normalisation rules. Bump it when a normaliser changes what it produces:
 # the profile snapshot id includes it, so profile features are rebuilt under the new rules.
 # 6: name families from the maintained nickname source too (its version is in the id as well).
-FEATURES_VERSION = "6"
+# 7: its forms that key to a bare initial ("l.b.") left out.
+FEATURES_VERSION = "7"
 
 # What both sides hand to `feature_frame`: raw text as read, before any normalisation.
 RAW_SCHEMA: dict[str, pl.DataType] = {
