@@ -613,10 +613,11 @@ class LinkRun:
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
         prior = float(model.params["probability_two_random_records_match"])
-        # the share the prior was set from (prior = s / N); a carried model's prior was set on
-        # the index it was trained against, whose size is not known here: it reads every
-        # candidate one pair at a time, as before
-        share = None if config.trained_params is not None else prior * prepared.n_profiles
+        # the share the prior was set from (prior = s / N). A carried model's prior was set on
+        # the index it was trained against: read against this one's size, it is that run's s on
+        # the same index (so a carried model scores as its training run did), and overstates it
+        # on an index that has grown since (held at 0.99); retraining sets it afresh
+        share = prior * prepared.n_profiles
         scored = scoring.score_in_chunks(
             self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables,
             prior, keep_all, share=share,
