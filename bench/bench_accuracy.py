@@ -90,6 +90,7 @@ from connect_pipeline.linkage import DEFAULT_THRESHOLD, LinkConfig
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
 from connect_pipeline.linkage.run import LinkRun
+from connect_pipeline.linkage.scoring import candidate_probability_sql
 from connect_pipeline.linkage.settings import MODEL, level_for_gamma
 from connect_pipeline.linkage.tables import TABLES
 from connect_pipeline.pipeline import (
@@ -453,20 +454,24 @@ def analyse_errors(outcome: Outcome, threshold: float, show: int) -> Counter:
     for lo, hi in ((0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, threshold)):
         band = best.filter((pl.col("match_probability") >= lo) & (pl.col("match_probability") < hi))
         print(f"    [{lo}, {hi})  {band.height:7,}  " + (f"{band['right'].mean():.4f}" if band.height else "-"))
-    # what the full posterior of "a candidate is at most one profile" would publish: 1 - s, the
-    # share of candidates absent from the index, in place of the published 1 - prior (see README)
+    # what the full posterior of "a candidate is at most one profile" would publish if every
+    # candidate were read on it, not only those without identifiers (see README): the run's own
+    # formula, with every candidate in its identifier-free set
     prior = outcome.params["probability_two_random_records_match"]
     n_profiles = pl.scan_parquet(outcome.features).select(pl.len()).collect().item()
-    absent = max(1.0 - prior * n_profiles, 0.01)
-    prior_bits = math.log2(prior / (1 - prior))
-    full = (review.with_columns(lr=2.0 ** (pl.col("match_weight") - prior_bits).clip(upper_bound=900.0))
-            .with_columns(p=prior * pl.col("lr") / (absent + prior * pl.col("lr").sum().over("ats_uid")))
+    share = prior * n_profiles
+    con = duckdb.connect()
+    con.register("review_pairs", review.select("ats_uid", "profile_id", "match_weight"))
+    full = (pl.from_arrow(con.execute(candidate_probability_sql(
+                "SELECT * FROM review_pairs", prior, share=share,
+                identifier_free="SELECT ats_uid FROM review_pairs")).to_arrow_table())
+            .rename({"match_probability": "p"})
             .sort("p", descending=True).unique("ats_uid", keep="first")
             .join(truth.select("ats_uid", pl.col("profile_id").alias("true")), on="ats_uid", how="left")
             .with_columns(right=pl.col("profile_id") == pl.col("true").fill_null("")))
     n_in = truth.filter(pl.col("profile_id").is_not_null()).height
     kept = full.filter(pl.col("p") >= threshold)
-    print(f"  with the full posterior (1 - s = {absent:.3f} for 1 - prior): P {kept['right'].mean() or 0:.4f} "
+    print(f"  with the full posterior for every candidate (s = {share:.3f}): P {kept['right'].mean() or 0:.4f} "
           f"R {kept['right'].sum() / max(n_in, 1):.4f} at the threshold; bands (pairs, share right): " + ", ".join(
               f"[{lo}, {hi}) {band.height} {band['right'].mean() or 0:.3f}"
               for lo, hi in ((0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.0000001))

@@ -168,8 +168,9 @@ def candidate_probability_sql(
     them), so for such a candidate the full posterior over-trusted namesakes who share the
     employer or the city (read for every candidate on the development worlds with identifiers,
     its [0.9, 0.99) band was right 0.88 to 0.89 of the time and precision fell to 0.996-0.997;
-    read only for their candidates without identifiers, 0.95 to 1.00 and 0.9989-0.9990). For a candidate with no identifier nothing is
-    known besides the names, place and employer the weights read, and there Splink's one-pair
+    read only for their candidates without identifiers, 0.95 to 1.00 and 0.9989-0.9990). For a
+    candidate with no identifier nothing is known besides the names, place and employer the
+    weights read, and there Splink's one-pair
     probability was the one that was wrong, cautious beyond the threshold's meaning (a
     development world without identifiers: its best pairs scored 0.5 to 0.9 were right 85 to
     88 % of the time; with the full posterior its [0.9, 0.99) band was right 0.93 of the time).
