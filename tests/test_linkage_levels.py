@@ -357,6 +357,35 @@ def test_a_move_of_employer_is_not_counted_twice_through_the_title():
         math.log2((0.66 / 0.70) / (0.01 / 0.9957)))
 
 
+def test_a_new_seniority_after_a_move_may_weigh_more_than_the_same_title():
+    """Someone who changed employer is more often promoted than given the very same title, so
+    "same role at another seniority" is another fact, not a fuzzier "same title": the weight
+    EM finds for it stands even above the exact title's, in both chains. The string-similarity
+    levels below are still degrees of the same title and stay capped by it."""
+    keys = [lvl.key for lvl in COMPARISONS["title"].levels]
+    trained = _trained_dict()
+    levels = _title_levels(trained)
+    shares = {  # within each chain: (share among true matches, share among random pairs)
+        "moved_exact": (0.07, 0.015), "moved_role": (0.72, 0.04), "moved_similar": (0.05, 0.001),
+        "moved_loose": (0.01, 0.1), "moved_differs": (0.15, 0.844),
+        "exact": (0.60, 0.01), "role": (0.30, 0.001), "similar": (0.05, 0.03), "loose": (0.03, 0.1),
+        "differs": (0.02, 0.859),
+    }
+    for key, (m, u) in shares.items():
+        levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
+    out = dict(zip(keys, _title_levels(apply_fallbacks(trained, identifier_u=1e-4))))
+
+    def bits(key: str) -> float:
+        return math.log2(out[key]["m_probability"] / out[key]["u_probability"])
+
+    assert bits("moved_role") == pytest.approx(math.log2(0.72 / 0.04))
+    assert bits("moved_role") > bits("moved_exact") + 1
+    assert bits("role") == pytest.approx(math.log2(0.30 / 0.001))
+    # a similar title is still no better evidence than the same title
+    assert bits("moved_similar") == pytest.approx(bits("moved_exact"))
+    assert bits("similar") < bits("exact")
+
+
 def test_em_starts_from_chains_that_do_not_count_the_move_either():
     """EM scores its pairs with the levels as they stand: a chain's u as sampled among all
     pairs would make a new title after a move strong evidence for a match while EM learns the
