@@ -410,6 +410,48 @@ def test_stale_population_figures_are_not_used(world, tmp_path):
     assert result.matches.height > 0
 
 
+@pytest.mark.slow  # links part of a world twice: `make test-fast` leaves it out
+def test_a_carried_model_sets_its_prior_from_the_tenant_share_on_a_grown_index(world, tmp_path):
+    """An incremental run carries the last full run's parameters. Its prior is the share of the
+    tenant's candidates the index holds over the index's size: on an index that has doubled
+    since, the carried prior must halve (the tenant's share is the same), not stay as trained
+    (which would say the index holds twice the candidates it can). The share travels beside
+    the params file, from one carried run to the next; a params file without it still loads."""
+    trained_share = world["result"].share_in_index
+    assert trained_share is not None
+    n = pl.scan_parquet(world["profiles_path"]).select(pl.len()).collect().item()
+    trained = json.loads(world["result"].params_path.read_text())
+    assert trained["probability_two_random_records_match"] == pytest.approx(trained_share / n)
+    # the index doubles with people nobody in the tenant resembles
+    profiles = pl.read_parquet(world["profiles_path"])
+    strangers = profiles.with_columns(
+        ("x" + pl.col("unique_id")).alias("unique_id"),
+        ("zq" + pl.col("unique_id")).alias("first_name"),
+        ("zq" + pl.col("unique_id")).alias("first_name_canonical"),
+        ("xv" + pl.col("unique_id")).alias("last_name"),
+    )
+    grown = tmp_path / "grown.parquet"
+    pl.concat([profiles, strangers]).write_parquet(grown)
+    ats = world["ats"].head(200)
+
+    def carried_prior(params: Path, model: str) -> tuple[float, Path]:
+        result = link_tenant(ats, grown, tmp_path / model, LinkConfig(trained_params=params))
+        return json.loads(result.params_path.read_text())["probability_two_random_records_match"], result.params_path
+
+    first, first_params = carried_prior(world["result"].params_path, "first")
+    assert first == pytest.approx(trained_share / (2 * n))
+    again, _ = carried_prior(first_params, "again")  # the next incremental run carries the carried
+    assert again == pytest.approx(trained_share / (2 * n))
+    # parameters saved without their share (an older version): read as before, with a log line
+    bare = tmp_path / "bare" / "params.json"
+    bare.parent.mkdir()
+    bare.write_text(world["result"].params_path.read_text())
+    with log_lines() as messages:
+        old, _ = carried_prior(bare, "bare")
+    assert old == pytest.approx(trained_share / n)
+    assert any("params.share.json" in m and "next full run saves it" in m for m in messages)
+
+
 def test_empty_ats_side(world, tmp_path):
     result = link_tenant(world["ats"].head(0), world["profiles_path"], tmp_path / "model")
     assert result.matches.height == 0 and result.pairs_compared == 0

@@ -452,10 +452,16 @@ class LinkRun:
         settings_path = self.model_dir / "settings.json"
         params_path = self.model_dir / "params.json"
         share: float | None = None  # estimated only when this run trains
+        carried_share: float | None = None
         if config.trained_params is not None:
             trained = training.load_trained_params(
                 Path(config.trained_params), config.backend, rules
             )
+            carried_share = training.load_share(
+                Path(config.trained_params), float(trained["probability_two_random_records_match"])
+            )
+            if carried_share is not None:  # the tenant's share, over this index's size
+                trained["probability_two_random_records_match"] = carried_share / max(prepared.n_profiles, 1)
             settings_path.write_text(
                 json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
             )
@@ -493,6 +499,11 @@ class LinkRun:
             if share is not None:
                 trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
         params_path.write_text(json.dumps(trained, indent=2))
+        kept_share = share if share is not None else carried_share
+        if kept_share is not None:  # so that the next run carrying these parameters has it
+            training.save_share(params_path, kept_share, float(trained["probability_two_random_records_match"]))
+        else:
+            training.share_path(params_path).unlink(missing_ok=True)
         if config.trained_params is not None:
             self._watch.lap("estimate_m")
         return Model(trained, settings_path, params_path, share)
@@ -555,6 +566,7 @@ class LinkRun:
         params_path = self.model_dir / "params.json"
         settings_path.write_text(text)
         params_path.write_text(text)
+        training.share_path(params_path).unlink(missing_ok=True)
         return Model(json.loads(text), settings_path, params_path, None)
 
     def chart(self, model: Model, frames: SplinkInputs) -> dict[str, Path]:
@@ -613,10 +625,8 @@ class LinkRun:
         training.register_tf(scorer, frames.term_frequencies)
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
         prior = float(model.params["probability_two_random_records_match"])
-        # the share the prior was set from (prior = s / N). A carried model's prior was set on
-        # the index it was trained against: read against this one's size, it is that run's s on
-        # the same index (so a carried model scores as its training run did), and overstates it
-        # on an index that has grown since (held at 0.99); retraining sets it afresh
+        # the share the prior was set from (prior = s / N): a carried model's prior is set from
+        # the share saved with it (``training.load_share``), so this is that share on any index
         share = prior * prepared.n_profiles
         scored = scoring.score_in_chunks(
             self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables,

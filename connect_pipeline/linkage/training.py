@@ -269,6 +269,42 @@ def safe_em(
     return True
 
 
+def share_path(params: Path) -> Path:
+    """Where the share of candidates in the index is kept, beside the params file it belongs to.
+
+    Splink's settings have no field for it (an unknown key fails to load), and a carried model
+    needs it: the prior is that share over the index's size, so a model trained on one index and
+    carried onto a grown one must divide the tenant's share by the new size, not keep the old
+    per-pair prior (which would say the index holds more of the tenant's candidates than it can).
+    """
+    return params.with_name(f"{params.stem}.share.json")
+
+
+def save_share(params: Path, share: float, prior: float) -> None:
+    """Write the share with the prior it set, so a share left beside other parameters (a run
+    killed between the two writes) is recognised and not used."""
+    share_path(params).write_text(json.dumps({"share_in_index": share, "prior": prior}))
+
+
+def load_share(params: Path, prior: float) -> float | None:
+    """The share saved beside ``params`` when it belongs to them (its prior is theirs); None
+    for parameters saved without one, with a log line saying what that costs."""
+    try:
+        saved = json.loads(share_path(params).read_text())
+        share, saved_prior = float(saved["share_in_index"]), float(saved["prior"])
+    except (OSError, ValueError, KeyError, TypeError):
+        share, saved_prior = None, None
+    if share is None or saved_prior is None or not math.isclose(saved_prior, prior, rel_tol=1e-9):
+        logger.info(
+            "%s has no share of candidates in the index beside it (saved by an older version, or "
+            "copied without %s): its prior is read against this index's size, which overstates the "
+            "share if the index has grown since; the next full run saves it",
+            params.name, share_path(params).name,
+        )
+        return None
+    return min(max(share, 0.01), 0.99)
+
+
 def load_trained_params(
     path: Path, backend: str, rules: list[BlockingRuleCreator]
 ) -> dict[str, Any]:
