@@ -656,11 +656,9 @@ def test_a_run_keeps_every_table_it_creates_in_its_namespace(world, tmp_path):
     assert other.score_histogram == usual.score_histogram
 
 
-def test_one_mistyped_or_missing_name_is_still_blocked_by_the_other_and_the_city():
-    """No identifier, no employer: with one name mistyped or missing, the other name and the
-    place are the only keys left ("michala neumann" in Winston Hills vs "michafla neumann")."""
-    import duckdb
-
+def _keys_pairing(left: tuple[str | None, str, str], right: tuple[str | None, str, str]) -> list[str]:
+    """The default keys that bring two records of (given name, family name, city) together; no
+    identifier, employer or sound of a name on either side."""
     from connect_pipeline.linkage.settings import LIST_COLUMNS, MODEL_COLUMNS
 
     def table(con, name, first, last, city):
@@ -669,19 +667,37 @@ def test_one_mistyped_or_missing_name_is_still_blocked_by_the_other_and_the_city
             for c in MODEL_COLUMNS if c not in ("unique_id", "first_name", "first_name_canonical", "last_name", "city")
         )
         con.execute(
-            f"CREATE TABLE {name} AS SELECT '{name}1' AS unique_id, {first!r} AS first_name, "
-            f"{first!r} AS first_name_canonical, {last!r} AS last_name, {city!r} AS city, {cols}"
+            f"CREATE TABLE {name} AS SELECT '{name}1' AS unique_id, ?::VARCHAR AS first_name, "
+            f"?::VARCHAR AS first_name_canonical, ?::VARCHAR AS last_name, ?::VARCHAR AS city, {cols}",
+            [first, first, last, city],
         )
 
     con = duckdb.connect()
-    table(con, "l", "michala", "neumann", "winston hills")
-    table(con, "r", "michafla", "neumann", "winston hills")
-    pairing = [k.name for k in blk.DEFAULT_BLOCKING_KEYS if blk.count_pairs(con, k, "l", "r") > 0]
-    assert pairing == ["last_name+city"]
-    con.execute("UPDATE r SET first_name = 'michala', first_name_canonical = 'michala', last_name = 'nuemann'")
-    assert [k.name for k in blk.DEFAULT_BLOCKING_KEYS if blk.count_pairs(con, k, "l", "r") > 0] == [
+    table(con, "l", *left)
+    table(con, "r", *right)
+    return [k.name for k in blk.DEFAULT_BLOCKING_KEYS if blk.count_pairs(con, k, "l", "r") > 0]
+
+
+def test_one_mistyped_or_missing_name_is_still_blocked_by_the_other_and_the_city():
+    """No identifier, no employer: with one name mistyped or missing, the other name and the
+    place are the only keys left ("michala neumann" in Winston Hills vs "michafla neumann")."""
+    assert "last_name+city" in _keys_pairing(
+        ("michala", "neumann", "winston hills"), ("michafla", "neumann", "winston hills"))
+    assert _keys_pairing(("michala", "neumann", "winston hills"), ("michala", "nuemann", "winston hills")) == [
         "first_name+city"
     ]
+
+
+def test_a_given_initial_or_two_mistyped_names_are_still_blocked():
+    """A given name written as an initial, or mistyped past its first letter, beside the same
+    family name, is found wherever the person lives now; both names mistyped past their first
+    two letters ("kathleen povey" / "kathledn povez"), in the same place."""
+    assert _keys_pairing(("j", "ashworth", "leeds"), ("john", "ashworth", "york")) == ["last_name+first_initial"]
+    assert _keys_pairing(("zac", "maynard", "nambour"), ("zqc", "maynard", "nambur")) == ["last_name+first_initial"]
+    assert _keys_pairing(("kathleen", "povey", "revesby"), ("kathledn", "povez", "revesby")) == ["name_prefixes+city"]
+    # neither: another initial, another place
+    assert _keys_pairing(("kathleen", "povey", "revesby"), ("mathleen", "povez", "revesby")) == []
+    assert _keys_pairing(("kathleen", "povey", "revesby"), ("kathledn", "povez", "rockdale")) == []
 
 
 def _location_m(params_path: Path) -> dict[str, float]:

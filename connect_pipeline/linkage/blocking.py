@@ -152,6 +152,9 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     # both names mistyped, misheard or transliterated ("katherine nuemann" / "catherine
     # neumann"): their sounds (Metaphone, see ``normalise.names.phonetic_key``) still agree
     BlockingKey("phonetic_names", ("first_name_phonetic", "last_name_phonetic")),
+    # a given name written as an initial ("j. smith"), mistyped, or a diminutive no table knows,
+    # beside a family name that agrees: the classic surname + initial key
+    BlockingKey("last_name+first_initial", ("last_name", "substr(first_name, 1, 1)")),
     BlockingKey("last_name+company", ("last_name", "companies"), ("companies",)),
     # a married-name change: same person, new last name, known company
     BlockingKey("first_name+company", ("first_name_canonical", "companies"), ("companies",)),
@@ -159,6 +162,7 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     # where someone lives is then the only other thing both sides know (bounded like every key)
     BlockingKey("last_name+city", ("last_name", "city")),
     BlockingKey("first_name+city", ("first_name_canonical", "city")),
+    BlockingKey("name_prefixes+city", ("substr(first_name, 1, 2)", "substr(last_name, 1, 2)", "city")),
     _SWAPPED_NAMES,
     _SWAPPED_NAMES.mirrored("swapped_names_mirror"),
 )
