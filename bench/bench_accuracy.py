@@ -157,6 +157,8 @@ DEV_WORLDS = (
     GeneratedWorld("dev-200k", 200_000, 5_000, 3),
     # the defaults but for identifiers: no session can train the names from LinkedIn URLs
     GeneratedWorld("dev-no-identifiers", 40_000, 3_000, 3, {"ats_identifiers": 0.0}),
+    # many absent candidates carrying the name of someone indexed: the namesake regime's errors
+    GeneratedWorld("dev-namesakes", 40_000, 3_000, 3, {"namesake": 0.8, "not_in_index": 0.45}),
     # names and a home address only, corrupted by another hand than ours (FEBRL's generator,
     # other settings and people than the test world's FEBRL4)
     FebrlWorld("dev-febrl3", "FEBRL3 originals -> Greenhouse (names, home address); profiles: the first "
