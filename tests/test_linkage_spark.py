@@ -273,3 +273,38 @@ def test_the_key_index_path_scores_the_same_kept_pairs_on_both_engines(spark_ses
     per_candidate = scored[0].group_by("ats_uid").len()["len"]
     assert per_candidate.max() <= LinkConfig().first_pass_bound * TIE_FACTOR
     assert _links(duck) == _links(spark)
+
+
+@pytest.fixture(scope="module")
+def spark_trained(runs) -> LinkResult:
+    """A tenant trained on Spark end to end: u by random sampling, EM, the prior from the scores."""
+    path = runs["base"] / "profile_features.parquet"
+    return link_tenant(runs["ats"], path, runs["base"] / "spark_trained",
+                       LinkConfig(backend="spark", u_max_pairs=3e5), spark=runs["spark_session"])
+
+
+def test_a_model_trained_on_spark_finds_the_people_the_duckdb_one_finds(runs, spark_trained):
+    """Training on Spark samples other random pairs than DuckDB does, so its u (and what EM
+    builds on them) differ a little; the people it links, and the share of candidates it
+    finds in the index, must not. Its parameters are whole (every level estimated or given
+    its fallback) and its share is saved beside them for the next run to carry."""
+    import json
+
+    truth = runs["truth"]
+    duck, spark = _links(runs["duckdb"]), _links(spark_trained)
+    true_duck = {c for c, p in duck.items() if truth.get(c) == p}
+    true_spark = {c for c, p in spark.items() if truth.get(c) == p}
+    print(f"\ntrue links: duckdb {len(true_duck)}, spark-trained {len(true_spark)} of {len(truth)}; "
+          f"matches {len(duck)} / {len(spark)}; share {runs['duckdb'].share_in_index:.3f} / "
+          f"{spark_trained.share_in_index:.3f}")
+    assert len(true_duck ^ true_spark) <= max(2, len(truth) // 50)
+    assert len(spark) - len(true_spark) <= len(duck) - len(true_duck) + max(2, len(truth) // 100)
+    assert abs(spark_trained.share_in_index - runs["duckdb"].share_in_index) < 0.05
+    params = json.loads(spark_trained.params_path.read_text())
+    assert params["sql_dialect"] == "spark"
+    for comparison in params["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level"):
+                assert level["m_probability"] > 0 and level["u_probability"] > 0, (comparison["output_column_name"], level)
+    saved = json.loads(spark_trained.params_path.with_name("params.share.json").read_text())
+    assert saved["share_in_index"] == pytest.approx(spark_trained.share_in_index)
