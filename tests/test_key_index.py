@@ -213,6 +213,26 @@ def test_a_shared_identifier_outranks_any_amount_of_shared_name():
     assert 7 not in {p for (p,) in con.execute("SELECT pid FROM plain").fetchall()}
 
 
+def test_keys_made_of_the_names_alone_count_once():
+    """A surname changed by marriage and no identifier: the true profile shares the given name
+    with the employer and with the city; thirty namesakes share the old name through four keys
+    made of the names alone (first+last, its prefix, its sound, surname + initial), which say
+    one thing. Counted once, the name weighs less than given name + employer + city, and the
+    true profile is kept; summed, the namesakes fill the bound and it is cut."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE hits (ats_uid VARCHAR, pid BIGINT, key INTEGER, n INTEGER)")
+    name_keys = (3, 4, 5, 6)
+    for key in name_keys:
+        con.execute(f"INSERT INTO hits SELECT '1', i, {key}, 28 FROM range(100, 130) t(i)")
+    con.execute("INSERT INTO hits VALUES ('1', 7, 8, 40), ('1', 7, 10, 60)")  # first+company, first+city
+    first_pass.keep_best(con, "hits", "kept", n_profiles=40_000, bound=2, name_keys=name_keys)
+    kept = [p for (p,) in con.execute("SELECT pid FROM kept ORDER BY score DESC, pid").fetchall()]
+    assert kept[0] == 7
+    assert len(kept) == 2 * first_pass.TIE_FACTOR  # the namesakes tied behind it still reach the model
+    first_pass.keep_best(con, "hits", "summed", n_profiles=40_000, bound=2)
+    assert 7 not in {p for (p,) in con.execute("SELECT pid FROM summed").fetchall()}
+
+
 def test_the_first_pass_does_not_cut_through_a_tie_it_cannot_tell_apart():
     """Five namesakes share exactly the same keys with the candidate; the model would tell them
     apart by title or employer, the first pass cannot. With two kept per candidate, all five

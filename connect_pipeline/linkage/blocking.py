@@ -59,6 +59,9 @@ class BlockingKey:
     identifier: bool = False
     """The key is an identifier of one person (LinkedIn, e-mail, phone): sharing it is evidence
     no amount of name agreement outweighs, so the first pass ranks such pairs first."""
+    names_only: bool = False
+    """The key is made of the names alone: several such keys shared say one thing (the names
+    agree), so the first pass counts only the strongest of them."""
 
     @property
     def slug(self) -> str:
@@ -74,7 +77,7 @@ class BlockingKey:
         """The same key with the two sides' expressions exchanged."""
         if self.right_exprs is None:
             return self
-        return BlockingKey(name, self.right_exprs, self.explode, self.exprs)
+        return replace(self, name=name, exprs=self.right_exprs, right_exprs=self.exprs)
 
     def splink_rule(self) -> BlockingRuleCreator:
         if self.left_out is not None:
@@ -137,7 +140,7 @@ def _on_side(expr: str, side: str) -> str:
 # swap combined with a transliteration or a typo is still compared (and scored by the model).
 _SWAPPED_NAMES = BlockingKey(
     "swapped_names", ("first_name", "substr(last_name, 1, 1)"),
-    right_exprs=("last_name", "substr(first_name, 1, 1)"),
+    right_exprs=("last_name", "substr(first_name, 1, 1)"), names_only=True,
 )
 
 # Ordered strongest first: Splink attributes a pair to the first rule that produced it.
@@ -146,15 +149,15 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("email", ("emails",), ("emails",), identifier=True),
     # the number's last digits, so a wrong country code does not keep a pair apart
     BlockingKey("phone", ("phone_tails",), ("phone_tails",), identifier=True),
-    BlockingKey("first_name+last_name", ("first_name_canonical", "last_name")),
+    BlockingKey("first_name+last_name", ("first_name_canonical", "last_name"), names_only=True),
     # catches last-name typos past the third letter and unresolved nicknames sharing an initial
-    BlockingKey("first_name+last_name_prefix", ("first_name_canonical", "substr(last_name, 1, 3)")),
+    BlockingKey("first_name+last_name_prefix", ("first_name_canonical", "substr(last_name, 1, 3)"), names_only=True),
     # both names mistyped, misheard or transliterated ("katherine nuemann" / "catherine
     # neumann"): their sounds (Metaphone, see ``normalise.names.phonetic_key``) still agree
-    BlockingKey("phonetic_names", ("first_name_phonetic", "last_name_phonetic")),
+    BlockingKey("phonetic_names", ("first_name_phonetic", "last_name_phonetic"), names_only=True),
     # a given name written as an initial ("j. smith"), mistyped, or a diminutive no table knows,
     # beside a family name that agrees: the classic surname + initial key
-    BlockingKey("last_name+first_initial", ("last_name", "substr(first_name, 1, 1)")),
+    BlockingKey("last_name+first_initial", ("last_name", "substr(first_name, 1, 1)"), names_only=True),
     BlockingKey("last_name+company", ("last_name", "companies"), ("companies",)),
     # a married-name change: same person, new last name, known company
     BlockingKey("first_name+company", ("first_name_canonical", "companies"), ("companies",)),

@@ -14,11 +14,14 @@ about 23 bits on 10M profiles; a common first name in a large city: a few). It i
 quantity the model's term-frequency adjusted u probabilities express, read off the index
 instead of computed per pair.
 
+Keys made of the names alone (``BlockingKey.names_only``: "first+last", its prefix, how the
+names sound, surname + initial, the swapped names) say one thing several times, so only the
+strongest of them counts; every other shared key adds. Summed, thirty namesakes sharing only
+the old name outscored, and cut, the one profile that shares the given name with the employer
+and the city of a candidate whose surname changed.
+
 Pairs that share an identifier (LinkedIn, e-mail, phone: ``BlockingKey.identifier``) rank before
-all others, most identifiers first. The sum above counts keys that say the same thing several
-times (a shared name is "first+last", "first+last prefix" and "how the names sound" at once),
-so without that order thirty namesakes who share only a name outscore the one profile that
-shares a LinkedIn URL and an employer with a candidate whose surname changed.
+all others, most identifiers first: no amount of shared name or place outweighs one.
 
 The bound: the ``bound`` best profiles per candidate, and every profile tied with the last of
 them. The first pass sees only which keys agree, so namesakes sharing the same keys are equal to
@@ -68,12 +71,15 @@ def keep_best(
     bound: int = DEFAULT_BOUND,
     append: bool = False,
     identifier_keys: tuple[int, ...] = (),
+    name_keys: tuple[int, ...] = (),
 ) -> FirstPass:
     """``out_table`` (``ats_uid``, ``pid``, ``keys`` bit set, ``score``, ``rarest``) from
     ``blocked`` (``key_index.lookup_pairs``' rows): the ``bound`` best profiles per candidate
     and those tied with the last of them, at most ``TIE_FACTOR * bound``. ``identifier_keys``
     are the positions of the identifier keys in ``blocked.key``: pairs sharing more of them rank
-    first.
+    first. ``name_keys`` are those of the keys made of the names alone
+    (``BlockingKey.names_only``): a pair's score counts the strongest of them, plus every
+    other key it shares.
 
     ``append`` adds to an existing ``out_table`` (a run passes its candidates in slices, so the
     blocked pairs of one slice at a time are held); the figures are the slice's."""
@@ -82,6 +88,13 @@ def keep_best(
     total = max(int(n_profiles), 1)
     ids = ", ".join(str(int(k)) for k in identifier_keys)
     identifiers = f"count(DISTINCT key) FILTER (WHERE key IN ({ids}))" if ids else "0"
+    bits = f"log2({total}::DOUBLE / greatest(n, 1))"
+    names = ", ".join(str(int(k)) for k in name_keys)
+    score = (
+        f"coalesce(max({bits}) FILTER (WHERE key IN ({names})), 0) "
+        f"+ coalesce(sum({bits}) FILTER (WHERE key NOT IN ({names})), 0)"
+        if names else f"sum({bits})"
+    )
     head = f"INSERT INTO {out_table}" if append else f"CREATE OR REPLACE TABLE {out_table} AS"
     before = int(con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]) if append else 0
     before_candidates = int(
@@ -91,7 +104,7 @@ def keep_best(
         f"""
         {head}
         SELECT ats_uid, pid, bit_or(1::BIGINT << key) AS keys,
-               sum(log2({total}::DOUBLE / greatest(n, 1))) AS score, min(n) AS rarest
+               {score} AS score, min(n) AS rarest
         FROM {blocked}
         GROUP BY ats_uid, pid
         QUALIFY rank() OVER (PARTITION BY ats_uid ORDER BY {identifiers} DESC, score DESC) <= {int(bound)}

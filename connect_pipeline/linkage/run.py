@@ -346,6 +346,7 @@ class LinkRun:
         assert self.key_index_dir is not None  # ``prepare`` found it current
         keys = list(blk.DEFAULT_BLOCKING_KEYS)
         identifier_keys = tuple(position for position, key in enumerate(keys) if key.identifier)
+        name_keys = tuple(position for position, key in enumerate(keys) if key.names_only)
         n_slices = max(1, -(-prepared.n_ats // first_pass.CANDIDATES_PER_SLICE))
         pairs: dict[str, int] = {}
         hits = kept = candidates = read = total = 0
@@ -361,7 +362,7 @@ class LinkRun:
             passed = first_pass.keep_best(
                 self.con, t.blocked_pairs, t.kept_pairs, prepared.n_profiles,
                 config.first_pass_bound, append=i > 0,
-                identifier_keys=identifier_keys,
+                identifier_keys=identifier_keys, name_keys=name_keys,
             )
             self.con.execute(f"DROP TABLE IF EXISTS {t.blocked_pairs}")
             for name, n in lookup.pairs.items():
