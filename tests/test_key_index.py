@@ -219,12 +219,19 @@ def test_keys_made_of_the_names_alone_count_once():
     made of the names alone (first+last, its prefix, its sound, surname + initial), which say
     one thing. Counted once, the name weighs less than given name + employer + city, and the
     true profile is kept; summed, the namesakes fill the bound and it is cut."""
+    keys = blk.DEFAULT_BLOCKING_KEYS
+    position = {key.name: i for i, key in enumerate(keys)}
+    name_keys = tuple(i for i, key in enumerate(keys) if key.names_only)
+    assert {keys[i].name for i in name_keys} == {
+        "first_name+last_name", "first_name+last_name_prefix", "phonetic_names", "last_name+first_initial",
+        "swapped_names", "swapped_names_mirror",
+    }
     con = duckdb.connect()
     con.execute("CREATE TABLE hits (ats_uid VARCHAR, pid BIGINT, key INTEGER, n INTEGER)")
-    name_keys = (3, 4, 5, 6)
-    for key in name_keys:
-        con.execute(f"INSERT INTO hits SELECT '1', i, {key}, 28 FROM range(100, 130) t(i)")
-    con.execute("INSERT INTO hits VALUES ('1', 7, 8, 40), ('1', 7, 10, 60)")  # first+company, first+city
+    for name in ("first_name+last_name", "first_name+last_name_prefix", "phonetic_names", "last_name+first_initial"):
+        con.execute(f"INSERT INTO hits SELECT '1', i, {position[name]}, 28 FROM range(100, 130) t(i)")
+    con.execute(f"INSERT INTO hits VALUES ('1', 7, {position['first_name+company']}, 40), "
+                f"('1', 7, {position['first_name+city']}, 60)")
     first_pass.keep_best(con, "hits", "kept", n_profiles=40_000, bound=2, name_keys=name_keys)
     kept = [p for (p,) in con.execute("SELECT pid FROM kept ORDER BY score DESC, pid").fetchall()]
     assert kept[0] == 7

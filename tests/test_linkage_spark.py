@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant
+from connect_pipeline.linkage import LinkConfig, LinkResult, link_tenant, training
 from connect_pipeline.linkage.first_pass import TIE_FACTOR
 from connect_pipeline.linkage.settings import MODEL
 from tests.test_linkage import TITLES, _ats, _frame, _profiles, _row
@@ -306,5 +306,5 @@ def test_a_model_trained_on_spark_finds_the_people_the_duckdb_one_finds(runs, sp
         for level in comparison["comparison_levels"]:
             if not level.get("is_null_level"):
                 assert level["m_probability"] > 0 and level["u_probability"] > 0, (comparison["output_column_name"], level)
-    saved = json.loads(spark_trained.params_path.with_name("params.share.json").read_text())
+    saved = json.loads(training.share_path(spark_trained.params_path).read_text())
     assert saved["share_in_index"] == pytest.approx(spark_trained.share_in_index)

@@ -66,7 +66,9 @@ class LinkConfig:
     """"duckdb" (one machine) or "spark" (Splink's SparkAPI; needs the ``spark`` extra)."""
     trained_params: Path | None = None
     """A params.json of an earlier run *for the same tenant*, from either backend: estimation is
-    skipped and its m, u and prior score this run (tenants never share parameters)."""
+    skipped and its m and u score this run, with the prior set from the share of the tenant's
+    candidates in the index saved beside it over this index's size (tenants never share
+    parameters)."""
     spark_master: str = DEFAULT_MASTER
     spark_shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS
     first_pass_bound: int = DEFAULT_BOUND

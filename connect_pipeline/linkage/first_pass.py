@@ -7,16 +7,18 @@ as long as the true profile is among those scored.
 
 The first pass ranks a candidate's blocked pairs without any string similarity, from what the
 key index already returned (``key_index.lookup_pairs``): the *agreement pattern* (which keys the
-pair shares, a bit set) and, for each shared key, the size of the block it came from. A pair's
-score is the sum over its shared keys of ``log2(profiles / block size)``: the bits of evidence
-a shared value carries when it is as common as its block says (a LinkedIn slug, block of one:
+pair shares, a bit set) and, for each shared key, the size of the block it came from. A shared
+key carries ``log2(profiles / block size)`` bits: the evidence a shared value carries when it
+is as common as its block says (a LinkedIn slug, block of one:
 about 23 bits on 10M profiles; a common first name in a large city: a few). It is the same
 quantity the model's term-frequency adjusted u probabilities express, read off the index
 instead of computed per pair.
 
 Keys made of the names alone (``BlockingKey.names_only``: "first+last", its prefix, how the
 names sound, surname + initial, the swapped names) say one thing several times, so only the
-strongest of them counts; every other shared key adds. Summed, thirty namesakes sharing only
+strongest of them counts; every other shared key adds. A big name block entered through its
+refinement (the names plus the city or an employer, ``key_index.refinements``) counts as its
+key, with the refined block's smaller size: its bits include what the place or employer adds. Summed, thirty namesakes sharing only
 the old name outscored, and cut, the one profile that shares the given name with the employer
 and the city of a candidate whose surname changed.
 

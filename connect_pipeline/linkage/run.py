@@ -57,6 +57,7 @@ from connect_pipeline.linkage.settings import (
     settings_dict,
 )
 from connect_pipeline.linkage.tables import TABLES, Tables
+from connect_pipeline.storage import write_text_atomic
 
 logger = logging.getLogger(__name__)
 """Progress (sizes, timings, figures) as info; a chart not drawn or training that fell back to
@@ -212,7 +213,8 @@ class LinkRun:
             prepared = self.prepare(ats_people, profile_features)
             if prepared.n_ats == 0 or prepared.n_profiles == 0:
                 logger.info("nothing to link: one side is empty")
-                return self._result(self.untrained_model(), {}, {}, NOTHING_SCORED, None, [])
+                model = self.untrained_model() if self.config.trained_params is None else self.kept_model()
+                return self._result(model, {}, {}, NOTHING_SCORED, None, [])
             blocked = self.block(prepared)
             inputs = self.population(prepared, blocked)
             frames = self.hand_over()
@@ -499,8 +501,10 @@ class LinkRun:
                 share = self.share_from_scores(trained, inputs, prepared, blocked, frames)
             if share is not None:
                 trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
-        params_path.write_text(json.dumps(trained, indent=2))
-        kept_share = share if share is not None else carried_share
+        write_text_atomic(params_path, json.dumps(trained, indent=2))
+        # the share the prior was set from: re-estimated from the scores, else the starting one
+        # (the prior stays inputs.prior = inputs.share / N when nothing could be scored), or carried
+        kept_share = share if share is not None else (carried_share if config.trained_params else inputs.share)
         if kept_share is not None:  # so that the next run carrying these parameters has it
             training.save_share(params_path, kept_share, float(trained["probability_two_random_records_match"]))
         else:
@@ -557,6 +561,29 @@ class LinkRun:
         )
         self._watch.lap("estimate_prior")
         return share
+
+    def kept_model(self) -> Model:
+        """The carried parameters, unchanged, for a run with an empty side: an incremental
+        window in which no candidate changed must leave the model the next window carries as
+        the last full run wrote it (writing untrained settings over it made every later
+        window score with them). Copied into ``model_dir`` when they were carried from
+        elsewhere, with their share."""
+        assert self.config.trained_params is not None
+        source = Path(self.config.trained_params)
+        settings_path = self.model_dir / "settings.json"
+        params_path = self.model_dir / "params.json"
+        text = source.read_text()
+        if source.resolve() != params_path.resolve():
+            write_text_atomic(params_path, text)
+            share = training.share_path(source)
+            if share.is_file():
+                write_text_atomic(training.share_path(params_path), share.read_text())
+            else:
+                training.share_path(params_path).unlink(missing_ok=True)
+        if not settings_path.is_file():
+            creator = build_settings(self.config.backend, [], UNTRAINED_PRIOR)
+            write_text_atomic(settings_path, json.dumps(settings_dict(creator, self.config.backend), indent=2))
+        return Model(json.loads(text), settings_path, params_path, None)
 
     def untrained_model(self) -> Model:
         """Settings and params with nothing estimated, for a run with an empty side: the files a
@@ -627,7 +654,10 @@ class LinkRun:
         n_chunks = scoring.chunks_for(blocked.pairs_to_score, config.pairs_per_chunk)
         prior = float(model.params["probability_two_random_records_match"])
         # the share the prior was set from (prior = s / N): a carried model's prior is set from
-        # the share saved with it (``training.load_share``), so this is that share on any index
+        # the share saved with it (``training.load_share``), so this is that share on any index.
+        # Parameters carried without their share keep the prior they were trained with: read
+        # against this index's size, that overstates the share if the index has grown (held
+        # at 0.99) until the next full run saves one
         share = prior * prepared.n_profiles
         scored = scoring.score_in_chunks(
             self._engine_or_fail(), scorer, n_chunks, config.threshold, self.tables,

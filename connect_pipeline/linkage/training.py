@@ -25,6 +25,7 @@ from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import population
 from connect_pipeline.linkage.settings import MODEL, Comparison, build_settings, carry_parameters, settings_dict
 from connect_pipeline.linkage.tables import Tables
+from connect_pipeline.storage import write_text_atomic
 
 SHARE_SAMPLE = 20_000  # candidates scored by the trained model to estimate the share in the index
 SHARE_EM_ITERATIONS = 200  # the share's EM converges in tens; it costs microseconds per candidate
@@ -283,7 +284,7 @@ def share_path(params: Path) -> Path:
 def save_share(params: Path, share: float, prior: float) -> None:
     """Write the share with the prior it set, so a share left beside other parameters (a run
     killed between the two writes) is recognised and not used."""
-    share_path(params).write_text(json.dumps({"share_in_index": share, "prior": prior}))
+    write_text_atomic(share_path(params), json.dumps({"share_in_index": share, "prior": prior}))
 
 
 def load_share(params: Path, prior: float) -> float | None:
@@ -294,7 +295,15 @@ def load_share(params: Path, prior: float) -> float | None:
         share, saved_prior = float(saved["share_in_index"]), float(saved["prior"])
     except (OSError, ValueError, KeyError, TypeError):
         share, saved_prior = None, None
-    if share is None or saved_prior is None or not math.isclose(saved_prior, prior, rel_tol=1e-9):
+    if share is not None and saved_prior is not None and not math.isclose(saved_prior, prior, rel_tol=1e-9):
+        logger.warning(
+            "%s belongs to other parameters than %s (its prior %.3g, theirs %.3g: one of the two "
+            "was replaced without the other); the share is not used, the prior is read as trained, "
+            "and the next full run saves both",
+            share_path(params).name, params.name, saved_prior, prior,
+        )
+        return None
+    if share is None or saved_prior is None:
         logger.info(
             "%s has no share of candidates in the index beside it (saved by an older version, or "
             "copied without %s): its prior is read against this index's size, which overstates the "
