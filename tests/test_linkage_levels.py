@@ -267,6 +267,16 @@ def _title_levels(model: dict[str, Any]) -> list[dict[str, Any]]:
     return [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
 
 
+def _with_title(values: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """A trained model dict whose title levels have these (m, u)."""
+    trained = _trained_dict()
+    keys = [lvl.key for lvl in COMPARISONS["title"].levels]
+    levels = _title_levels(trained)
+    for key, (m, u) in values.items():
+        levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
+    return trained
+
+
 def test_a_title_is_read_apart_once_the_candidate_has_moved_employer():
     """Someone who has since changed employer (the ATS's company only in the profile's past)
     often has a new title: the title is then read on a chain of its own, and at the same
@@ -327,16 +337,12 @@ def test_a_move_of_employer_is_not_counted_twice_through_the_title():
     pairs that meet its condition, so the title adds only what it says given the move, and the
     moved chain caps only its own levels."""
     keys = [lvl.key for lvl in COMPARISONS["title"].levels]
-    trained = _trained_dict()
-    levels = _title_levels(trained)
-    joint = {  # key: (share among true matches, share among random pairs), moved or not together
+    trained = _with_title({  # key: (share among true matches, among random pairs), moved or not together
         "moved_exact": (0.02, 0.0001), "moved_role": (0.22, 0.0002), "moved_similar": (0.0, 0.0),
         "moved_loose": (0.0, 0.0), "moved_differs": (0.06, 0.0027),
         "exact": (0.66, 0.01), "role": (0.01, 0.02), "similar": (0.01, 0.03), "loose": (0.01, 0.1),
         "differs": (0.01, 0.8357),
-    }
-    for key, (m, u) in joint.items():
-        levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
+    })
     assert math.log2(0.06 / 0.0027) > 4  # as sampled: a new title after a move "proves" a match
     out = apply_conditional_chains(trained)
     by_key = dict(zip(keys, _title_levels(out)))
@@ -363,16 +369,12 @@ def test_a_new_seniority_after_a_move_may_weigh_more_than_the_same_title():
     EM finds for it stands even above the exact title's, in both chains. The string-similarity
     levels below are still degrees of the same title and stay capped by it."""
     keys = [lvl.key for lvl in COMPARISONS["title"].levels]
-    trained = _trained_dict()
-    levels = _title_levels(trained)
-    shares = {  # within each chain: (share among true matches, share among random pairs)
+    trained = _with_title({  # within each chain: (share among true matches, among random pairs)
         "moved_exact": (0.07, 0.015), "moved_role": (0.72, 0.04), "moved_similar": (0.05, 0.001),
         "moved_loose": (0.01, 0.1), "moved_differs": (0.15, 0.844),
         "exact": (0.60, 0.01), "role": (0.30, 0.001), "similar": (0.05, 0.0001), "loose": (0.03, 0.1),
         "differs": (0.02, 0.859),
-    }
-    for key, (m, u) in shares.items():
-        levels[keys.index(key)]["m_probability"], levels[keys.index(key)]["u_probability"] = m, u
+    })
     out = dict(zip(keys, _title_levels(apply_fallbacks(trained, identifier_u=1e-4))))
 
     def bits(key: str) -> float:
