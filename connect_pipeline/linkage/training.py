@@ -94,7 +94,7 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
     target = 0.5 if names is None else min(0.5, names)
     share = (found + target * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
     share = min(max(share, 0.01), 0.99)
-    return share, share / max(n_profiles, 1)
+    return share, prior_from_share(share, n_profiles)
 
 
 def share_in_index(
@@ -270,6 +270,12 @@ def safe_em(
     return True
 
 
+def prior_from_share(share: float, n_profiles: int) -> float:
+    """The probability two random records match: the tenant's share of candidates in the index,
+    each equally likely to be any of its profiles."""
+    return share / max(n_profiles, 1)
+
+
 def share_path(params: Path) -> Path:
     """Where the share of candidates in the index is kept, beside the params file it belongs to.
 
@@ -312,6 +318,16 @@ def load_share(params: Path, prior: float) -> float | None:
         )
         return None
     return min(max(share, 0.01), 0.99)
+
+
+def copy_share(source: Path, params: Path) -> None:
+    """Put the share saved beside the ``source`` params file beside ``params`` (parameters
+    copied whole keep their share; without one there, none is left beside them)."""
+    saved = share_path(source)
+    if saved.is_file():
+        write_text_atomic(share_path(params), saved.read_text())
+    else:
+        share_path(params).unlink(missing_ok=True)
 
 
 def load_trained_params(
