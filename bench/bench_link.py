@@ -188,6 +188,8 @@ def make_world(n_ats: int, n_profiles: int, seed: int = 1,
         .otherwise(pl.lit(titles[0])),
         city=pl.when(pl.Series(rng.random(k) < 0.8)).then("city").otherwise(pl.lit(cities[0])),
         profile_truth=pl.col("unique_id"),
+        # the earlier employers a resume dates (the profile's past), for 60 % of candidates
+        resume_companies=pl.when(pl.Series(rng.random(k) < 0.6)).then(pl.col("companies").list.slice(1)),
     )
     # personal e-mails the index does not know
     ats_m = ats_m.with_columns(
@@ -212,6 +214,9 @@ def make_world(n_ats: int, n_profiles: int, seed: int = 1,
         city=pl.Series(cities[rng.integers(0, len(cities), o)]),
         phones=pl.lit([], dtype=pl.List(pl.String)),
         profile_truth=pl.lit(None, dtype=pl.String),
+        resume_companies=pl.when(pl.Series(rng.random(o) < 0.6)).then(pl.concat_list(
+            pl.Series(companies[_zipf_index(rng, o, len(companies), shape["company"][1])]),
+            pl.Series(companies[_zipf_index(rng, o, len(companies), shape["company"][1])]))),
         has_slug=pl.Series(deliberate | (rng.random(o) < 0.4)),
         has_email=pl.Series(rng.random(o) < 0.6),
     ).with_columns(
@@ -237,7 +242,8 @@ def make_world(n_ats: int, n_profiles: int, seed: int = 1,
               "last_name_phonetic": phonetic_key(pl.col("last_name"))}
     ats, prof = ats.with_columns(**sounds), prof.with_columns(**sounds)
     cols = list(FEATURE_SCHEMA)
-    return (ats.select(*cols, "candidate_id").cast(FEATURE_SCHEMA | {"candidate_id": pl.Int64}),
+    return (ats.select(*cols, "candidate_id", "resume_companies")
+            .cast(FEATURE_SCHEMA | {"candidate_id": pl.Int64, "resume_companies": pl.List(pl.String)}),
             prof.select(cols).cast(FEATURE_SCHEMA), truth)
 
 

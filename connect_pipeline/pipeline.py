@@ -77,6 +77,7 @@ def normalise_tenant(
         pl.col("linkedin_urls").list.explode(keep_nulls=False, empty_as_null=False).unique().drop_nulls(),
         # in file order: the first resume's place comes first
         pl.col("places").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True),
+        pl.col("employers").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(maintain_order=True),
     )
     people = build_ats_people(candidates, applications, signals)
     eligible = eligible_people(people, include_private=include_private)

@@ -141,6 +141,24 @@ def test_parameters_saved_before_a_level_existed_still_load_with_the_level_neutr
     assert pair["location"] == "near_city"
 
 
+def test_parameters_saved_before_a_comparison_existed_still_load_with_it_neutral():
+    """A tenant's carried model from before the resume's employers were compared: an
+    incremental run still scores, the new comparison weighing nothing until the next training."""
+    trained = _trained_dict()
+    old = copy.deepcopy(trained)
+    old["comparisons"] = [c for c in old["comparisons"] if c["output_column_name"] != "resume_employer"]
+    with log_lines() as messages:
+        carried = carry_parameters(old, settings_dict(build_settings("duckdb", []), "duckdb"))
+    comp = next(c for c in carried["comparisons"] if c["output_column_name"] == "resume_employer")
+    levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+    for spec, level in zip(COMPARISONS["resume_employer"].levels, levels):
+        assert level["m_probability"] == level["u_probability"] == spec.default_m
+    assert any("predate level resume_employer/in_history" in m for m in messages)
+    location = next(c for c in carried["comparisons"] if c["output_column_name"] == "location")
+    assert location == next(c for c in carry_parameters(trained, settings_dict(build_settings("duckdb", []), "duckdb"))[
+        "comparisons"] if c["output_column_name"] == "location")  # the others keep their trained values
+
+
 def test_a_trained_level_the_model_does_not_have_is_refused():
     trained = _trained_dict()
     location = next(c for c in trained["comparisons"] if c["output_column_name"] == "location")
@@ -446,3 +464,50 @@ def test_the_index_counts_how_often_its_namesakes_share_a_city():
     row = con.execute(stats[population.NAMESAKE_PLACES]).fetchall()[0]
     # ann lee: 3 profiles with a city -> 6 ordered pairs, 2 of them in leeds; bo ng: one city only
     assert row == (2.0, 6.0)
+
+
+def test_an_earlier_employer_on_the_resume_is_looked_up_in_the_profile_career():
+    """The resume dates the jobs before the current one; the rarest of them the index knows is
+    compared with the profile's career (either side of the pair), a commoner shared one still
+    counts as another level, and a candidate whose resume names no employer the index knows
+    has nothing to say."""
+    ats = _record("a1", first_name="ann", last_name="lee", company="microsoft", companies=["microsoft"],
+                  resume_company="traf o data", resume_companies=["seattle", "traf o data"])
+
+    def level(companies: list[str] | None, left: dict[str, Any] = ats) -> str | None:
+        profile = _record("b1", first_name="ann", last_name="lee", companies=companies)
+        return levels_of(left, profile)["resume_employer"]
+
+    assert level(["contoso", "traf o data"]) == "in_history"
+    assert levels_of(_record("b1", first_name="ann", last_name="lee", companies=["traf o data"]),
+                     ats)["resume_employer"] == "in_history"
+    assert level(["seattle"]) == "any_in_history"
+    assert level(["contoso"]) == "differs"
+    assert level(None) is None
+    unknown = {**ats, "resume_company": None}
+    assert level(["contoso"], unknown) is None
+    # the current employer keeps its own comparison
+    assert levels_of(ats, _record("b1", first_name="ann", last_name="lee", company="microsoft",
+                                  companies=["microsoft", "traf o data"]))["company"] == "same"
+
+
+def test_the_resume_employer_compared_is_the_rarest_the_index_knows():
+    from connect_pipeline.linkage.prepare import add_resume_company
+    from connect_pipeline.linkage.tables import TABLES
+
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE TABLE {TABLES.ats} AS SELECT * FROM (VALUES "
+        "('1', ['big corp', 'small firm', 'senior analyst']), ('2', ['nobody knows']), ('3', NULL), "
+        "('4', ['tie b', 'tie a'])"
+        ") t(unique_id, resume_companies)"
+    )
+    con.execute(f"ALTER TABLE {TABLES.ats} ADD COLUMN resume_company VARCHAR")
+    con.execute(
+        f"CREATE TABLE {TABLES.population('history_company')} AS SELECT * FROM (VALUES "
+        "('big corp', 900), ('small firm', 12), ('tie a', 5), ('tie b', 5)) t(history_company, n)"
+    )
+    assert add_resume_company(con, TABLES) == 2
+    chosen = dict(con.execute(f"SELECT unique_id, resume_company FROM {TABLES.ats}").fetchall())
+    # the title part no profile names is never chosen; a tie goes to the first in order
+    assert chosen == {"1": "small firm", "2": None, "3": None, "4": "tie a"}

@@ -216,10 +216,11 @@ def ats_people() -> pl.DataFrame:
         ]},
     ]
     signals = pl.DataFrame(
-        {"candidate_id": [1, 4], "emails": [["bill@example.com", "b.gates@gmail.com"], []],
-         "phones": [["+1 425 555 0199"], []], "linkedin_urls": [[], ["https://linkedin.com/in/other"]]},
+        {"candidate_id": [1, 2, 4], "emails": [["bill@example.com", "b.gates@gmail.com"], [], []],
+         "phones": [["+1 425 555 0199"], [], []], "linkedin_urls": [[], [], ["https://linkedin.com/in/other"]],
+         "employers": [["Chief Architect", "Microsoft Corp.", "Traf-O-Data Inc", "Seattle"], ["Secret Inc", "Umbrella"], []]},
         schema={"candidate_id": pl.Int64, "emails": pl.List(pl.String), "phones": pl.List(pl.String),
-                "linkedin_urls": pl.List(pl.String)},
+                "linkedin_urls": pl.List(pl.String), "employers": pl.List(pl.String)},
     )
     return build_ats_people(candidates, applications, signals)
 
@@ -245,12 +246,16 @@ def test_ats_people_signals(ats_people: pl.DataFrame) -> None:
     assert (jose["first_name"], jose["last_name"], jose["linkedin_slug"]) == ("jose", "muller", "jose-muller")
     assert jose["phones"] == ["+34612345678"]  # default region from the address (Spain)
     assert ats_people.row(4, named=True)["linkedin_slug"] == "ana-silva-9"  # custom field text
+    # the resume's dated parts keyed like companies, less the current employer; none: null
+    assert bill["resume_companies"] == ["chief architect", "seattle", "traf o data"]
+    assert jose["resume_companies"] is None
 
 
 def test_ats_people_anonymised_row_is_blank(ats_people: pl.DataFrame) -> None:
     anon = ats_people.row(1, named=True)
     assert anon["is_anonymised"] is True
     assert all(anon[c] is None for c in FEATURE_SCHEMA if c != "unique_id")
+    assert anon["resume_companies"] is None  # its resume named employers
     assert ats_people.filter(~pl.col("is_anonymised")).height == 4
 
 

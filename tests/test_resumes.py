@@ -23,6 +23,7 @@ from connect_pipeline.resumes.sandbox import parse_pdf_bytes
 from connect_pipeline.resumes.signals import (
     extract_signals,
     find_emails,
+    find_employers,
     find_linkedin_urls,
     find_phones,
     find_places,
@@ -210,6 +211,7 @@ def test_normal_resume_yields_text_signals_and_name(mixed) -> None:
         assert row["phones"] == ["+44 20 7946 0958"], case  # "2019 - 2023" is not a phone
         assert row["linkedin_urls"] == ["linkedin.com/in/maria-gonzalez-42"], case
         assert row["names"] == ["Maria Gonzalez"], case
+        assert row["employers"] == ["Data Engineer", "Example Ltd"], case
 
 
 def test_skipped_rows_carry_no_text_and_empty_signals(mixed) -> None:
@@ -398,22 +400,42 @@ def test_extract_signals_dedupes_in_order() -> None:
     assert re.fullmatch(r"\+44 20 7946 0958", sig.phones[0])
 
 
+CAREER_RESUME = "\n".join([
+    "Maria Gonzalez",
+    "maria.gonzalez@example.com  |  +44 20 7946 0958",
+    "Leeds, West Yorkshire, United Kingdom",
+    "",
+    "EXPERIENCE",
+    "Senior Analyst, Acme Ltd    2016 - present",
+    "Madrid, Spain",
+    "Initech \u2014 Data Scientist (Mar 2010 \u2013 Jun 2012)",
+    "Product Manager at Hooli   2008-2010",
+    "Led a team of five analysts",
+    "",
+    "SKILLS",
+    "Python, SQL, Excel",
+])
+
+
 def test_places_are_read_from_the_header_only() -> None:
     """Where the author lives is written under the name; further down, comma-separated words
     are skills and employers' offices."""
-    text = "\n".join([
-        "Maria Gonzalez",
-        "maria.gonzalez@example.com  |  +44 20 7946 0958",
-        "Leeds, West Yorkshire, United Kingdom",
-        "",
-        "EXPERIENCE",
-        "Data Engineer, Acme    2019 - present",
-        "Madrid, Spain",
-        "",
-        "SKILLS",
-        "Python, SQL, Excel",
-    ])
+    text = CAREER_RESUME
     assert find_places(text) == ["Leeds, West Yorkshire, United Kingdom"]
     assert find_places("Ann Lee\nAustin, TX | ann@example.com | (512) 555-0100\n\nSUMMARY") == ["Austin, TX"]
     assert find_places("Ann Lee\n\nSKILLS\nPython, SQL") == []
     assert extract_signals(text).places == ["Leeds, West Yorkshire, United Kingdom"]
+
+
+def test_employers_are_the_parts_of_the_dated_lines() -> None:
+    """A career history dates every job, whatever the layout: the parts of a dated line are
+    returned (titles and places too, which the matcher only counts if an employer of the
+    profile is spelt so), and contact lines and undated lines are not read."""
+    text = CAREER_RESUME
+    assert find_employers(text) == [
+        "Senior Analyst", "Acme Ltd", "Initech", "Data Scientist", "Product Manager", "Hooli",
+    ]
+    assert extract_signals(text).employers == find_employers(text)
+    assert find_employers("Ann Lee\nann@example.com | (512) 555-2019\n\nSKILLS\nPython") == []
+    # a resume that dates a thousand lines still yields a bounded list
+    assert len(find_employers("\n".join(f"Firm {chr(65 + i % 26)}{chr(65 + i // 26 % 26)}, {2000 + i % 20}" for i in range(1000)))) == 20

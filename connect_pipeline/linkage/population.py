@@ -197,7 +197,7 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     n = max(n_profiles, 1)
     pop, tf, ats = tables.population, tables.term_frequencies, tables.ats
     for col in TF_COLUMNS:
-        if col in ("name_pair", "history_company"):
+        if col in ("name_pair", "history_company", "resume_company"):
             continue
         con.execute(
             f"""
@@ -224,6 +224,16 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         CREATE OR REPLACE TABLE {tf("history_company")} AS
         SELECT history_company, n / {n}::DOUBLE AS tf_history_company FROM {pop("history_company")}
         WHERE history_company IN (SELECT history_company FROM {ats})
+        """
+    )
+    # the rarest employer a candidate's resumes date: as common as the profiles naming it
+    # anywhere in their career, like the candidate's own company above
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {tf("resume_company")} AS
+        SELECT history_company AS resume_company, n / {n}::DOUBLE AS tf_resume_company
+        FROM {pop("history_company")}
+        WHERE history_company IN (SELECT resume_company FROM {ats})
         """
     )
 

@@ -30,7 +30,7 @@ def feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> str
     """
     parts = [f"{unique_id_sql} AS unique_id"]
     for col in MODEL_COLUMNS[1:]:
-        if col in ("companies", "title_role", "phone_tails", "name_pair", "history_company"):
+        if col in ("companies", "title_role", "phone_tails", "name_pair", "history_company", "resume_company"):
             continue
         if col in LIST_COLUMNS:
             src = f"CAST({col} AS VARCHAR[])" if col in columns else "CAST(NULL AS VARCHAR[])"
@@ -51,6 +51,8 @@ def feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> str
     # the ATS company looked up in the profiles' career histories (term frequencies); null on
     # the profile side so the lookup always uses the candidate's company
     parts.append(f"{company if ats_side else 'CAST(NULL AS VARCHAR)'} AS history_company")
+    # set on the ATS side once the population figures are attached (``add_resume_company``)
+    parts.append("CAST(NULL AS VARCHAR) AS resume_company")
     first = "nullif(trim(CAST(first_name_canonical AS VARCHAR)), '')"
     last = "nullif(trim(CAST(last_name AS VARCHAR)), '')"
     parts.append(f"{first} || ' ' || {last} AS name_pair")
@@ -89,7 +91,7 @@ def prepare_ats(con: duckdb.DuckDBPyConnection, ats_people: pl.DataFrame, tables
     ``candidate_id`` the published matches carry.
     """
     check_ats_people(ats_people)
-    keep = [c for c in ats_people.columns if c in FEATURE_SCHEMA or c == "candidate_id"]
+    keep = [c for c in ats_people.columns if c in FEATURE_SCHEMA or c in ("candidate_id", "resume_companies")]
     con.register(tables.ats_input, ats_people.select(keep).to_arrow())
     con.execute(
         f"CREATE OR REPLACE TABLE {tables.ats} AS SELECT "
@@ -102,6 +104,31 @@ def prepare_ats(con: duckdb.DuckDBPyConnection, ats_people: pl.DataFrame, tables
     )
     con.unregister(tables.ats_input)
     return int(con.execute(f"SELECT count(*) FROM {tables.ats}").fetchall()[0][0])
+
+
+def add_resume_company(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:
+    """Give each candidate ``resume_company``: of the employers its resumes date, the one the
+    fewest profiles name anywhere in their career; returns how many candidates have one.
+
+    One employer is compared, the rarest, because the evidence of a shared employer is how few
+    people share it, and Splink adjusts a level by the term frequency of one value: a resume
+    listing a big employer and a forty-person firm is best told apart from namesakes by the
+    firm. An employer no profile names cannot agree with any, so it is never the one chosen.
+    Needs the population figures (``population.attach_population``).
+    """
+    con.execute(
+        f"""
+        UPDATE {tables.ats} a SET resume_company = r.c
+        FROM (
+            SELECT unique_id, arg_min(c, (n, c)) AS c
+            FROM (SELECT unique_id, unnest(resume_companies) AS c FROM {tables.ats})
+            JOIN {tables.population("history_company")} p ON p.history_company = c
+            GROUP BY unique_id
+        ) r
+        WHERE a.unique_id = r.unique_id
+        """
+    )
+    return int(con.execute(f"SELECT count(resume_company) FROM {tables.ats}").fetchall()[0][0])
 
 
 def profiles_view(con: duckdb.DuckDBPyConnection, profile_features: Path | str, tables: Tables) -> str:

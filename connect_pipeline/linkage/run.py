@@ -42,7 +42,7 @@ from connect_pipeline.linkage import first_pass, key_index, memory, population, 
 from connect_pipeline.linkage.config import LinkConfig
 from connect_pipeline.linkage.engine import Engine
 from connect_pipeline.linkage.engine import new_linker
-from connect_pipeline.linkage.prepare import prepare_ats, profiles_view
+from connect_pipeline.linkage.prepare import add_resume_company, prepare_ats, profiles_view
 from connect_pipeline.linkage.result import LinkResult, borderline_share
 from connect_pipeline.linkage.scoring import MATCH_SCHEMA, NOTHING_SCORED, ScoredPairs
 from connect_pipeline.linkage.settings import (
@@ -299,6 +299,7 @@ class LinkRun:
         n_profiles = population.attach_population(
             self.con, t, definition, blk.DEFAULT_BLOCKING_KEYS, self.population_dir
         )
+        add_resume_company(self.con, t)
         self._use_index = key_index.is_current(
             self.key_index_dir, profile_features, definition, blk.DEFAULT_BLOCKING_KEYS
         )

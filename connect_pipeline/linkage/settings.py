@@ -68,6 +68,8 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "name_pair",
     "company",
     "history_company",
+    "resume_company",
+    "resume_companies",
     "companies",
     "title",
     "title_role",
@@ -78,7 +80,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "city",
     "country",
 )
-LIST_COLUMNS = ("companies", "emails", "phones")
+LIST_COLUMNS = ("companies", "resume_companies", "emails", "phones")
 # Digits of a phone number compared when the country codes disagree (see the phones comparison).
 PHONE_TAIL_DIGITS = 8
 
@@ -110,7 +112,7 @@ TF_MIN_U = 1e-4
 
 # Columns whose term frequencies adjust the exact-match levels.
 TF_COLUMNS: tuple[str, ...] = (
-    "first_name", "first_name_canonical", "name_pair", "company", "history_company",
+    "first_name", "first_name_canonical", "name_pair", "company", "history_company", "resume_company",
 )
 
 
@@ -335,6 +337,42 @@ MODEL: tuple[Comparison, ...] = (
             Level("shared_past", "worked at a common company", _intersect("companies", "shared"), 0.08),
             Level("similar", "company name is similar", _jw("company", 0.88, "JW >= 0.88"), 0.04),
             Level("differs", "company differs", _else("different"), 0.18),
+        ),
+    ),
+    Comparison(
+        "resume_employer",
+        "Employer a resume dates: in the profile's career, or not",
+        "resume_company_l IS NULL AND resume_company_r IS NULL OR companies_l IS NULL OR companies_r IS NULL",
+        (
+            # The rarest employer the candidate's resumes date besides the current one
+            # (``prepare.add_resume_company``), looked up in the profile's career: another
+            # fact than the current employer's (a resume lists the jobs before it), and weighed
+            # by how many profiles name that employer.
+            Level(
+                "in_history",
+                "an earlier employer on their resume appears in their career history",
+                _custom(
+                    "coalesce(array_contains(companies_r, resume_company_l), false) "
+                    "OR coalesce(array_contains(companies_l, resume_company_r), false)",
+                    "resume employer in the other side's history",
+                    tf_column="resume_company",
+                ),
+                0.40,
+            ),
+            # a commoner one: a resume's dated lines also hold titles and places, and the rarest
+            # part the index knows may be one of those, while the employer is still shared
+            Level(
+                "any_in_history",
+                "another employer on their resume appears in their career history",
+                _custom(
+                    "coalesce(array_length(array_intersect(resume_companies_l, companies_r)), 0) >= 1 "
+                    "OR coalesce(array_length(array_intersect(companies_l, resume_companies_r)), 0) >= 1",
+                    "a resume employer in the other side's history",
+                ),
+                0.20,
+            ),
+            Level("differs", "no employer on their resume is in their career history",
+                  _else("different"), 0.40),
         ),
     ),
     Comparison(
@@ -733,9 +771,10 @@ def carry_parameters(
     model grows a level at a time, e.g. "city nearly agrees"): that level gets its documented
     ``default_m`` as both m and u, i.e. no evidence either way until the tenant's next training
     run, and a log line says so. The levels the file does have keep their trained values, so a
-    tenant's model is not thrown away for one new level. Anything else (a comparison missing, a
-    trained level the model no longer has) means scoring would be silently wrong, so it raises
-    ``ValueError`` instead.
+    tenant's model is not thrown away for one new level. A comparison added since (the employers a
+    resume dates) is read the same way: every level of it no evidence until the tenant retrains.
+    Anything else (a comparison the model does not know, a trained level the model no longer
+    has) means scoring would be silently wrong, so it raises ``ValueError`` instead.
     """
     by_name = {c["output_column_name"]: c for c in trained.get("comparisons", [])}
     specs = {c.name: c for c in model}
@@ -745,7 +784,9 @@ def carry_parameters(
         name = comp["output_column_name"]
         source = by_name.get(name)
         if source is None:
-            raise ValueError(f"trained parameters lack comparison {name!r}")
+            if name not in specs:
+                raise ValueError(f"trained parameters lack comparison {name!r}")
+            source = {"comparison_levels": []}  # predates the comparison: every level neutral
         src_levels = {lvl.get("label_for_charts"): lvl for lvl in _non_null_levels(source)}
         dst_labels = {lvl.get("label_for_charts") for lvl in _non_null_levels(comp)}
         unknown = sorted(str(label) for label in set(src_levels) - dst_labels)

@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from connect_pipeline.normalise.companies import companies_key
 from connect_pipeline.normalise.contacts import phone_e164_exact
 from connect_pipeline.normalise.features import (
     ATS_EXTRA_SCHEMA,
@@ -205,7 +206,7 @@ def _signals_by_candidate(resume_signals: pl.DataFrame | None) -> dict[int, dict
     if resume_signals is None or resume_signals.is_empty():
         return {}
     out: dict[int, dict[str, list[str]]] = {}
-    cols = [c for c in ("emails", "phones", "linkedin_urls", "places") if c in resume_signals.columns]
+    cols = [c for c in ("emails", "phones", "linkedin_urls", "places", "employers") if c in resume_signals.columns]
     for row in resume_signals.select("candidate_id", *cols).iter_rows(named=True):
         if row["candidate_id"] is None:
             continue
@@ -286,6 +287,7 @@ def build_ats_people(
                 "phones_raw": _dedupe(_values(c.get("phone_numbers")) + resume.get("phones", [])),
                 "location_raw": _place(addresses[0]) if addresses else resume_place.get(cid),
                 "candidate_id": cid,
+                "resume_companies": resume.get("employers", []),
                 "is_anonymised": anonymised,
                 "is_private": bool(c.get("private")),
             }
@@ -293,14 +295,22 @@ def build_ats_people(
     raw = pl.DataFrame(rows, schema={**RAW_SCHEMA, **ATS_EXTRA_SCHEMA})
     raw = _phones_through_phonenumbers(raw)
     people = feature_frame(raw.lazy(), keep=tuple(ATS_EXTRA_SCHEMA)).collect()
+    people = people.with_columns(resume_companies=_resume_companies(pl.col("resume_companies"), pl.col("company")))
     blank = [
         pl.when(pl.col("is_anonymised")).then(pl.lit(None, dtype)).otherwise(pl.col(name)).alias(name)
-        for name, dtype in FEATURE_SCHEMA.items()
+        for name, dtype in {**FEATURE_SCHEMA, "resume_companies": ATS_EXTRA_SCHEMA["resume_companies"]}.items()
         if name != "unique_id"
     ]
     return people.with_columns(blank).select(
         [pl.col(n).cast(t) for n, t in {**FEATURE_SCHEMA, **ATS_EXTRA_SCHEMA}.items()]
     )
+
+
+def _resume_companies(employers: pl.Expr, company: pl.Expr) -> pl.Expr:
+    """The resume's dated parts keyed as companies, less the current company (which the
+    company comparison already reads), sorted so a rerun holds the same list; null if none."""
+    keyed = companies_key(employers).list.set_difference(pl.concat_list(company.fill_null(""))).list.sort()
+    return pl.when(keyed.list.len() > 0).then(keyed)
 
 
 def _phones_through_phonenumbers(raw: pl.DataFrame) -> pl.DataFrame:

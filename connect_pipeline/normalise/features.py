@@ -32,6 +32,9 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
 # Extra columns the ATS side carries (not compared, used to filter and explain).
 ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "candidate_id": pl.Int64(),
+    # the employers the candidate's resumes date (keyed like ``companies``), besides the
+    # current one: compared with the profile's career by the linkage's company levels
+    "resume_companies": pl.List(pl.String()),
     "is_anonymised": pl.Boolean(),
     "is_private": pl.Boolean(),
 }

@@ -43,6 +43,7 @@ RESUME_SCHEMA = pl.Schema(
         "linkedin_urls": pl.List(pl.String),
         "names": pl.List(pl.String),
         "places": pl.List(pl.String),
+        "employers": pl.List(pl.String),
     }
 )
 
@@ -92,4 +93,5 @@ def read_resumes(files: Sequence[tuple[int, int, Path]], limits: ResumeLimits = 
         columns["linkedin_urls"].append(list(o.linkedin_urls))
         columns["names"].append(list(o.names))
         columns["places"].append(list(o.places))
+        columns["employers"].append(list(o.employers))
     return pl.DataFrame(columns, schema=RESUME_SCHEMA)

@@ -98,6 +98,7 @@ class FileOutcome:
     linkedin_urls: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     places: list[str] = field(default_factory=list)
+    employers: list[str] = field(default_factory=list)
 
     @classmethod
     def skipped(cls, reason: str, pages: int | None = None) -> "FileOutcome":
@@ -190,6 +191,7 @@ def parse_pdf_bytes(data: bytes, limits: ResumeLimits, started: float | None = N
         linkedin_urls=sig.linkedin_urls,
         names=sig.names,
         places=sig.places,
+        employers=sig.employers,
     )
 
 

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 __all__ = [
-    "Signals", "extract_signals", "find_emails", "find_phones", "find_linkedin_urls", "find_places", "guess_name",
+    "Signals", "extract_signals", "find_emails", "find_phones", "find_linkedin_urls", "find_places", "find_employers",
+    "guess_name",
 ]
 
 # Local part deliberately conservative (no quoted local parts): resumes do not use them, and a
@@ -83,6 +84,7 @@ class Signals:
     linkedin_urls: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     places: list[str] = field(default_factory=list)
+    employers: list[str] = field(default_factory=list)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -200,6 +202,49 @@ def find_places(text: str, max_lines: int = 6) -> list[str]:
     return _dedupe(found)
 
 
+# A dated line of a career history: a year or an open end ("2019 - present", "Mar 2018 – now").
+_DATED = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:present|current|now|today)\b", re.IGNORECASE)
+_MONTHS = (
+    "jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september"
+    "|oct|october|nov|november|dec|december"
+)
+_DATE_WORDS = re.compile(
+    r"\b(?:(?:" + _MONTHS + r")\.?\s+)?(?:19|20)\d{2}\b|\b\d{1,2}\s*/\s*(?:19|20)\d{2}\b"
+    r"|\b(?:present|current|now|today|since|until|to)\b",
+    re.IGNORECASE,
+)
+# What separates an employer from its title, place and dates on one line.
+_HISTORY_SEPARATORS = re.compile(
+    r"\s*[,|;()\[\]\u2022\u00b7\u2013\u2014]\s*|\s+-\s+|\s+(?:at|@)\s+|\t|\s{2,}", re.IGNORECASE
+)
+_MAX_EMPLOYERS = 20
+
+
+def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
+    """The parts of a resume's dated lines, as written: where a career history names employers.
+
+    A resume dates every job ("Analyst, Acme Ltd    2016 - 2019", "Acme — Analyst (Mar 2019 –
+    present)"), and a line that carries a date is where an employer is written, whatever the
+    layout or the language of its headings. Which part of the line is the employer cannot be
+    told from the text alone (titles, places and employers are all capitalised words), so every
+    part is returned; the matcher only counts a part that equals an employer the profile
+    names, which a title or a city practically never does. Parts with digits, an '@' or a '/'
+    (contact details, dates) and parts longer than 80 characters (sentences) are not employers.
+    """
+    found: list[str] = []
+    for raw in text.splitlines():
+        if not _DATED.search(raw):
+            continue
+        line = _DATE_WORDS.sub(" ", raw)
+        for part in _HISTORY_SEPARATORS.split(line):
+            part = " ".join(part.split()).strip(" .:-\u2013\u2014")
+            if 2 <= len(part) <= 80 and not re.search(r"[\d@/]", part) and re.search(r"[^\W\d_]{2}", part):
+                found.append(part)
+        if len(found) >= max_found:
+            break
+    return _dedupe(found)[:max_found]
+
+
 def extract_signals(text: str) -> Signals:
     """All signals of one text."""
     return Signals(
@@ -208,4 +253,5 @@ def extract_signals(text: str) -> Signals:
         linkedin_urls=find_linkedin_urls(text),
         names=guess_name(text),
         places=find_places(text),
+        employers=find_employers(text),
     )
