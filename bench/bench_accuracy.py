@@ -354,15 +354,18 @@ def naive_join(people: pl.DataFrame, features: Path) -> pl.DataFrame:
     return single.filter(pl.col("n") == 1).select("candidate_id", "profile_id")
 
 
-def reliability(matches: pl.DataFrame, truth: pl.DataFrame) -> list[tuple[str, int, float]]:
-    """(probability band, matches in it, share of them right)."""
+def reliability(matches: pl.DataFrame, truth: pl.DataFrame) -> list[tuple[str, int, float, float]]:
+    """(probability band, matches in it, their mean probability, share of them right): a band
+    is calibrated when the share right is about its mean probability or more."""
     m = matches.join(truth.select("candidate_id", pl.col("profile_id").alias("true")), on="candidate_id", how="left")
     m = m.with_columns(right=pl.col("profile_id") == pl.col("true").fill_null(""))
     rows = []
     for lo, hi in zip(RELIABILITY_BANDS, RELIABILITY_BANDS[1:]):
         band = m.filter((pl.col("match_probability") >= lo) & (pl.col("match_probability") < hi))
         label = f"[{lo}, {min(hi, 1.0)}{']' if hi > 1 else ')'}"
-        rows.append((label, band.height, band["right"].mean() if band.height else float("nan")))
+        rows.append((label, band.height,
+                     band["match_probability"].mean() if band.height else float("nan"),
+                     band["right"].mean() if band.height else float("nan")))
     return rows
 
 
@@ -638,9 +641,9 @@ def main() -> None:
             print(f"  prior: the model's share of candidates in the index "
                   f"{outcome.params['probability_two_random_records_match'] * n_profiles:.3f}, "
                   f"truth {in_index.height / max(len(eligible), 1):.3f}")
-            print("  reliability (match probability band: matches, observed precision):")
-            for band, count, right in reliability(outcome.matches, outcome.truth):
-                print(f"    {band:<22}{count:>7,}  {right:.4f}" if count else f"    {band:<22}{count:>7,}  -")
+            print("  reliability (match probability band: matches, mean probability, observed precision):")
+            for band, count, said, right in reliability(outcome.matches, outcome.truth):
+                print(f"    {band:<22}{count:>7,}  {said:.4f}  {right:.4f}" if count else f"    {band:<22}{count:>7,}  -")
             if args.errors:
                 analyse_errors(outcome, args.threshold, args.show)
     print(f"\n{'world':<24}{'P':>8}{'R':>8}{'F1':>8}{'matches':>9}   {'naive P':>8}{'R':>8}{'F1':>8}")

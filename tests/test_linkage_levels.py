@@ -154,9 +154,22 @@ def test_parameters_saved_before_a_comparison_existed_still_load_with_it_neutral
     for spec, level in zip(COMPARISONS["resume_employer"].levels, levels):
         assert level["m_probability"] == level["u_probability"] == spec.default_m
     assert any("predate level resume_employer/in_history" in m for m in messages)
-    location = next(c for c in carried["comparisons"] if c["output_column_name"] == "location")
-    assert location == next(c for c in carry_parameters(trained, settings_dict(build_settings("duckdb", []), "duckdb"))[
-        "comparisons"] if c["output_column_name"] == "location")  # the others keep their trained values
+    # scored: a rare shared employer weighs nothing, term frequency included
+    db = DuckDBAPI()
+    ats = _record("a1", first_name="ann", last_name="lee", resume_company="traf o data",
+                  resume_companies=["traf o data"])
+    profile = _record("b1", first_name="ann", last_name="lee", companies=["traf o data"])
+    linker = Linker([db.register(_frame([ats]), dataset_display_name="ats"),
+                     db.register(_frame([profile]), dataset_display_name="profiles")], carried, log_level=None)
+    linker.table_management.register_term_frequency_lookup(db.register(
+        pl.DataFrame({"resume_company": ["traf o data"], "tf_resume_company": [2e-5]}).to_arrow()), "resume_company")
+    row = linker.inference.score_pair(ats, profile).as_record_list()[0]
+    assert row["gamma_resume_employer"] == 2  # "in_history": the level the file lacked
+    assert row["mw_resume_employer"] == 0.0 and row.get("mw_tf_adj_resume_employer", 0.0) == 0.0
+    # any other comparison missing still refuses the file
+    old["comparisons"] = [c for c in old["comparisons"] if c["output_column_name"] != "location"]
+    with pytest.raises(ValueError, match="lack comparison 'location'"):
+        carry_parameters(old, settings_dict(build_settings("duckdb", []), "duckdb"))
 
 
 def test_a_trained_level_the_model_does_not_have_is_refused():
@@ -486,6 +499,13 @@ def test_an_earlier_employer_on_the_resume_is_looked_up_in_the_profile_career():
     assert level(None) is None
     unknown = {**ats, "resume_company": None}
     assert level(["contoso"], unknown) is None
+    # a candidate with no current employer on its record still has its resume read
+    jobless = {**ats, "company": None, "companies": None}
+    assert level(["contoso", "traf o data"], jobless) == "in_history"
+    assert levels_of(_record("b1", first_name="ann", last_name="lee", companies=["traf o data"]),
+                     jobless)["resume_employer"] == "in_history"
+    # two candidates (the unlinkables' self-comparison) have no career to compare
+    assert levels_of(ats, {**ats, "unique_id": "a2"})["resume_employer"] is None
     # the current employer keeps its own comparison
     assert levels_of(ats, _record("b1", first_name="ann", last_name="lee", company="microsoft",
                                   companies=["microsoft", "traf o data"]))["company"] == "same"

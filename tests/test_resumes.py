@@ -411,6 +411,10 @@ CAREER_RESUME = "\n".join([
     "Initech \u2014 Data Scientist (Mar 2010 \u2013 Jun 2012)",
     "Product Manager at Hooli   2008-2010",
     "Led a team of five analysts",
+    "Sales Director, Back to Basics Ltd, 2006 to 2008",
+    "",
+    "EDUCATION",
+    "BSc Economics, University of Leeds    2001 - 2004",
     "",
     "SKILLS",
     "Python, SQL, Excel",
@@ -429,13 +433,21 @@ def test_places_are_read_from_the_header_only() -> None:
 
 def test_employers_are_the_parts_of_the_dated_lines() -> None:
     """A career history dates every job, whatever the layout: the parts of a dated line are
-    returned (titles and places too, which the matcher only counts if an employer of the
-    profile is spelt so), and contact lines and undated lines are not read."""
+    returned (titles and places too, which the normaliser drops where it can tell), only the
+    dates are cut out ("Back to Basics" keeps its "to"), and contact lines, undated lines and
+    the dated lines of an education section are not read."""
     text = CAREER_RESUME
     assert find_employers(text) == [
         "Senior Analyst", "Acme Ltd", "Initech", "Data Scientist", "Product Manager", "Hooli",
+        "Sales Director", "Back to Basics Ltd",
     ]
+    # other languages' "at" and open ends; a name that holds a date word keeps it
+    assert find_employers("Softwareentwickler bei Siemens AG, 2018 - heute\n"
+                          "Abogada en Telefónica (2019 - actualidad)\nPresenter, Now TV   since 2012") == [
+        "Softwareentwickler", "Siemens AG", "Abogada", "Telefónica", "Presenter", "Now TV"]
     assert extract_signals(text).employers == find_employers(text)
     assert find_employers("Ann Lee\nann@example.com | (512) 555-2019\n\nSKILLS\nPython") == []
-    # a resume that dates a thousand lines still yields a bounded list
+    # a resume that dates a thousand lines still yields a bounded list of distinct parts
     assert len(find_employers("\n".join(f"Firm {chr(65 + i % 26)}{chr(65 + i // 26 % 26)}, {2000 + i % 20}" for i in range(1000)))) == 20
+    assert find_employers("\n".join(["Analyst, Acme 2019 - 2020"] * 30 + ["Engineer, Globex 2016 - 2018"])) == [
+        "Analyst", "Acme", "Engineer", "Globex"]

@@ -28,6 +28,9 @@ Why these comparisons:
   agree, but ordinary Fellegi-Sunter evidence all the same (no deterministic shortcut).
 * Company: the ATS usually knows a candidate's company at application time, the profile knows the
   career, so "the ATS company is in the profile's company history" is its own level.
+* The jobs before that one are on the candidate's resume: the rarest employer it dates that
+  the index knows, looked up in the profile's career, is a comparison of its own
+  (``resume_employer``), weighed by how many profiles name that employer.
 """
 
 from __future__ import annotations
@@ -102,6 +105,10 @@ CONDITION_LEVELS: dict[str, tuple[str, str]] = {MOVED: ("company", "in_history")
 # chain: a chain met by a handful of sampled pairs (moves are rare between random people) must
 # not read one chance agreement as the whole chain's u.
 CHAIN_PSEUDO_PAIRS = 10.0
+
+# Comparisons added after tenants' models were first saved: a saved model may lack them, and
+# then carries them with no evidence until its next training (``carry_parameters``).
+LATER_COMPARISONS: frozenset[str] = frozenset({"resume_employer"})
 
 # The prior of settings nobody has trained yet (a tenant's run replaces it with its own estimate).
 UNTRAINED_PRIOR = 1e-4
@@ -342,7 +349,12 @@ MODEL: tuple[Comparison, ...] = (
     Comparison(
         "resume_employer",
         "Employer a resume dates: in the profile's career, or not",
-        "resume_company_l IS NULL AND resume_company_r IS NULL OR companies_l IS NULL OR companies_r IS NULL",
+        # the candidate's side holds the resume, the profile's the career, whichever side each
+        # is on; two candidates (the unlinkables' self-comparison) have no career to compare.
+        # Presence (``training.presence``) reads one side only, so this comparison never counts
+        # toward the indicators that let an EM session run: it is estimated, not relied on.
+        "(resume_company_l IS NULL OR companies_r IS NULL) AND (resume_company_r IS NULL OR companies_l IS NULL) "
+        "OR (resume_company_l IS NOT NULL AND resume_company_r IS NOT NULL)",
         (
             # The rarest employer the candidate's resumes date besides the current one
             # (``prepare.add_resume_company``), looked up in the profile's career: another
@@ -755,6 +767,10 @@ def _non_null_levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     return [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
 
 
+# A level's term-frequency settings (Splink reads a weight of 0 from a dict as the default 1).
+_TF_KEYS = ("tf_adjustment_column", "tf_adjustment_weight", "tf_minimum_u_value", "disable_tf_exact_match_detection")
+
+
 def carry_parameters(
     trained: dict[str, Any],
     target: dict[str, Any],
@@ -771,10 +787,11 @@ def carry_parameters(
     model grows a level at a time, e.g. "city nearly agrees"): that level gets its documented
     ``default_m`` as both m and u, i.e. no evidence either way until the tenant's next training
     run, and a log line says so. The levels the file does have keep their trained values, so a
-    tenant's model is not thrown away for one new level. A comparison added since (the employers a
-    resume dates) is read the same way: every level of it no evidence until the tenant retrains.
-    Anything else (a comparison the model does not know, a trained level the model no longer
-    has) means scoring would be silently wrong, so it raises ``ValueError`` instead.
+    tenant's model is not thrown away for one new level (a level adjusted by term frequencies
+    gets no adjustment either). A comparison added since (``LATER_COMPARISONS``) is read the
+    same way: every level of it no evidence until the tenant retrains. Anything else (another
+    comparison missing, a trained level the model no longer has) means scoring would be
+    silently wrong, so it raises ``ValueError`` instead.
     """
     by_name = {c["output_column_name"]: c for c in trained.get("comparisons", [])}
     specs = {c.name: c for c in model}
@@ -784,7 +801,7 @@ def carry_parameters(
         name = comp["output_column_name"]
         source = by_name.get(name)
         if source is None:
-            if name not in specs:
+            if name not in LATER_COMPARISONS:
                 raise ValueError(f"trained parameters lack comparison {name!r}")
             source = {"comparison_levels": []}  # predates the comparison: every level neutral
         src_levels = {lvl.get("label_for_charts"): lvl for lvl in _non_null_levels(source)}
@@ -808,6 +825,8 @@ def carry_parameters(
                 elif spec is not None and position < len(spec.levels):
                     default = spec.levels[position].default_m
                     level["m_probability"] = level["u_probability"] = default
+                    for key in _TF_KEYS:  # no evidence means no frequency bits either
+                        level.pop(key, None)
                     logger.warning(
                         f"trained parameters predate level {name}/{spec.levels[position].key} "
                         f"({label!r}): m = u = {default} (no evidence) until the tenant retrains"

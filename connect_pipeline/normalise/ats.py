@@ -31,7 +31,7 @@ from typing import Any
 
 import polars as pl
 
-from connect_pipeline.normalise.companies import companies_key
+from connect_pipeline.normalise.companies import company_key
 from connect_pipeline.normalise.contacts import phone_e164_exact
 from connect_pipeline.normalise.features import (
     ATS_EXTRA_SCHEMA,
@@ -45,7 +45,9 @@ from connect_pipeline.normalise.location import (
     US_STATES,
     country_lookup,
     location_parts,
+    location_struct,
 )
+from connect_pipeline.normalise.titles import JOB_TITLE_NOUNS, title_key
 from connect_pipeline.greenhouse_records import is_anonymised
 
 _LINKEDIN_IN_TEXT = re.compile(
@@ -295,7 +297,7 @@ def build_ats_people(
     raw = pl.DataFrame(rows, schema={**RAW_SCHEMA, **ATS_EXTRA_SCHEMA})
     raw = _phones_through_phonenumbers(raw)
     people = feature_frame(raw.lazy(), keep=tuple(ATS_EXTRA_SCHEMA)).collect()
-    people = people.with_columns(resume_companies=_resume_companies(pl.col("resume_companies"), pl.col("company")))
+    people = _resume_companies(people)
     blank = [
         pl.when(pl.col("is_anonymised")).then(pl.lit(None, dtype)).otherwise(pl.col(name)).alias(name)
         for name, dtype in {**FEATURE_SCHEMA, "resume_companies": ATS_EXTRA_SCHEMA["resume_companies"]}.items()
@@ -306,11 +308,33 @@ def build_ats_people(
     )
 
 
-def _resume_companies(employers: pl.Expr, company: pl.Expr) -> pl.Expr:
-    """The resume's dated parts keyed as companies, less the current company (which the
-    company comparison already reads), sorted so a rerun holds the same list; null if none."""
-    keyed = companies_key(employers).list.set_difference(pl.concat_list(company.fill_null(""))).list.sort()
-    return pl.when(keyed.list.len() > 0).then(keyed)
+def _resume_companies(people: pl.DataFrame) -> pl.DataFrame:
+    """The resume's dated parts keyed as companies, less what can be told is not an earlier
+    employer: the current company (the company comparison reads it), a job title (its last
+    word names a job, "Senior Data Analyst"), the candidate's own city, a country or a region.
+    Sorted so a rerun holds the same list; null if none is left."""
+    long = (
+        people.select("company", "city", part=pl.col("resume_companies")).with_row_index("row")
+        .explode("part").drop_nulls("part")
+        .with_columns(
+            key=company_key(pl.col("part")),
+            last_word=title_key(pl.col("part")).str.extract(r"(\S+)$", 1),
+            place=location_struct(pl.col("part")),
+        )
+    )
+    kept = long.filter(
+        pl.col("key").is_not_null()
+        & (pl.col("key") != pl.col("company").fill_null(""))
+        & (pl.col("key") != pl.col("city").fill_null(""))
+        & ~pl.col("last_word").fill_null("").is_in(list(JOB_TITLE_NOUNS))
+        & ~(pl.col("place").struct.field("city").is_null() & pl.col("place").struct.field("country").is_not_null())
+    )
+    lists = kept.group_by("row").agg(pl.col("key").unique().sort().alias("resume_companies"))
+    return (
+        people.drop("resume_companies").with_row_index("row")
+        .join(lists, on="row", how="left").sort("row").drop("row")
+        .select(people.columns)
+    )
 
 
 def _phones_through_phonenumbers(raw: pl.DataFrame) -> pl.DataFrame:

@@ -33,7 +33,7 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
 ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "candidate_id": pl.Int64(),
     # the employers the candidate's resumes date (keyed like ``companies``), besides the
-    # current one: compared with the profile's career by the linkage's company levels
+    # current one: compared with the profile's career by the linkage's ``resume_employer``
     "resume_companies": pl.List(pl.String()),
     "is_anonymised": pl.Boolean(),
     "is_private": pl.Boolean(),

@@ -32,6 +32,22 @@ TITLE_ABBREVIATIONS: dict[str, str] = {
 }
 
 
+# The last word of a job title ("senior data *analyst*"), after the abbreviations above are
+# expanded: a resume part ending in one is a title, not an employer (``normalise.ats``).
+JOB_TITLE_NOUNS: frozenset[str] = frozenset({
+    "engineer", "manager", "analyst", "developer", "director", "consultant", "scientist",
+    "designer", "intern", "assistant", "specialist", "officer", "lead", "architect",
+    "administrator", "coordinator", "associate", "executive", "president", "head",
+    "representative", "accountant", "recruiter", "advisor", "adviser", "technician",
+    "researcher", "professor", "lecturer", "teacher", "nurse", "editor", "writer", "founder",
+    "cofounder", "principal", "supervisor", "trainee", "apprentice", "programmer", "strategist",
+    "producer", "presenter", "planner", "operator", "clerk", "agent", "secretary", "controller",
+    "auditor", "attorney", "lawyer", "counsel", "paralegal", "physician", "pharmacist",
+    "therapist", "marketer", "buyer", "tester", "trader", "economist", "statistician",
+    "employee", "volunteer", "freelancer", "contractor",
+})
+
+
 def title_key(expr: pl.Expr) -> pl.Expr:
     """Folded title, punctuation removed, abbreviations expanded word by word; null if empty."""
     return (

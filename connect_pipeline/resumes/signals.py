@@ -1,4 +1,4 @@
-"""Contact signals found in resume text: e-mails, phone numbers, LinkedIn URLs, a name guess, places.
+"""Signals found in resume text: e-mails, phone numbers, LinkedIn URLs, a name guess, places, employers.
 
 Plain regular expressions, run per text inside the parsing child so the parent only collects
 results. Everything is returned *raw, as found* (deduplicated, in order of appearance):
@@ -203,20 +203,42 @@ def find_places(text: str, max_lines: int = 6) -> list[str]:
 
 
 # A dated line of a career history: a year or an open end ("2019 - present", "Mar 2018 – now").
-_DATED = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:present|current|now|today)\b", re.IGNORECASE)
 _MONTHS = (
     "jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september"
     "|oct|october|nov|november|dec|december"
 )
-_DATE_WORDS = re.compile(
-    r"\b(?:(?:" + _MONTHS + r")\.?\s+)?(?:19|20)\d{2}\b|\b\d{1,2}\s*/\s*(?:19|20)\d{2}\b"
-    r"|\b(?:present|current|now|today|since|until|to)\b",
+_YEAR_OF = r"(?:(?:" + _MONTHS + r")\.?\s+|\d{1,2}\s*[/.]\s*)?(?:19|20)\d{2}\b"
+# An open end of a job, in the languages resumes are most often written in.
+_OPEN_END = (
+    r"present|current|now|today|date|heute|jetzt|actualidad|actual|presente|aujourd'hui"
+    r"|oggi|hoje|heden|nu"
+)
+# A job's dates as one run: "2016 - present", "Mar 2010 – Jun 2012", "since 2019", "03/2018 to now".
+# Only the run is removed, so "Back to Basics" or "Now TV" keep their words.
+_DATE_RANGE = re.compile(
+    r"\b(?:since\s+|seit\s+|desde\s+|depuis\s+|from\s+)?" + _YEAR_OF
+    + r"(?:\s*(?:-|\u2013|\u2014|to|until|bis|a|hasta|\u00e0|-\s*)\s*(?:" + _YEAR_OF + r"|(?:" + _OPEN_END + r")\b))?",
     re.IGNORECASE,
 )
-# What separates an employer from its title, place and dates on one line.
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# What separates an employer from its title, place and dates on one line ("at" / "@" and their
+# German, French, Spanish, Dutch, Italian and Portuguese forms between title and employer).
 _HISTORY_SEPARATORS = re.compile(
-    r"\s*[,|;()\[\]\u2022\u00b7\u2013\u2014]\s*|\s+-\s+|\s+(?:at|@)\s+|\t|\s{2,}", re.IGNORECASE
+    r"\s*[,|;()\[\]\u2022\u00b7\u2013\u2014]\s*|\s+-\s+|\t|\s{2,}"
+    r"|\s+(?:at|@|bei|chez|en|bij|presso|na|em)\s+",
+    re.IGNORECASE,
 )
+# Sections whose dated lines are not jobs: schools, certificates, publications, skills.
+_NOT_CAREER = {
+    "education", "academic background", "qualifications", "skills", "technical skills",
+    "certifications", "certificates", "courses", "publications", "awards", "honors", "honours",
+    "languages", "interests", "references", "ausbildung", "formation", "formación", "educación",
+}
+_CAREER = {
+    "experience", "work experience", "professional experience", "employment",
+    "employment history", "career", "career history", "work history", "berufserfahrung",
+    "expérience professionnelle", "experiencia", "experiencia profesional",
+}
 _MAX_EMPLOYERS = 20
 
 
@@ -224,25 +246,35 @@ def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
     """The parts of a resume's dated lines, as written: where a career history names employers.
 
     A resume dates every job ("Analyst, Acme Ltd    2016 - 2019", "Acme — Analyst (Mar 2019 –
-    present)"), and a line that carries a date is where an employer is written, whatever the
-    layout or the language of its headings. Which part of the line is the employer cannot be
-    told from the text alone (titles, places and employers are all capitalised words), so every
-    part is returned; the matcher only counts a part that equals an employer the profile
-    names, which a title or a city practically never does. Parts with digits, an '@' or a '/'
-    (contact details, dates) and parts longer than 80 characters (sentences) are not employers.
+    present)"), and a line that carries a year is where an employer is written, whatever the
+    layout. Which part of the line is the employer cannot be told from the text alone (titles,
+    places and employers are all capitalised words), so every part is returned and the
+    normaliser drops the ones it can tell are titles or places; the matcher only counts a part
+    that equals an employer the profile names. Dated lines under a heading that is not a career
+    (education, skills, publications...) are not read, up to the next career heading. Parts
+    with digits, an '@' or a '/' (contact details, dates) and parts longer than 80 characters
+    (sentences) are not employers. At most ``max_found`` distinct parts, in order.
     """
     found: list[str] = []
+    career = True
     for raw in text.splitlines():
-        if not _DATED.search(raw):
+        heading = " ".join(raw.split()).lower().strip(" :")
+        if heading in _NOT_CAREER:
+            career = False
             continue
-        line = _DATE_WORDS.sub(" ", raw)
-        for part in _HISTORY_SEPARATORS.split(line):
+        if heading in _CAREER:
+            career = True
+            continue
+        if not career or not _YEAR.search(raw):
+            continue
+        for part in _HISTORY_SEPARATORS.split(_DATE_RANGE.sub(" ", raw)):
             part = " ".join(part.split()).strip(" .:-\u2013\u2014")
             if 2 <= len(part) <= 80 and not re.search(r"[\d@/]", part) and re.search(r"[^\W\d_]{2}", part):
-                found.append(part)
-        if len(found) >= max_found:
-            break
-    return _dedupe(found)[:max_found]
+                if part not in found:
+                    found.append(part)
+                if len(found) >= max_found:
+                    return found
+    return found
 
 
 def extract_signals(text: str) -> Signals:
