@@ -132,15 +132,25 @@ def match_weights_svg(params: dict[str, Any], *, title: str = "Match weights per
     return _bars(rows, title, unit="bits")
 
 
+# Average glyph widths of the charts' 11 px sans-serif, regular and bold, generous: a level label
+# is cut (with an ellipsis) where it would run into its comparison's name.
+_CHAR_PX = 6.2
+_BOLD_CHAR_PX = 7.0
+
+
 def _level_heading(group: str, label: str, new_group: bool, top: float, baseline: float, width: int,
                    left: int) -> list[str]:
     """A comparison level's label in the left column, under its comparison's name and a rule
     when a new comparison starts: the per-level charts share one layout so they read alike."""
     parts = []
+    room = left - 6 - 8  # the left column, from its margin to the labels' right edge
     if new_group:
         parts.append(f"<line x1='8' y1='{top:.1f}' x2='{width - 8}' y2='{top:.1f}' stroke='#eee'/>")
         parts.append(f"<text x='8' y='{baseline}' font-weight='600'>{escape(group)}</text>")
-    parts.append(f"<text x='{left - 6}' y='{baseline}' text-anchor='end' fill='#333'>{escape(label[:48])}</text>")
+        room -= len(group) * _BOLD_CHAR_PX + 10  # the comparison's name shares the row
+    fits = max(4, int(room / _CHAR_PX))
+    shown = label if len(label) <= fits else label[: fits - 1] + "…"
+    parts.append(f"<text x='{left - 6}' y='{baseline}' text-anchor='end' fill='#333'>{escape(shown)}</text>")
     return parts
 
 

@@ -4,16 +4,18 @@ usual band, a status worst first; the threshold the labels favour; the charts ke
 from __future__ import annotations
 
 import json
+from html import escape
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from connect_pipeline.charts import (
-    histogram_svg, match_weights_svg, save_run_charts, threshold_weight, unlinkable_share, unlinkables_svg,
+    histogram_svg, m_u_svg, match_weights_svg, save_run_charts, threshold_weight, unlinkable_share, unlinkables_svg,
 )
 from connect_pipeline.fleet import fleet_json, fleet_markdown, fleet_quality
 from connect_pipeline.linkage.result import LinkResult
+from connect_pipeline.linkage.settings import build_settings, settings_dict
 from connect_pipeline.quality import (
     BAND_NOT_READY,
     BLOCKED,
@@ -162,6 +164,16 @@ def test_charts_mark_the_threshold_and_are_kept_per_run(tmp_path):
             {"label_for_charts": "none shared", "m_probability": 0.2, "u_probability": 0.9999},
         ]}]}
     assert "shared" in match_weights_svg(params) and "null" not in match_weights_svg(params)
+    # every level of the model reads whole beside its comparison's name, however long
+    model = settings_dict(build_settings("duckdb", []), "duckdb")
+    labels = [lvl["label_for_charts"] for c in model["comparisons"] for lvl in c["comparison_levels"]
+              if not lvl.get("is_null_level")]
+    for svg in (match_weights_svg(model), m_u_svg(model)):
+        assert all(f">{escape(label)}</text>" in svg for label in labels)
+    long = {"comparisons": [{"output_column_name": "a_very_long_comparison_name", "comparison_levels": [
+        {"label_for_charts": "a level label far too long to sit beside that name", "m_probability": 0.5,
+         "u_probability": 0.1}]}]}
+    assert "a level label far…</text>" in m_u_svg(long)
     storage = TenantStorage(tmp_path, "acme").ensure()
     params_path = tmp_path / "params.json"
     params_path.write_text(json.dumps(params))

@@ -166,6 +166,9 @@ def test_parameters_saved_before_a_comparison_existed_still_load_with_it_neutral
     row = linker.inference.score_pair(ats, profile).as_record_list()[0]
     assert row["gamma_resume_employer"] == 2  # "in_history": the level the file lacked
     assert row["mw_resume_employer"] == 0.0 and row.get("mw_tf_adj_resume_employer", 0.0) == 0.0
+    # a carried run saves the model it scored with, and the next window carries that file again
+    again = carry_parameters(carried, settings_dict(build_settings("duckdb", []), "duckdb"))
+    assert again == carried
     # any other comparison missing still refuses the file
     old["comparisons"] = [c for c in old["comparisons"] if c["output_column_name"] != "location"]
     with pytest.raises(ValueError, match="lack comparison 'location'"):

@@ -218,7 +218,8 @@ def ats_people() -> pl.DataFrame:
     signals = pl.DataFrame(
         {"candidate_id": [1, 2, 4], "emails": [["bill@example.com", "b.gates@gmail.com"], [], []],
          "phones": [["+1 425 555 0199"], [], []], "linkedin_urls": [[], [], ["https://linkedin.com/in/other"]],
-         "employers": [["Chief Architect", "Microsoft Corp.", "Traf-O-Data Inc", "Redmond", "Texas", "Seattle"],
+         "employers": [["Chief Architect", "Microsoft Corp.", "Traf-O-Data Inc", "Redmond", "Texas", "Seattle",
+                        "GE", "Principal"],
                        ["Secret Inc", "Umbrella"], []]},
         schema={"candidate_id": pl.Int64, "emails": pl.List(pl.String), "phones": pl.List(pl.String),
                 "linkedin_urls": pl.List(pl.String), "employers": pl.List(pl.String)},
@@ -248,8 +249,9 @@ def test_ats_people_signals(ats_people: pl.DataFrame) -> None:
     assert jose["phones"] == ["+34612345678"]  # default region from the address (Spain)
     assert ats_people.row(4, named=True)["linkedin_slug"] == "ana-silva-9"  # custom field text
     # the resume's dated parts keyed like companies, less the current employer, a job title,
-    # the candidate's own city and a region (another city cannot be told from an employer)
-    assert bill["resume_companies"] == ["seattle", "traf o data"]
+    # the candidate's own city and a region named in words (another city cannot be told from an
+    # employer; a two-letter code or a word that also ends employers' names is kept)
+    assert bill["resume_companies"] == ["ge", "principal", "seattle", "traf o data"]
     assert jose["resume_companies"] is None
 
 

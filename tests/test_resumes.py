@@ -441,10 +441,17 @@ def test_employers_are_the_parts_of_the_dated_lines() -> None:
         "Senior Analyst", "Acme Ltd", "Initech", "Data Scientist", "Product Manager", "Hooli",
         "Sales Director", "Back to Basics Ltd",
     ]
-    # other languages' "at" and open ends; a name that holds a date word keeps it
+    # other languages' "at" and open ends; a name that holds a date word keeps it, before or
+    # after the dates, and a capitalised "En" is part of a name
     assert find_employers("Softwareentwickler bei Siemens AG, 2018 - heute\n"
-                          "Abogada en Telefónica (2019 - actualidad)\nPresenter, Now TV   since 2012") == [
-        "Softwareentwickler", "Siemens AG", "Abogada", "Telefónica", "Presenter", "Now TV"]
+                          "Abogada en Telefónica (2019 - actualidad)\nPresenter, Now TV   since 2012\n"
+                          "2010 - Now TV, Runner\nAnalyste chez Orange 2009 \u00e0 aujourd\u2019hui\n"
+                          "Chef, Restaurant En Route 2007 - 2008") == [
+        "Softwareentwickler", "Siemens AG", "Abogada", "Telefónica", "Presenter", "Now TV", "Runner",
+        "Analyste", "Orange", "Chef", "Restaurant En Route"]
+    # an education section ends at the next heading of another kind, whatever its words
+    assert find_employers("Education & Training\nBSc, University of Leeds 2012 - 2015\n"
+                          "Relevant Experience\nConsultant, Deloitte 2015 - 2017") == ["Consultant", "Deloitte"]
     assert extract_signals(text).employers == find_employers(text)
     assert find_employers("Ann Lee\nann@example.com | (512) 555-2019\n\nSKILLS\nPython") == []
     # a resume that dates a thousand lines still yields a bounded list of distinct parts

@@ -366,7 +366,7 @@ MODEL: tuple[Comparison, ...] = (
                 _custom(
                     "coalesce(array_contains(companies_r, resume_company_l), false) "
                     "OR coalesce(array_contains(companies_l, resume_company_r), false)",
-                    "resume employer in the other side's history",
+                    "resume employer in their career",
                     tf_column="resume_company",
                 ),
                 0.40,
@@ -379,7 +379,7 @@ MODEL: tuple[Comparison, ...] = (
                 _custom(
                     "coalesce(array_length(array_intersect(resume_companies_l, companies_r)), 0) >= 1 "
                     "OR coalesce(array_length(array_intersect(companies_l, resume_companies_r)), 0) >= 1",
-                    "a resume employer in the other side's history",
+                    "other resume part in their career",
                 ),
                 0.20,
             ),
@@ -771,6 +771,13 @@ def _non_null_levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
 _TF_KEYS = ("tf_adjustment_column", "tf_adjustment_weight", "tf_minimum_u_value", "disable_tf_exact_match_detection")
 
 
+def _carried_neutral(level: dict[str, Any]) -> bool:
+    """A level an earlier ``carry_parameters`` defaulted: m = u and its frequency settings
+    removed. Carried again (a carried run saves the model it scored with), it must stay so."""
+    m, u = level.get("m_probability"), level.get("u_probability")
+    return m is not None and m == u and "tf_adjustment_column" not in level
+
+
 def carry_parameters(
     trained: dict[str, Any],
     target: dict[str, Any],
@@ -822,6 +829,9 @@ def carry_parameters(
                     for key in ("m_probability", "u_probability"):
                         if key in src:
                             level[key] = src[key]
+                    if _carried_neutral(src):  # a level defaulted by an earlier carry stays neutral
+                        for key in _TF_KEYS:
+                            level.pop(key, None)
                 elif spec is not None and position < len(spec.levels):
                     default = spec.levels[position].default_m
                     level["m_probability"] = level["u_probability"] = default

@@ -47,7 +47,7 @@ from connect_pipeline.normalise.location import (
     location_parts,
     location_struct,
 )
-from connect_pipeline.normalise.titles import JOB_TITLE_NOUNS, title_key
+from connect_pipeline.normalise.titles import JOB_TITLE_NOUNS
 from connect_pipeline.greenhouse_records import is_anonymised
 
 _LINKEDIN_IN_TEXT = re.compile(
@@ -318,7 +318,7 @@ def _resume_companies(people: pl.DataFrame) -> pl.DataFrame:
         .explode("part").drop_nulls("part")
         .with_columns(
             key=company_key(pl.col("part")),
-            last_word=title_key(pl.col("part")).str.extract(r"(\S+)$", 1),
+            last_word=company_key(pl.col("part")).str.extract(r"(\S+)$", 1),
             place=location_struct(pl.col("part")),
         )
     )
@@ -327,7 +327,9 @@ def _resume_companies(people: pl.DataFrame) -> pl.DataFrame:
         & (pl.col("key") != pl.col("company").fill_null(""))
         & (pl.col("key") != pl.col("city").fill_null(""))
         & ~pl.col("last_word").fill_null("").is_in(list(JOB_TITLE_NOUNS))
-        & ~(pl.col("place").struct.field("city").is_null() & pl.col("place").struct.field("country").is_not_null())
+        # a country or region named in words (a two- or three-letter code is as often an employer: GE, BT)
+        & ~(pl.col("place").struct.field("city").is_null() & pl.col("place").struct.field("country").is_not_null()
+            & (pl.col("part").str.len_chars() > 3))
     )
     lists = kept.group_by("row").agg(pl.col("key").unique().sort().alias("resume_companies"))
     return (

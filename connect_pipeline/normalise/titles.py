@@ -32,18 +32,19 @@ TITLE_ABBREVIATIONS: dict[str, str] = {
 }
 
 
-# The last word of a job title ("senior data *analyst*"), after the abbreviations above are
-# expanded: a resume part ending in one is a title, not an employer (``normalise.ats``).
+# The last word of a job title ("senior data *analyst*"): a resume part ending in one is a
+# title, not an employer (``normalise.ats``). Words that also end employers' names ("Principal",
+# "The Economist") and modifiers ("lead", "head") are left out.
 JOB_TITLE_NOUNS: frozenset[str] = frozenset({
     "engineer", "manager", "analyst", "developer", "director", "consultant", "scientist",
-    "designer", "intern", "assistant", "specialist", "officer", "lead", "architect",
-    "administrator", "coordinator", "associate", "executive", "president", "head",
+    "designer", "intern", "assistant", "specialist", "officer", "architect",
+    "administrator", "coordinator", "associate", "executive", "president",
     "representative", "accountant", "recruiter", "advisor", "adviser", "technician",
     "researcher", "professor", "lecturer", "teacher", "nurse", "editor", "writer", "founder",
-    "cofounder", "principal", "supervisor", "trainee", "apprentice", "programmer", "strategist",
+    "cofounder", "supervisor", "trainee", "apprentice", "programmer", "strategist",
     "producer", "presenter", "planner", "operator", "clerk", "agent", "secretary", "controller",
     "auditor", "attorney", "lawyer", "counsel", "paralegal", "physician", "pharmacist",
-    "therapist", "marketer", "buyer", "tester", "trader", "economist", "statistician",
+    "therapist", "marketer", "buyer", "tester", "trader", "statistician",
     "employee", "volunteer", "freelancer", "contractor",
 })
 

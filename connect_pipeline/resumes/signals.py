@@ -210,36 +210,44 @@ _MONTHS = (
 _YEAR_OF = r"(?:(?:" + _MONTHS + r")\.?\s+|\d{1,2}\s*[/.]\s*)?(?:19|20)\d{2}\b"
 # An open end of a job, in the languages resumes are most often written in.
 _OPEN_END = (
-    r"present|current|now|today|date|heute|jetzt|actualidad|actual|presente|aujourd'hui"
-    r"|oggi|hoje|heden|nu"
+    r"present|current|now|today|date|heute|jetzt|actualidad|actual|presente|aujourd['\u2019]hui"
+    r"|oggi|hoje|heden"
 )
 # A job's dates as one run: "2016 - present", "Mar 2010 – Jun 2012", "since 2019", "03/2018 to now".
-# Only the run is removed, so "Back to Basics" or "Now TV" keep their words.
+# Only the run is removed, so "Back to Basics" keeps its words; an open end counts only where
+# the dates end (the line, a bracket, a separator), so "2015 - Now TV" keeps its employer.
 _DATE_RANGE = re.compile(
     r"\b(?:since\s+|seit\s+|desde\s+|depuis\s+|from\s+)?" + _YEAR_OF
-    + r"(?:\s*(?:-|\u2013|\u2014|to|until|bis|a|hasta|\u00e0|-\s*)\s*(?:" + _YEAR_OF + r"|(?:" + _OPEN_END + r")\b))?",
+    + r"(?:\s*(?:-|\u2013|\u2014|to|until|bis|a|hasta|\u00e0)\s*(?:" + _YEAR_OF
+    + r"|(?:" + _OPEN_END + r")(?=\s*$|\s*[),;|\]\u2022]|\s{2,}|\t)))?",
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-# What separates an employer from its title, place and dates on one line ("at" / "@" and their
-# German, French, Spanish, Dutch, Italian and Portuguese forms between title and employer).
+# What separates an employer from its title, place and dates on one line: punctuation, wide
+# spaces, and "at" / "@" (German, French, Spanish, Dutch and Italian forms only in lower case,
+# since a capitalised "En" or "Bei" is more often part of a name).
 _HISTORY_SEPARATORS = re.compile(
-    r"\s*[,|;()\[\]\u2022\u00b7\u2013\u2014]\s*|\s+-\s+|\t|\s{2,}"
-    r"|\s+(?:at|@|bei|chez|en|bij|presso|na|em)\s+",
-    re.IGNORECASE,
+    r"\s*[,|;()\[\]\u2022\u00b7\u2013\u2014]\s*|\s+-\s+|\t|\s{2,}|\s+(?i:at|@)\s+"
+    r"|\s+(?:bei|chez|en|bij|presso)\s+"
 )
-# Sections whose dated lines are not jobs: schools, certificates, publications, skills.
-_NOT_CAREER = {
-    "education", "academic background", "qualifications", "skills", "technical skills",
-    "certifications", "certificates", "courses", "publications", "awards", "honors", "honours",
-    "languages", "interests", "references", "ausbildung", "formation", "formación", "educación",
-}
-_CAREER = {
-    "experience", "work experience", "professional experience", "employment",
-    "employment history", "career", "career history", "work history", "berufserfahrung",
-    "expérience professionnelle", "experiencia", "experiencia profesional",
+# Words of a heading whose section's dated lines are not jobs: schools, certificates,
+# publications, skills. Any other heading starts (or resumes) the career.
+_NOT_CAREER_WORDS = {
+    "education", "academic", "qualifications", "skills", "certifications", "certificates",
+    "courses", "publications", "awards", "honors", "honours", "languages", "interests",
+    "references", "ausbildung", "bildung", "formation", "formación", "formação", "educación",
+    "educação", "opleiding", "istruzione", "formazione", "studies", "studium",
 }
 _MAX_EMPLOYERS = 20
+
+
+def _heading(line: str) -> str | None:
+    """The line folded when it reads as a section heading (a few words, no digits, no list
+    punctuation), else None."""
+    words = line.lower().strip(" :").split()
+    if not words or len(words) > 5 or re.search(r"[\d,|@/]", line):
+        return None
+    return " ".join(words)
 
 
 def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
@@ -251,21 +259,20 @@ def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
     places and employers are all capitalised words), so every part is returned and the
     normaliser drops the ones it can tell are titles or places; the matcher only counts a part
     that equals an employer the profile names. Dated lines under a heading that is not a career
-    (education, skills, publications...) are not read, up to the next career heading. Parts
+    (education, skills, publications...) are not read, up to the next heading of another kind
+    (a short line without digits, which a job's own undated lines seldom are). Parts
     with digits, an '@' or a '/' (contact details, dates) and parts longer than 80 characters
     (sentences) are not employers. At most ``max_found`` distinct parts, in order.
     """
     found: list[str] = []
     career = True
     for raw in text.splitlines():
-        heading = " ".join(raw.split()).lower().strip(" :")
-        if heading in _NOT_CAREER:
-            career = False
+        if not _YEAR.search(raw):
+            heading = _heading(raw)
+            if heading is not None:
+                career = not (set(re.findall(r"[^\W\d_]+", heading)) & _NOT_CAREER_WORDS)
             continue
-        if heading in _CAREER:
-            career = True
-            continue
-        if not career or not _YEAR.search(raw):
+        if not career:
             continue
         for part in _HISTORY_SEPARATORS.split(_DATE_RANGE.sub(" ", raw)):
             part = " ".join(part.split()).strip(" .:-\u2013\u2014")
