@@ -452,6 +452,8 @@ def test_employers_are_the_parts_of_the_dated_lines() -> None:
     # an education section ends at the next heading of another kind, whatever its words
     assert find_employers("Education & Training\nBSc, University of Leeds 2012 - 2015\n"
                           "Relevant Experience\nConsultant, Deloitte 2015 - 2017") == ["Consultant", "Deloitte"]
+    assert find_employers("EDUCATION\nUniversity of Leeds\nBSc Economics, 2012 - 2015\n"
+                          "PROFESSIONAL BACKGROUND\nAnalyst, Acme 2015 - 2018") == ["Analyst", "Acme"]
     assert extract_signals(text).employers == find_employers(text)
     assert find_employers("Ann Lee\nann@example.com | (512) 555-2019\n\nSKILLS\nPython") == []
     # a resume that dates a thousand lines still yields a bounded list of distinct parts

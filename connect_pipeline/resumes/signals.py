@@ -231,12 +231,20 @@ _HISTORY_SEPARATORS = re.compile(
     r"|\s+(?:bei|chez|en|bij|presso)\s+"
 )
 # Words of a heading whose section's dated lines are not jobs: schools, certificates,
-# publications, skills. Any other heading starts (or resumes) the career.
+# publications, skills.
 _NOT_CAREER_WORDS = {
     "education", "academic", "qualifications", "skills", "certifications", "certificates",
     "courses", "publications", "awards", "honors", "honours", "languages", "interests",
     "references", "ausbildung", "bildung", "formation", "formación", "formação", "educación",
     "educação", "opleiding", "istruzione", "formazione", "studies", "studium",
+}
+# Words of a heading that starts (or resumes) the career; so does any other heading written in
+# capitals or ending in a colon. A short line of another kind ("University of Leeds" under an
+# education heading) is not a heading.
+_CAREER_WORDS = {
+    "experience", "employment", "career", "work", "background", "history", "positions", "jobs",
+    "berufserfahrung", "erfahrung", "experiencia", "expérience", "esperienza", "ervaring",
+    "experiência", "werdegang", "trayectoria", "parcours",
 }
 _MAX_EMPLOYERS = 20
 
@@ -260,7 +268,7 @@ def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
     normaliser drops the ones it can tell are titles or places; the matcher only counts a part
     that equals an employer the profile names. Dated lines under a heading that is not a career
     (education, skills, publications...) are not read, up to the next heading of another kind
-    (a short line without digits, which a job's own undated lines seldom are). Parts
+    (one naming experience, employment or a career, or any in capitals or ending in a colon). Parts
     with digits, an '@' or a '/' (contact details, dates) and parts longer than 80 characters
     (sentences) are not employers. At most ``max_found`` distinct parts, in order.
     """
@@ -270,7 +278,11 @@ def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
         if not _YEAR.search(raw):
             heading = _heading(raw)
             if heading is not None:
-                career = not (set(re.findall(r"[^\W\d_]+", heading)) & _NOT_CAREER_WORDS)
+                words = set(re.findall(r"[^\W\d_]+", heading))
+                if words & _NOT_CAREER_WORDS:
+                    career = False
+                elif words & _CAREER_WORDS or raw.strip().isupper() or raw.strip().endswith(":"):
+                    career = True
             continue
         if not career:
             continue
