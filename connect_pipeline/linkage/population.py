@@ -219,23 +219,16 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
         """
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {tf("history_company")} AS
-        SELECT history_company, n / {n}::DOUBLE AS tf_history_company FROM {pop("history_company")}
-        WHERE history_company IN (SELECT history_company FROM {ats})
-        """
-    )
-    # the rarest employer a candidate's resumes date: as common as the profiles naming it
-    # anywhere in their career, like the candidate's own company above
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {tf("resume_company")} AS
-        SELECT history_company AS resume_company, n / {n}::DOUBLE AS tf_resume_company
-        FROM {pop("history_company")}
-        WHERE history_company IN (SELECT resume_company FROM {ats})
-        """
-    )
+    # the candidate's company and the rarest employer its resumes date: each as common as the
+    # profiles naming that employer anywhere in their career
+    for col in ("history_company", "resume_company"):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {tf(col)} AS
+            SELECT history_company AS {col}, n / {n}::DOUBLE AS tf_{col} FROM {pop("history_company")}
+            WHERE history_company IN (SELECT {col} FROM {ats})
+            """
+        )
 
 
 def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:

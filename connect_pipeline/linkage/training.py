@@ -93,7 +93,7 @@ def identifier_prior(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles:
     # what independent first and last names predict, so a high name share is no evidence
     target = 0.5 if names is None else min(0.5, names)
     share = (found + target * PRIOR_SHRINK) / (having + PRIOR_SHRINK)
-    share = min(max(share, 0.01), 0.99)
+    share = clamp_share(share)
     return share, prior_from_share(share, n_profiles)
 
 
@@ -120,7 +120,7 @@ def share_in_index(
     s = start
     for _ in range(iterations):
         x = s * b
-        s_next = min(max(float((x / ((1.0 - s) + x)).sum()) / n_candidates, 0.01), 0.99)
+        s_next = clamp_share(float((x / ((1.0 - s) + x)).sum()) / n_candidates)
         if abs(s_next - s) < 1e-7:
             return s_next
         s = s_next
@@ -160,7 +160,7 @@ def name_hit_share(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: i
     total, hits, chance = int(total), int(hits), float(chance)
     if total - chance <= 0:
         return 0.01
-    return min(max((hits - chance) / (total - chance), 0.01), 0.99)
+    return clamp_share((hits - chance) / (total - chance))
 
 
 U_PAIRS_PER_PASS = 10_000_000
@@ -270,6 +270,12 @@ def safe_em(
     return True
 
 
+def clamp_share(share: float) -> float:
+    """A share of candidates in the index kept within [0.01, 0.99]: neither none nor all of a
+    tenant's candidates can be told apart from the evidence a run has."""
+    return min(max(share, 0.01), 0.99)
+
+
 def prior_from_share(share: float, n_profiles: int) -> float:
     """The probability two random records match: the tenant's share of candidates in the index,
     each equally likely to be any of its profiles."""
@@ -317,7 +323,7 @@ def load_share(params: Path, prior: float) -> float | None:
             params.name, share_path(params).name,
         )
         return None
-    return min(max(share, 0.01), 0.99)
+    return clamp_share(share)
 
 
 def copy_share(source: Path, params: Path) -> None:

@@ -316,11 +316,8 @@ def _resume_companies(people: pl.DataFrame) -> pl.DataFrame:
     long = (
         people.select("company", "city", part=pl.col("resume_companies")).with_row_index("row")
         .explode("part").drop_nulls("part")
-        .with_columns(
-            key=company_key(pl.col("part")),
-            last_word=company_key(pl.col("part")).str.extract(r"(\S+)$", 1),
-            place=location_struct(pl.col("part")),
-        )
+        .with_columns(key=company_key(pl.col("part")), place=location_struct(pl.col("part")))
+        .with_columns(last_word=pl.col("key").str.extract(r"(\S+)$", 1))
     )
     kept = long.filter(
         pl.col("key").is_not_null()

@@ -249,13 +249,13 @@ _CAREER_WORDS = {
 _MAX_EMPLOYERS = 20
 
 
-def _heading(line: str) -> str | None:
-    """The line folded when it reads as a section heading (a few words, no digits, no list
-    punctuation), else None."""
-    words = line.lower().strip(" :").split()
-    if not words or len(words) > 5 or re.search(r"[\d,|@/]", line):
+def _heading_words(line: str) -> set[str] | None:
+    """The line's words, lower-cased, when it reads as a section heading (a few words, no
+    digits, no list punctuation), else None."""
+    words = re.findall(r"[^\W\d_]+", line.lower())
+    if not words or len(line.split()) > 5 or re.search(r"[\d,|@/]", line):
         return None
-    return " ".join(words)
+    return set(words)
 
 
 def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
@@ -276,9 +276,8 @@ def find_employers(text: str, max_found: int = _MAX_EMPLOYERS) -> list[str]:
     career = True
     for raw in text.splitlines():
         if not _YEAR.search(raw):
-            heading = _heading(raw)
-            if heading is not None:
-                words = set(re.findall(r"[^\W\d_]+", heading))
+            words = _heading_words(raw)
+            if words is not None:
                 if words & _NOT_CAREER_WORDS:
                     career = False
                 elif words & _CAREER_WORDS or raw.strip().isupper() or raw.strip().endswith(":"):
