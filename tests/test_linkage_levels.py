@@ -15,6 +15,7 @@ import pytest
 from splink import DuckDBAPI, Linker, block_on
 
 from connect_pipeline.linkage import population
+from connect_pipeline.linkage.tables import TABLES
 from connect_pipeline.normalise.names import first_name_canonical
 from connect_pipeline.linkage.settings import (
     LIST_COLUMNS,
@@ -482,6 +483,76 @@ def test_the_index_counts_how_often_its_namesakes_share_a_city():
     assert row == (2.0, 6.0)
 
 
+def _name_frequencies(names: list[tuple[str, str]]) -> tuple[duckdb.DuckDBPyConnection, dict[str, float], dict[str, int]]:
+    """The run's term frequency tables over an index of these (first, last) names, every
+    name a candidate too: the whole-name frequency each name is given (first-name share x the
+    last name's share given the first) and how many profiles hold each name."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE names (first_name VARCHAR, last_name VARCHAR)")
+    con.executemany("INSERT INTO names VALUES (?, ?)", names)
+    con.execute(
+        f"CREATE TABLE {TABLES.profiles} AS SELECT first_name, first_name AS first_name_canonical, last_name, "
+        "first_name || ' ' || last_name AS name_pair, NULL::VARCHAR AS company, NULL::VARCHAR AS city, "
+        "NULL::VARCHAR[] AS companies FROM names"
+    )
+    for name, sql in population.statistics_sql(TABLES.profiles, []).items():
+        con.execute(f"CREATE TABLE {TABLES.population(name)} AS {sql}")
+    con.execute(f"CREATE TABLE {TABLES.subset} AS SELECT * FROM {TABLES.profiles}")
+    con.execute(
+        f"CREATE TABLE {TABLES.ats} AS SELECT DISTINCT first_name, first_name_canonical, name_pair, company, "
+        f"NULL::VARCHAR AS history_company, NULL::VARCHAR AS resume_company FROM {TABLES.profiles}"
+    )
+    population.term_frequency_tables(con, TABLES, len(names))
+    whole = dict(con.execute(
+        f"SELECT name_pair, tf_first_name_canonical * tf_name_pair FROM {TABLES.term_frequencies('name_pair')} "
+        f"JOIN {TABLES.profiles} USING (name_pair) "
+        f"JOIN {TABLES.term_frequencies('first_name_canonical')} USING (first_name_canonical)"
+    ).fetchall())
+    held = dict(con.execute(f"SELECT name_pair, n FROM {TABLES.population('name_pair')}").fetchall())
+    return con, whole, held
+
+
+def test_a_name_the_index_holds_once_is_as_common_as_the_index_shows():
+    """Names cluster (ten families of first and last names that never mix): the names the index
+    holds once must together be as common among outsiders as Good-Turing reads from the names it
+    holds twice (2 N2 / N), not the near-nothing that first x last name shares predict."""
+    names = []
+    for family in range(10):
+        for i in range(4):
+            for j in range(4):
+                times = 2 if (i + j) % 2 else 1
+                names += [(f"f{family}{i}", f"l{family}{j}")] * times
+    con, whole, held = _name_frequencies(names)
+    once = [name for name, n in held.items() if n == 1]
+    twice = sum(1 for n in held.values() if n == 2)
+    assert len(once) == 80 and twice == 80
+    assert sum(whole[name] for name in once) == pytest.approx(2 * twice / len(names))
+    # a name held twice still counts its one other holder
+    some_twice = next(name for name, n in held.items() if n == 2)
+    assert whole[some_twice] == pytest.approx(1 / len(names))
+
+
+def test_names_drawn_apart_keep_what_their_first_and_last_names_predict():
+    """First and last names drawn independently (as in a register): the index's once-seen names
+    are about as common as independence says, so their frequency is left as it was."""
+    import random
+
+    r = random.Random(5)
+    firsts = [f"f{i}" for i in range(300)]
+    lasts = [f"l{i}" for i in range(2000)]
+    fw = [1 / (i + 1) for i in range(300)]
+    lw = [1 / (i + 1) ** 0.8 for i in range(2000)]
+    names = list(zip(r.choices(firsts, fw, k=8000), r.choices(lasts, lw, k=8000)))
+    con, whole, held = _name_frequencies(names)
+    assert sum(1 for n in held.values() if n == 2) >= population.MIN_TWICE_SEEN_NAMES
+    pop = TABLES.population
+    first = dict(con.execute(f"SELECT first_name_canonical, n FROM {pop('first_name_canonical')}").fetchall())
+    last = dict(con.execute(f"SELECT last_name, n FROM {pop('last_name')}").fetchall())
+    for name in (name for name, n in held.items() if n == 1):
+        f, l = name.split(" ")
+        assert whole[name] == pytest.approx(first[f] / len(names) * last[l] / len(names))
+
+
 def test_an_earlier_employer_on_the_resume_is_looked_up_in_the_profile_career():
     """The resume dates the jobs before the current one; the rarest of them the index knows is
     compared with the profile's career (either side of the pair), a commoner shared one still
@@ -516,7 +587,6 @@ def test_an_earlier_employer_on_the_resume_is_looked_up_in_the_profile_career():
 
 def test_the_resume_employer_compared_is_the_rarest_the_index_knows():
     from connect_pipeline.linkage.prepare import add_resume_company
-    from connect_pipeline.linkage.tables import TABLES
 
     con = duckdb.connect()
     con.execute(

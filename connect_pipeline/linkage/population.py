@@ -45,6 +45,8 @@ U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
 NAMESAKE_PLACES = "namesake_places"  # one row: namesake pairs, and those sharing a city
 MIN_NAMESAKE_PAIRS = 100
 """Ordered namesake pairs below which the index cannot tell how often namesakes share a city."""
+MIN_TWICE_SEEN_NAMES = 50
+"""Whole names held twice below which the index cannot tell how common its once-seen names are."""
 
 
 def key_stat(key: BlockingKey) -> str:
@@ -192,9 +194,12 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     overall frequency. The one is the profile being compared itself, which must not count as
     its own namesake. Multiplied by the first name's own frequency this is the frequency of
     the whole name, so names common together (within one culture) get the discount they
-    deserve and rare combinations keep the evidence independence would give them.
+    deserve. A name the index holds once leaves no other profile to count, and its frequency is
+    what first and last names predict times ``once_seen_name_factor``: independence alone made
+    its namesakes near-impossible wherever names cluster.
     """
     n = max(n_profiles, 1)
+    once = once_seen_name_factor(con, tables, n)
     pop, tf, ats = tables.population, tables.term_frequencies, tables.ats
     for col in TF_COLUMNS:
         if col in ("name_pair", "history_company", "resume_company"):
@@ -215,7 +220,9 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         ),
         firsts AS (SELECT first_name_canonical AS f, n AS nf FROM {pop("first_name_canonical")}),
         lasts AS (SELECT last_name AS l, n / {n}::DOUBLE AS tl FROM {pop("last_name")})
-        SELECT name_pair, greatest(tl, (n - 1) / nf::DOUBLE) AS tf_name_pair
+        SELECT name_pair,
+               CASE WHEN n = 1 THEN least(1.0, {once!r} * tl) ELSE greatest(tl, (n - 1) / nf::DOUBLE) END
+               AS tf_name_pair
         FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
         """
     )
@@ -229,6 +236,34 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
             WHERE history_company IN (SELECT {col} FROM {ats})
             """
         )
+
+
+def once_seen_name_factor(con: duckdb.DuckDBPyConnection, tables: Tables, n_profiles: int) -> float:
+    """How many times as common as its first and last names predict (each name's share of the
+    index, as if chosen independently) a whole name the index holds once is; never below 1,
+    and 1 when the index holds too few names twice to tell.
+
+    The index can check that prediction against itself (Good-Turing): of the people outside
+    it, the share whose name it holds exactly once is about 2 N2 / N (N2: names it holds
+    twice, N: profiles). Independence predicts the sum, over the names held once, of first-
+    name share x last-name share. Their ratio is the factor. Where first and last names are
+    drawn apart (a register of Australian names) it is about 1 and nothing changes; where
+    they cluster by language and family, as real names do, a once-seen name is several times
+    commoner than independence says, and a namesake sharing it is that much less surprising.
+    """
+    pop = tables.population
+    twice, expected = con.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE p.n = 2),
+               sum(f.n::DOUBLE * l.n) FILTER (WHERE p.n = 1) / ({n_profiles}::DOUBLE * {n_profiles})
+        FROM {pop("name_pair")} p
+        JOIN {pop("first_name_canonical")} f USING (first_name_canonical)
+        JOIN {pop("last_name")} l USING (last_name)
+        """
+    ).fetchall()[0]
+    if not twice or twice < MIN_TWICE_SEEN_NAMES or not expected:
+        return 1.0
+    return max(1.0, 2.0 * twice / n_profiles / float(expected))
 
 
 def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
