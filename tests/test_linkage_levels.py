@@ -512,29 +512,58 @@ def _name_frequencies(names: list[tuple[str, str]]) -> tuple[duckdb.DuckDBPyConn
     return con, whole, held
 
 
-def test_a_name_the_index_holds_once_is_as_common_as_the_index_shows():
-    """Names cluster (ten families of first and last names that never mix): the names the index
-    holds once must together be as common among outsiders as Good-Turing reads from the names it
-    holds twice (2 N2 / N), not the near-nothing that first x last name shares predict."""
+def _families(n_families: int = 15) -> list[tuple[str, str]]:
+    """Clustered names: families of four first and four last names that never mix; in each,
+    four whole names held twice and twelve held once (N1 = 12 per family, N2 = 4)."""
     names = []
-    for family in range(10):
+    for family in range(n_families):
         for i in range(4):
             for j in range(4):
-                times = 2 if (i + j) % 2 else 1
-                names += [(f"f{family}{i}", f"l{family}{j}")] * times
-    con, whole, held = _name_frequencies(names)
+                names += [(f"f{family}{i}", f"l{family}{j}")] * (2 if (i + j) % 4 == 0 else 1)
+    return names
+
+
+def test_a_name_the_index_holds_once_is_as_common_as_the_index_shows():
+    """Names that cluster (families that never mix): a name the index holds once is as common
+    among outsiders as Good-Turing reads from the names held twice (2 N2 / N shared by the N1
+    once-seen names), several times what first x last name shares predict."""
+    names = _families()
+    _, whole, held = _name_frequencies(names)
     once = [name for name, n in held.items() if n == 1]
-    twice = sum(1 for n in held.values() if n == 2)
-    assert len(once) == 80 and twice == 80
-    assert sum(whole[name] for name in once) == pytest.approx(2 * twice / len(names))
+    n2 = sum(1 for n in held.values() if n == 2)
+    assert (len(once), n2, len(names)) == (180, 60, 300)
+    # every first and last name is held by 5 of the 300 profiles: independence says 1/3,600
+    for name in once:
+        assert whole[name] == pytest.approx(2 * n2 / len(names) / len(once))
+        assert whole[name] > 5 * (5 / 300) * (5 / 300)
     # a name held twice still counts its one other holder
-    some_twice = next(name for name, n in held.items() if n == 2)
-    assert whole[some_twice] == pytest.approx(1 / len(names))
+    assert whole[next(name for name, n in held.items() if n == 2)] == pytest.approx(1 / len(names))
+
+
+def test_a_name_held_once_is_never_commoner_than_one_held_twice():
+    """The factor is an average over every once-seen name; a common first name meeting a common
+    last name once (across families) would be lifted above a name held twice. It is held at what
+    a name held twice gets, and never below what independence says."""
+    names = _families()
+    names += [("ann", f"r{k}") for k in range(8)] + [(f"g{k}", "lee") for k in range(8)]
+    names += [("ann", "lee")]
+    _, whole, held = _name_frequencies(names)
+    n = len(names)
+    # independence says (9/n)^2, a quarter of 1/n; the factor (about 8) would make it twice 1/n
+    assert whole["ann lee"] == pytest.approx(1 / n)
+    first = {f: sum(1 for a, _ in names if a == f) for f, _ in names}
+    last = {l: sum(1 for _, b in names if b == l) for _, l in names}
+    for name in (name for name, k in held.items() if k == 1):
+        f, l = name.split(" ")
+        independent = first[f] / n * last[l] / n
+        assert independent * (1 - 1e-9) <= whole[name] <= max(independent, 1 / n) * (1 + 1e-9)
 
 
 def test_names_drawn_apart_keep_what_their_first_and_last_names_predict():
-    """First and last names drawn independently (as in a register): the index's once-seen names
-    are about as common as independence says, so their frequency is left as it was."""
+    """First and last names drawn independently (as in a register): there Good-Turing reads the
+    once-seen names as no commoner than independence says (a little rarer, as each one's own
+    profile is in its names' shares), and the correction, which only ever weakens a name's
+    evidence, leaves their frequency as it was."""
     import random
 
     r = random.Random(5)

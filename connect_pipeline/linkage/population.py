@@ -195,8 +195,11 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     its own namesake. Multiplied by the first name's own frequency this is the frequency of
     the whole name, so names common together (within one culture) get the discount they
     deserve. A name the index holds once leaves no other profile to count, and its frequency is
-    what first and last names predict times ``once_seen_name_factor``: independence alone made
-    its namesakes near-impossible wherever names cluster.
+    what first and last names predict times ``once_seen_name_factor`` (independence alone made
+    its namesakes near-impossible wherever names cluster), but never above what a name held
+    twice gets: one sighting cannot make a name commoner than two do, and the factor, an
+    average over every once-seen name, would otherwise lift most the common first and last
+    names that happen to meet once.
     """
     n = max(n_profiles, 1)
     once = once_seen_name_factor(con, tables, n)
@@ -221,7 +224,8 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         firsts AS (SELECT first_name_canonical AS f, n AS nf FROM {pop("first_name_canonical")}),
         lasts AS (SELECT last_name AS l, n / {n}::DOUBLE AS tl FROM {pop("last_name")})
         SELECT name_pair,
-               CASE WHEN n = 1 THEN least(1.0, {once!r} * tl) ELSE greatest(tl, (n - 1) / nf::DOUBLE) END
+               CASE WHEN n = 1 THEN least({once!r} * tl, greatest(tl, 1.0 / nf))
+                    ELSE greatest(tl, (n - 1) / nf::DOUBLE) END
                AS tf_name_pair
         FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
         """
@@ -246,10 +250,12 @@ def once_seen_name_factor(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     The index can check that prediction against itself (Good-Turing): of the people outside
     it, the share whose name it holds exactly once is about 2 N2 / N (N2: names it holds
     twice, N: profiles). Independence predicts the sum, over the names held once, of first-
-    name share x last-name share. Their ratio is the factor. Where first and last names are
-    drawn apart (a register of Australian names) it is about 1 and nothing changes; where
-    they cluster by language and family, as real names do, a once-seen name is several times
-    commoner than independence says, and a namesake sharing it is that much less surprising.
+    name share x last-name share. Their ratio is the factor. Where they cluster by language and
+    family, as real names do, a once-seen name is several times commoner than independence
+    says, and a namesake sharing it is that much less surprising. Where first and last names
+    are drawn apart (a register of Australian names) the ratio is a little below 1, because each
+    once-seen name's own profile counts in its first and last names' shares; it is held at 1
+    there, so this correction only ever weakens the evidence a name gives, never strengthens it.
     """
     pop = tables.population
     twice, expected = con.execute(
