@@ -240,6 +240,34 @@ def test_keys_made_of_the_names_alone_count_once():
     assert 7 not in {p for (p,) in con.execute("SELECT pid FROM summed").fetchall()}
 
 
+def test_a_swapped_name_is_kept_by_the_place_and_employer_it_shares(tmp_path):
+    """A candidate recorded family name first ("chen jun") among sixty namesakes of the swapped
+    name living elsewhere: the swapped names alone tie all sixty-one profiles, and the first pass
+    would keep a handful by id. The true profile also shares the city and the employer, and
+    the swapped names beside them rank it first."""
+    profiles = [
+        _row(f"p{i:03d}", "jun", "chen", f"firm{i}", [f"firm{i}"], "analyst", None, [], [], f"town{i}", "cn")
+        for i in range(60)
+    ]
+    profiles.append(_row("p999", "jun", "chen", "north labs", ["north labs"], "analyst", None, [], [], "beijing", "cn"))
+    path = tmp_path / "features.parquet"
+    _frame(profiles, ats=False).write_parquet(path)
+    build_key_index(path, tmp_path / "index")
+    candidate = _row("1", "chen", "jun", "north labs", ["north labs"], "analyst", None, [], [], "beijing", "cn")
+    con = _connection(_frame([candidate | {"candidate_id": 1}], ats=True), path)
+    keys = list(blk.DEFAULT_BLOCKING_KEYS)
+    _lookup(con, tmp_path / "index", keys)
+    first_pass.keep_best(con, TABLES.blocked_pairs, "kept", n_profiles=len(profiles), bound=2,
+                         name_keys=tuple(i for i, key in enumerate(keys) if key.names_only))
+    kept = con.execute(
+        f"SELECT p.unique_id FROM kept JOIN read_parquet('{tmp_path / 'index' / key_index.PROFILES}') p USING (pid) "
+        "ORDER BY score DESC, p.unique_id"
+    ).fetchall()
+    assert kept[0] == ("p999",)
+    assert len(kept) == 2 * first_pass.TIE_FACTOR  # the namesakes tied behind it still reach the model
+    con.close()
+
+
 def test_the_first_pass_does_not_cut_through_a_tie_it_cannot_tell_apart():
     """Five namesakes share exactly the same keys with the candidate; the model would tell them
     apart by title or employer, the first pass cannot. With two kept per candidate, all five

@@ -75,6 +75,64 @@ def levels_of(
     return out
 
 
+def _name_weight(left: dict[str, Any], right: dict[str, Any], frequencies: dict[str, dict[str, float]],
+                 model: dict[str, Any] | None = None) -> float:
+    """Bits the two name comparisons give the pair, term frequencies included, scored by Splink
+    with ``model`` (default: the untrained one) and these frequencies (column -> value -> share)."""
+    db = DuckDBAPI()
+    linker = Linker([db.register(_frame([left]), dataset_display_name="ats"),
+                     db.register(_frame([right]), dataset_display_name="profiles")],
+                    model if model is not None else build_settings("duckdb", [block_on("unique_id")]),
+                    log_level=None)
+    for col, shares in frequencies.items():
+        linker.table_management.register_term_frequency_lookup(db.register(pl.DataFrame(
+            {col: list(shares), f"tf_{col}": list(shares.values())}).to_arrow()), col)
+    row = linker.inference.score_pair(left, right).as_record_list()[0]
+    return sum(row.get(f"{p}{c}") or 0.0 for c in ("first_name", "last_name") for p in ("mw_", "mw_tf_adj_"))
+
+
+def test_a_swapped_name_is_weighed_by_how_common_the_name_is():
+    """"wang wei" recorded family name first: the swap is weighed by the given name's and the
+    family name's frequency as the names in their order are, so a swapped common name counts
+    less than a swapped rare one, and no more than the same common name in its own order."""
+    common = {"first_name": {"wei": 0.02}, "first_name_canonical": {"wei": 0.02},
+              "last_name": {"wang": 0.05}, "name_pair": {"wei wang": 0.05}}
+    rare = {"first_name": {"xiuying": 1e-5}, "first_name_canonical": {"xiuying": 1e-5},
+            "last_name": {"qiao": 1e-5}, "name_pair": {"xiuying qiao": 1e-5}}
+    profile = _record("b1", first_name="wei", last_name="wang", name_pair="wei wang")
+    swapped = _record("a1", first_name="wang", last_name="wei", name_pair="wang wei")
+    in_order = _record("a1", first_name="wei", last_name="wang", name_pair="wei wang")
+    assert levels_of(swapped, profile)["first_name"] == "swapped"
+    swapped_common = _name_weight(swapped, profile, common)
+    swapped_rare = _name_weight(_record("a1", first_name="qiao", last_name="xiuying", name_pair="qiao xiuying"),
+                                _record("b1", first_name="xiuying", last_name="qiao", name_pair="xiuying qiao"), rare)
+    assert swapped_common < swapped_rare - 10  # log2 of (0.02 x 0.05) / (1e-5 x 1e-5) is about 17 bits
+    assert swapped_common <= _name_weight(in_order, profile, common)
+
+
+def test_a_swap_no_sampled_pair_showed_gains_no_frequency_bits():
+    """A tenant whose training never met a swapped name: the level is left at no evidence, and a
+    swapped rare name must not gain the term-frequency bits the level would have carried."""
+    trained = _trained_dict()
+    for comp in trained["comparisons"]:
+        if comp["output_column_name"] in ("first_name", "last_name"):
+            for level in comp["comparison_levels"]:
+                if level.get("label_for_charts") == "swapped":
+                    assert "tf_adjustment_column" in level
+                    level.pop("m_probability"), level.pop("u_probability")
+    safe = apply_fallbacks(trained, identifier_u=1e-6)
+    swapped_levels = [lvl for c in safe["comparisons"] for lvl in c["comparison_levels"]
+                      if lvl.get("label_for_charts") == "swapped"]
+    assert len(swapped_levels) == 2
+    for level in swapped_levels:
+        assert level["m_probability"] == level["u_probability"] and "tf_adjustment_column" not in level
+    left = _record("a1", first_name="qiao", last_name="xiuying", name_pair="qiao xiuying")
+    right = _record("b1", first_name="xiuying", last_name="qiao", name_pair="xiuying qiao")
+    rare = {"first_name": {"xiuying": 1e-5}, "first_name_canonical": {"xiuying": 1e-5},
+            "last_name": {"qiao": 1e-5}, "name_pair": {"xiuying qiao": 1e-5}}
+    assert _name_weight(left, right, rare, safe) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_a_misspelt_suburb_nearly_agrees_and_another_suburb_does_not():
     left = _record("a1", first_name="michala", last_name="neumann", city="winston hills", country="au")
     assert levels_of(left, _record("b1", first_name="michala", last_name="neumann",

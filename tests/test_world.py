@@ -128,6 +128,25 @@ def test_index_has_many_namesakes_and_international_names() -> None:
     assert phones.str.starts_with("00").any() and phones.str.contains(r"^\d{3}\.\d{3}\.\d{4}$").any()
 
 
+def test_a_mix_of_name_cultures_replaces_the_default_one() -> None:
+    """A test world of another mix draws its names from those cultures only, in those shares;
+    no mix keeps the default draw exactly, so the development worlds stay what they were."""
+    from connect_pipeline.testkit.world.catalog import catalog
+
+    cultures = catalog().cultures
+    mixed = make_people(np.random.default_rng(2), 20_000, cultures={"chinese": 3, "vietnamese": 1})
+    share = mixed["_culture"].value_counts(normalize=True)
+    drawn = {cultures[c]: p for c, p in zip(share["_culture"], share["proportion"])}
+    assert set(drawn) == {"chinese", "vietnamese"}
+    assert drawn["chinese"] == pytest.approx(0.75, abs=0.02)
+    assert "Nguyễn" in set(mixed["last_name"]) and "Smith" not in set(mixed["last_name"])
+    default = make_people(np.random.default_rng(2), 2_000)
+    assert default.equals(make_people(np.random.default_rng(2), 2_000, cultures=None))
+    assert len(set(default["_culture"])) == len(cultures)
+    with pytest.raises(ValueError, match="unknown name cultures"):
+        make_people(np.random.default_rng(2), 10, cultures={"klingon": 1.0})
+
+
 # --------------------------------------------------------------------------- truth
 
 

@@ -120,6 +120,7 @@ _RELATION_COLUMNS = (
     "first_name",
     "first_name_canonical",
     "last_name",
+    "city",
     "company",
     "companies",
     "linkedin_slug",
@@ -141,6 +142,20 @@ def _on_side(expr: str, side: str) -> str:
 _SWAPPED_NAMES = BlockingKey(
     "swapped_names", ("first_name", "substr(last_name, 1, 1)"),
     right_exprs=("last_name", "substr(first_name, 1, 1)"), names_only=True,
+)
+
+# The swapped names beside the city or an employer, as the names in their order have
+# "last_name+city" and "last_name+company". Where names are few (a family name shared by one
+# person in seven), the swapped names alone tie with every namesake of that order, and the first
+# pass, which sees only which keys a pair shares, kept a random fifty of them: these keys let it
+# see the place or employer a swapped pair shares.
+_SWAPPED_IN_CITY = BlockingKey(
+    "swapped_names_in_city", ("first_name", "substr(last_name, 1, 1)", "city"),
+    right_exprs=("last_name", "substr(first_name, 1, 1)", "city"),
+)
+_SWAPPED_AT_EMPLOYER = BlockingKey(
+    "swapped_names_at_employer", ("first_name", "substr(last_name, 1, 1)", "companies"), ("companies",),
+    right_exprs=("last_name", "substr(first_name, 1, 1)", "companies"),
 )
 
 # Ordered strongest first: Splink attributes a pair to the first rule that produced it.
@@ -168,6 +183,10 @@ DEFAULT_BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("name_prefixes+city", ("substr(first_name, 1, 2)", "substr(last_name, 1, 2)", "city")),
     _SWAPPED_NAMES,
     _SWAPPED_NAMES.mirrored("swapped_names_mirror"),
+    _SWAPPED_IN_CITY,
+    _SWAPPED_IN_CITY.mirrored("swapped_names_in_city_mirror"),
+    _SWAPPED_AT_EMPLOYER,
+    _SWAPPED_AT_EMPLOYER.mirrored("swapped_names_at_employer_mirror"),
 )
 
 

@@ -119,7 +119,7 @@ TF_MIN_U = 1e-4
 
 # Columns whose term frequencies adjust the exact-match levels.
 TF_COLUMNS: tuple[str, ...] = (
-    "first_name", "first_name_canonical", "name_pair", "company", "history_company", "resume_company",
+    "first_name", "first_name_canonical", "last_name", "name_pair", "company", "history_company", "resume_company",
 )
 
 
@@ -193,6 +193,26 @@ class _DialectFunctionsLevel(cll.CustomLevel):
 
 def _custom_jw(sql: str, label: str) -> Callable[[], ComparisonLevelCreator]:
     return lambda: _DialectFunctionsLevel(sql, label_for_charts=label, base_dialect_str=_BASE_DIALECT)
+
+
+def _swapped(tf_column: str) -> Callable[[], ComparisonLevelCreator]:
+    """Names recorded the other way round, weighed by how common the name is, as the exact level
+    weighs it: Splink's term frequency on a level that is no exact match (the exact level's u
+    against the value's frequency, the larger of the two sides', which is the side whose name is
+    in its own order). Without it a swapped "wei wang" counted as much as a name held once and
+    outweighed the same name in its own order. The family name is weighed by its own frequency,
+    not given the first name as the exact level does: Splink adjusts by one column, and the
+    exact level's column must be the one compared."""
+
+    def make() -> ComparisonLevelCreator:
+        level = _DialectFunctionsLevel(_SWAPPED, label_for_charts="swapped", base_dialect_str=_BASE_DIALECT)
+        return level.configure(tf_adjustment_column=tf_column, tf_adjustment_weight=1.0)
+
+    return make
+
+
+_swapped_given_name = _swapped("first_name")
+_swapped_family_name = _swapped("last_name")
 
 
 def _exact(
@@ -299,7 +319,7 @@ MODEL: tuple[Comparison, ...] = (
                 0.12,
                 caps_below=False,
             ),
-            Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
+            Level("swapped", "first and last name swapped", _swapped_given_name, 0.01, caps_below=False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
             Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
             Level("edits", "first name sounds alike or is a few keystrokes away",
@@ -315,7 +335,7 @@ MODEL: tuple[Comparison, ...] = (
             # adjusted by how common this last name is *among people with that first name*
             # (``name_pair``, see ``population.term_frequency_tables``), not in general
             Level("exact", "last name agrees", _exact("last_name", "exact", tf=True, tf_column="name_pair"), 0.80),
-            Level("swapped", "first and last name swapped", _custom_jw(_SWAPPED, "swapped"), 0.01, caps_below=False),
+            Level("swapped", "first and last name swapped", _swapped_family_name, 0.01, caps_below=False),
             Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
             Level("similar", "last name is similar", _jw("last_name", 0.80, "JW >= 0.8"), 0.03),
             # Married names: a differing last name is common among true matches.
@@ -602,7 +622,9 @@ def apply_fallbacks(
       fuzzier agreement is, and must not zero it. A swapped name is capped the
       same way: without term frequencies its u is an average over all names, so uncapped it
       let a swapped pair of common names ("li wang" / "wang li") outweigh the same names
-      agreeing in place, which does get the common-name discount.
+      agreeing in place, which does get the common-name discount (it now gets it too).
+    * a level left with no evidence (m = u: neither was estimated) loses its term-frequency
+      adjustment: a swap no sampled pair showed must not gain bits for a rare name.
     """
     by_name = {c.name: c for c in model}
     for comp in model_dict.get("comparisons", []):
@@ -636,6 +658,9 @@ def apply_fallbacks(
                     caps[level.given] = min(cap, weight)
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
+            if m == u:  # no evidence either way, so no frequency bits either (``_carried_neutral``)
+                for key in _TF_KEYS:
+                    level_dict.pop(key, None)
     return model_dict
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +133,7 @@ def generate_world(
     namesake: float = NAMESAKE,
     ats_identifiers: float = 1.0,
     ats_linkedin: float = noise.ATS_LINKEDIN,
+    cultures: Mapping[str, float] | None = None,
 ) -> Path:
     """Write a world under out_dir (replacing what a previous generation left) and return it.
 
@@ -145,7 +146,9 @@ def generate_world(
     * ``ats_identifiers``: share of candidates whose Greenhouse record and resume keep the
       e-mail, phone and LinkedIn they would otherwise carry (0: names, employer, title and
       place only);
-    * ``ats_linkedin``: chance a candidate who has a LinkedIn profile has its URL in Greenhouse.
+    * ``ats_linkedin``: chance a candidate who has a LinkedIn profile has its URL in Greenhouse;
+    * ``cultures``: the mix of name cultures (name -> weight) for everyone, indexed or not
+      (``people.culture_weights``); None keeps the default mix.
     """
     out_dir = Path(out_dir)
     tenants = list(tenants)
@@ -158,7 +161,7 @@ def generate_world(
             shutil.rmtree(out_dir / sub)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    people = make_people(np.random.default_rng([seed, 1]), n_profiles)
+    people = make_people(np.random.default_rng([seed, 1]), n_profiles, cultures=cultures)
     write_profiles(people, out_dir / "profiles")
 
     pairs = shared_counts(tenants, shared_people)
@@ -177,7 +180,8 @@ def generate_world(
     chosen = plan_rng.choice(n_profiles, size=total_index, replace=False)
     index_rows = people[chosen.tolist()].to_dicts()
     donors = people[plan_rng.integers(0, max(n_profiles, 1), size=sum(p.not_in_index for p in plans)).tolist()].to_dicts()
-    outsiders = make_people(np.random.default_rng([seed, 3]), sum(p.not_in_index for p in plans), outsiders=True)
+    outsiders = make_people(np.random.default_rng([seed, 3]), sum(p.not_in_index for p in plans), outsiders=True,
+                            cultures=cultures)
     outsider_rows = outsiders.to_dicts()
     used_emails: set[str] = {e for row in outsider_rows for e in (row["_personal"], row["_work"]) if e}
 
@@ -238,6 +242,7 @@ def generate_world(
         "namesake": namesake,
         "ats_identifiers": ats_identifiers,
         "ats_linkedin": ats_linkedin,
+        "cultures": dict(cultures) if cultures is not None else None,
         "hostile_attachments": hostile,
     }
     (out_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")

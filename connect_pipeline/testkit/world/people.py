@@ -8,6 +8,7 @@ ATS generator needs to add *plausible* noise later; they are dropped before the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import numpy as np
@@ -63,6 +64,21 @@ def _draw_names(rng: np.random.Generator, table: NameTable, culture: np.ndarray,
     return entry, table.entry_start[entry] + offset
 
 
+def culture_weights(cultures: Mapping[str, float] | None = None) -> np.ndarray:
+    """The share of people drawn from each of the catalog's name cultures: the default mix, or
+    ``cultures`` (name -> weight, normalised; a culture left out is not drawn)."""
+    cat = catalog()
+    if cultures is None:
+        return cat.culture_weights
+    unknown = sorted(set(cultures) - set(cat.cultures))
+    if unknown:
+        raise ValueError(f"unknown name cultures {unknown}; the catalog has {list(cat.cultures)}")
+    weights = np.array([float(cultures.get(name, 0.0)) for name in cat.cultures])
+    if (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"culture weights must be >= 0 with a positive total, got {dict(cultures)}")
+    return weights / weights.sum()
+
+
 def _list_column(flat: pl.Series, lengths: np.ndarray, inner: pl.DataType = pl.String()) -> pl.Series:
     offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
@@ -74,15 +90,19 @@ def _unique_or_null(col: str) -> pl.Expr:
     return pl.when(pl.col(col).is_first_distinct()).then(pl.col(col)).otherwise(None).alias(col)
 
 
-def make_people(rng: np.random.Generator, n: int, *, outsiders: bool = False) -> pl.DataFrame:
+def make_people(
+    rng: np.random.Generator, n: int, *, outsiders: bool = False, cultures: Mapping[str, float] | None = None
+) -> pl.DataFrame:
     """n people with the contract columns plus hidden generator columns (prefixed "_").
 
     ``outsiders`` draws people who are *not* in the index: no profile id, e-mails always end in a
     three-digit number (a shape the index never uses) and LinkedIn slugs always carry a random
     suffix, so an outsider never owns an identifier of an index person by accident.
+    ``cultures`` replaces the default mix of name cultures (culture name -> weight, see
+    ``culture_weights``); where people live follows their culture either way.
     """
     cat: Catalog = catalog()
-    culture = rng.choice(len(cat.cultures), size=n, p=cat.culture_weights)
+    culture = rng.choice(len(cat.cultures), size=n, p=culture_weights(cultures))
     first_entry, first_spell = _draw_names(rng, cat.first, culture, "first_zipf", 0.82)
     last_entry, last_spell = _draw_names(rng, cat.last, culture, "last_zipf", 0.8)
 
