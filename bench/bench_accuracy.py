@@ -184,11 +184,11 @@ DEV_WORLDS = (
     GeneratedWorld("dev-no-identifiers", 40_000, 3_000, 3, {"ats_identifiers": 0.0}),
     # many absent candidates carrying the name of someone indexed: the namesake regime's errors
     GeneratedWorld("dev-namesakes", 40_000, 3_000, 3, {"namesake": 0.8, "not_in_index": 0.45}),
-    # names and a home address only, corrupted by another hand than ours (FEBRL's generator,
-    # other settings and people than the test world's FEBRL4)
     # another mix of name cultures without identifiers: that regime's individual errors (the
     # test worlds of that kind keep their own mix and seeds)
     GeneratedWorld("dev-culture-mix", 40_000, 3_000, 3, {"cultures": DEV_MIX, "ats_identifiers": 0.0}),
+    # names and a home address only, corrupted by another hand than ours (FEBRL's generator,
+    # other settings and people than the test world's FEBRL4)
     FebrlWorld("dev-febrl3", "FEBRL3 originals -> Greenhouse (names, home address); profiles: the first "
                "duplicate of each that has one, and FEBRL2's originals", lambda root: write_febrl3_world(root)),
 )

@@ -57,3 +57,27 @@ def test_phonetic_key_on_names():
     assert codes[0] == codes[1] == codes[2] == "nmn"
     assert codes[3] == codes[4] != codes[0]
     assert codes[5] is None and codes[6] is None
+
+
+def test_a_swapped_name_is_paired_with_its_city_both_ways():
+    """"Chen Jun" recorded family name first: the swapped names pair it, and beside the same
+    city so do the swapped names' city keys (with their mirrors, as Splink may put either
+    input on either side); in another city only the names do. The same keys as Splink rules
+    (the whole-index path) pair the records as the counts say."""
+    from splink import DuckDBAPI, Linker
+
+    from connect_pipeline.linkage.settings import build_settings
+
+    swapped = {"swapped_names", "swapped_names_mirror", "swapped_names_in_city", "swapped_names_in_city_mirror"}
+    con = duckdb.connect()
+    _table(con, "l", "Chen", "Jun", "beijing")
+    _table(con, "r", "Jun", "Chen", "beijing")
+    assert set(_pairing(con)) == swapped
+    keys = [k for k in blk.DEFAULT_BLOCKING_KEYS if k.name in swapped]
+    db = DuckDBAPI(con)
+    linker = Linker([db.register(con.table("l").pl(), dataset_display_name="ats"),
+                     db.register(con.table("r").pl(), dataset_display_name="profiles")],
+                    build_settings("duckdb", [k.splink_rule() for k in keys if "city" in k.name]), log_level=None)
+    assert len(linker.inference.predict().as_record_list()) == 1
+    _table(con, "r", "Jun", "Chen", "shanghai")
+    assert set(_pairing(con)) == {"swapped_names", "swapped_names_mirror"}

@@ -108,11 +108,25 @@ def test_a_swapped_name_is_weighed_by_how_common_the_name_is():
                                 _record("b1", first_name="xiuying", last_name="qiao", name_pair="xiuying qiao"), rare)
     assert swapped_common < swapped_rare - 10  # log2 of (0.02 x 0.05) / (1e-5 x 1e-5) is about 17 bits
     assert swapped_common <= _name_weight(in_order, profile, common)
+    # a trained model whose swap reached the exact level's cap, names that cluster ("wang" is 5 %
+    # of family names, 20 % of those of a "wei"): the swap weighs what the names in order do,
+    # but for the family name read alone, at most log2(0.2 / 0.05) = 2 bits more
+    trained = _trained_dict()
+    for comp in trained["comparisons"]:
+        if comp["output_column_name"] in ("first_name", "last_name"):
+            for level in comp["comparison_levels"]:
+                if level.get("label_for_charts") == "swapped":
+                    level["u_probability"] = 1e-7
+    capped = apply_fallbacks(trained, identifier_u=1e-6)
+    clustered = {**common, "name_pair": {"wei wang": 0.2}}
+    gap = _name_weight(swapped, profile, clustered, capped) - _name_weight(in_order, profile, clustered, capped)
+    assert 0.0 <= gap <= 2.0 + 1e-9
 
 
 def test_a_swap_no_sampled_pair_showed_gains_no_frequency_bits():
     """A tenant whose training never met a swapped name: the level is left at no evidence, and a
-    swapped rare name must not gain the term-frequency bits the level would have carried."""
+    swapped rare name must not gain the term-frequency bits the level would have carried; the
+    same holds for any level at m = u in a model carried from before the rule."""
     trained = _trained_dict()
     for comp in trained["comparisons"]:
         if comp["output_column_name"] in ("first_name", "last_name"):
@@ -131,6 +145,19 @@ def test_a_swap_no_sampled_pair_showed_gains_no_frequency_bits():
     rare = {"first_name": {"xiuying": 1e-5}, "first_name_canonical": {"xiuying": 1e-5},
             "last_name": {"qiao": 1e-5}, "name_pair": {"xiuying qiao": 1e-5}}
     assert _name_weight(left, right, rare, safe) == pytest.approx(0.0, abs=1e-9)
+    # a model saved before this rule, holding a level at m = u with its frequency settings (a
+    # nickname level EM left empty), loses them when carried, as apply_fallbacks drops them
+    saved = _trained_dict()
+    first = next(c for c in saved["comparisons"] if c["output_column_name"] == "first_name")
+    nickname = next(lvl for lvl in first["comparison_levels"] if lvl.get("label_for_charts") == "canonical (nickname) match")
+    nickname["m_probability"] = nickname["u_probability"] = 0.12
+    assert "tf_adjustment_column" in nickname
+    carried = carry_parameters(saved, settings_dict(build_settings("duckdb", []), "duckdb"))
+    levels = next(c for c in carried["comparisons"] if c["output_column_name"] == "first_name")["comparison_levels"]
+    carried_nickname = next(lvl for lvl in levels if lvl.get("label_for_charts") == "canonical (nickname) match")
+    assert carried_nickname["m_probability"] == 0.12 and "tf_adjustment_column" not in carried_nickname
+    exact = next(lvl for lvl in levels if lvl.get("label_for_charts") == "exact")
+    assert "tf_adjustment_column" in exact  # a level with evidence keeps its frequency bits
 
 
 def test_a_misspelt_suburb_nearly_agrees_and_another_suburb_does_not():
