@@ -117,7 +117,8 @@ UNTRAINED_PRIOR = 1e-4
 # in the index cannot outweigh a name.
 TF_MIN_U = 1e-4
 
-# Columns whose term frequencies adjust the exact-match levels.
+# Columns whose term frequencies adjust the exact-match levels (and the swapped names, by the
+# given name and the family name: ``_swapped``).
 TF_COLUMNS: tuple[str, ...] = (
     "first_name", "first_name_canonical", "last_name", "name_pair", "company", "history_company", "resume_company",
 )
