@@ -308,3 +308,12 @@ def test_a_model_trained_on_spark_finds_the_people_the_duckdb_one_finds(runs, sp
                 assert level["m_probability"] > 0 and level["u_probability"] > 0, (comparison["output_column_name"], level)
     saved = json.loads(training.share_path(spark_trained.params_path).read_text())
     assert saved["share_in_index"] == pytest.approx(spark_trained.share_in_index)
+
+
+def test_a_local_session_gives_its_driver_room(spark_session):
+    """In local mode the driver is the only executor and every table passes through it as
+    Arrow: the session starts with ``LOCAL_DRIVER_MEMORY`` of heap, not Spark's 1g, with which a
+    prediction's joins failed to broadcast after a few runs in one session."""
+    from connect_pipeline.linkage.spark import LOCAL_DRIVER_MEMORY
+
+    assert spark_session.sparkContext.getConf().get("spark.driver.memory") == LOCAL_DRIVER_MEMORY

@@ -31,6 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 DEFAULT_MASTER = "local[2]"
 DEFAULT_SHUFFLE_PARTITIONS = 4
+LOCAL_DRIVER_MEMORY = "4g"
+"""Heap of a local session's driver, which in local mode is also its only executor and the
+door every table passes through as Arrow. Spark's default of 1g failed a prediction's joins
+("not enough memory to build and broadcast the table") after a few runs in one session."""
 
 
 def _require_pyspark() -> None:
@@ -64,6 +68,8 @@ def local_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # read when the JVM starts: a session already running keeps the heap it was given
+        .config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
         # candidates' names must not end up in Spark's event logs
         .config("spark.eventLog.enabled", "false")
         .getOrCreate()
