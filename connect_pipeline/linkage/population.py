@@ -267,7 +267,7 @@ def once_seen_name_factor(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         JOIN {pop("last_name")} l USING (last_name)
         """
     ).fetchall()[0]
-    if not twice or twice < MIN_TWICE_SEEN_NAMES or not expected:
+    if twice < MIN_TWICE_SEEN_NAMES or not expected:
         return 1.0
     return max(1.0, 2.0 * twice / n_profiles / float(expected))
 

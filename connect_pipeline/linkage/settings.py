@@ -215,10 +215,6 @@ def _swapped(tf_column: str) -> Callable[[], ComparisonLevelCreator]:
     return make
 
 
-_swapped_given_name = _swapped("first_name")
-_swapped_family_name = _swapped("last_name")
-
-
 def _exact(
     col: str, label: str, tf: bool = False, tf_min_u: float | None = None, tf_column: str | None = None
 ) -> Callable[[], ComparisonLevelCreator]:
@@ -323,7 +319,7 @@ MODEL: tuple[Comparison, ...] = (
                 0.12,
                 caps_below=False,
             ),
-            Level("swapped", "first and last name swapped", _swapped_given_name, 0.01, caps_below=False),
+            Level("swapped", "first and last name swapped", _swapped("first_name"), 0.01, caps_below=False),
             Level("typo", "first name nearly agrees", _jw("first_name", 0.92, "JW >= 0.92"), 0.05),
             Level("similar", "first name is similar", _jw("first_name", 0.80, "JW >= 0.8"), 0.04),
             Level("edits", "first name sounds alike or is a few keystrokes away",
@@ -339,7 +335,7 @@ MODEL: tuple[Comparison, ...] = (
             # adjusted by how common this last name is *among people with that first name*
             # (``name_pair``, see ``population.term_frequency_tables``), not in general
             Level("exact", "last name agrees", _exact("last_name", "exact", tf=True, tf_column="name_pair"), 0.80),
-            Level("swapped", "first and last name swapped", _swapped_family_name, 0.01, caps_below=False),
+            Level("swapped", "first and last name swapped", _swapped("last_name"), 0.01, caps_below=False),
             Level("typo", "last name nearly agrees", _jw("last_name", 0.92, "JW >= 0.92"), 0.04),
             Level("similar", "last name is similar", _jw("last_name", 0.80, "JW >= 0.8"), 0.03),
             # Married names: a differing last name is common among true matches.
@@ -664,9 +660,7 @@ def apply_fallbacks(
                     caps[level.given] = min(cap, weight)
             level_dict["m_probability"] = m
             level_dict["u_probability"] = u
-            if _no_evidence(level_dict):
-                for key in _TF_KEYS:
-                    level_dict.pop(key, None)
+            _drop_frequency_without_evidence(level_dict)
     return model_dict
 
 
@@ -811,6 +805,13 @@ def _no_evidence(level: dict[str, Any]) -> bool:
     return m is not None and m == u
 
 
+def _drop_frequency_without_evidence(level: dict[str, Any]) -> None:
+    """Remove a level's term-frequency settings when it has no evidence (``_no_evidence``)."""
+    if _no_evidence(level):
+        for key in _TF_KEYS:
+            level.pop(key, None)
+
+
 def carry_parameters(
     trained: dict[str, Any],
     target: dict[str, Any],
@@ -862,20 +863,17 @@ def carry_parameters(
                     for key in ("m_probability", "u_probability"):
                         if key in src:
                             level[key] = src[key]
-                    if _no_evidence(level):  # e.g. defaulted by an earlier carry: stays neutral
-                        for key in _TF_KEYS:
-                            level.pop(key, None)
                 elif spec is not None and position < len(spec.levels):
                     default = spec.levels[position].default_m
                     level["m_probability"] = level["u_probability"] = default
-                    for key in _TF_KEYS:  # no evidence means no frequency bits either
-                        level.pop(key, None)
                     logger.warning(
                         f"trained parameters predate level {name}/{spec.levels[position].key} "
                         f"({label!r}): m = u = {default} (no evidence) until the tenant retrains"
                     )
                 else:
                     raise ValueError(f"comparison {name!r}: trained parameters lack level {label!r}")
+                # a level defaulted here or by an earlier carry has no evidence, nor frequency bits
+                _drop_frequency_without_evidence(level)
                 position += 1
             new_levels.append(level)
         new_comp["comparison_levels"] = new_levels
