@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections import Counter
 from pathlib import Path
@@ -16,7 +17,7 @@ from unidecode import unidecode
 
 from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
 from connect_pipeline.testkit.world.__main__ import main as world_cli
-from connect_pipeline.testkit.world.generate import KINDS, TenantSpec, generate_world
+from connect_pipeline.testkit.world.generate import KINDS, TenantSpec, _namesake, generate_world
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 from connect_pipeline.testkit.world.people import make_people
 
@@ -181,6 +182,28 @@ def test_a_quarter_of_candidates_are_not_in_the_index_many_namesakes(world: Path
                          for i in outside["candidate_id"])
         outsiders += outside.height
     assert namesakes / outsiders > 0.45  # chance alone gives about 0.3 at this index size
+
+
+def test_an_absent_namesake_shares_the_city_and_employer_as_often_as_set() -> None:
+    """The namesake's city and employer are settings of their own (``--knob`` in the accuracy
+    bench turns them off to see which errors they cause); the name is always the donor's."""
+    donors = make_people(np.random.default_rng(1), 200).to_dicts()
+    outsiders = make_people(np.random.default_rng(2), 200, outsiders=True).to_dicts()
+    pairs = [(o, d) for o, d in zip(outsiders, donors) if d["_company"] >= 0 and d["_city"] != o["_city"]
+             and d["_company"] != o["_company"]]
+    assert len(pairs) > 50
+
+    def made(city: float, employer: float) -> list[tuple[dict, dict]]:
+        r = random.Random(4)
+        return [(_namesake(o, d, r, set(), city, employer), d) for o, d in pairs]
+
+    for person, donor in made(1.0, 1.0):
+        assert (person["full_name"], person["_city"], person["location"]) == \
+            (donor["full_name"], donor["_city"], donor["location"])
+        assert person["current_company"] == donor["current_company"]
+    for (person, donor), (outsider, _) in zip(made(0.0, 0.0), pairs):
+        assert person["full_name"] == donor["full_name"]
+        assert (person["_city"], person["current_company"]) == (outsider["_city"], outsider["current_company"])
 
 
 def test_duplicates_and_shared_people(world: Path) -> None:
@@ -370,6 +393,7 @@ def test_world_json_describes_the_world(world: Path) -> None:
     assert meta["seed"] == WORLD_SEED and meta["n_profiles"] == N_PROFILES
     assert meta["reference_time"] == "2026-11-01T00:00:00Z"
     assert meta["tenants"] == ["acme", "globex"]
+    assert (meta["namesake"], meta["namesake_city"], meta["namesake_employer"]) == (0.6, 0.25, 0.04)
 
 
 # --------------------------------------------------------------------------- CLI and errors

@@ -34,6 +34,8 @@ ANONYMISED = 0.01
 PRIVATE = 0.02
 DUPLICATED = 0.015  # share of candidates whose person appears twice
 NAMESAKE = 0.6  # share of outsiders who carry the name of someone in the index
+NAMESAKE_CITY = 0.25  # share of those who live in that person's city too
+NAMESAKE_EMPLOYER = 0.04  # share of those who work for that person's employer too
 
 
 @dataclass(frozen=True)
@@ -89,17 +91,18 @@ def write_profiles(people: pl.DataFrame, folder: Path) -> int:
     return parts
 
 
-def _namesake(outsider: dict, donor: dict, r: random.Random, used_emails: set[str]) -> dict:
+def _namesake(outsider: dict, donor: dict, r: random.Random, used_emails: set[str],
+              city: float = NAMESAKE_CITY, employer: float = NAMESAKE_EMPLOYER) -> dict:
     """An outsider who shares a name (sometimes a city, rarely an employer) with an index person."""
     person = dict(outsider)
     for key in ("first_name", "last_name", "_first_entry", "_first_spell", "_last_entry", "_last_spell",
                 "_culture", "_f", "_l", "_fs", "_ls", "_native_first", "_nick", "_use_nick", "full_name"):
         person[key] = donor[key]
-    if r.random() < 0.25:
+    if r.random() < city:
         for key in ("location", "_country", "_city", "_place"):
             person[key] = donor[key]
         person["_phone_nsn"] = person["_phone"] = None
-    if r.random() < 0.04 and donor["_company"] >= 0:
+    if r.random() < employer and donor["_company"] >= 0:
         for key in ("_company", "current_company", "_company_domain"):
             person[key] = donor[key]
     f, l = person["_f"] or "x", person["_l"] or "y"
@@ -131,6 +134,8 @@ def generate_world(
     resumes: bool = True,
     not_in_index: float = NOT_IN_INDEX,
     namesake: float = NAMESAKE,
+    namesake_city: float = NAMESAKE_CITY,
+    namesake_employer: float = NAMESAKE_EMPLOYER,
     ats_identifiers: float = 1.0,
     ats_linkedin: float = noise.ATS_LINKEDIN,
     cultures: Mapping[str, float] | None = None,
@@ -143,6 +148,9 @@ def generate_world(
 
     * ``not_in_index``: share of a tenant's candidates who are not in the index;
     * ``namesake``: share of those who carry the name of someone in the index;
+    * ``namesake_city``, ``namesake_employer``: share of those namesakes who also live in that
+      person's city, and who also work for that person's employer (far more often than the
+      index's own namesakes share a city: a stress no index statistic can see);
     * ``ats_identifiers``: share of candidates whose Greenhouse record and resume keep the
       e-mail, phone and LinkedIn they would otherwise carry (0: names, employer, title and
       place only);
@@ -214,7 +222,8 @@ def generate_world(
         for j in range(plan.not_in_index):
             person = outsider_rows[out_cursor + j]
             if r.random() < namesake:
-                person = _namesake(person, donors[out_cursor + j], r, used_emails)
+                person = _namesake(person, donors[out_cursor + j], r, used_emails,
+                                   namesake_city, namesake_employer)
             url = person["linkedin_url"]
             own.append(Slot(person, "not_in_index", None, slug_of(url) if url else None))
         out_cursor += plan.not_in_index
@@ -240,6 +249,8 @@ def generate_world(
         "resumes": resumes,
         "not_in_index": not_in_index,
         "namesake": namesake,
+        "namesake_city": namesake_city,
+        "namesake_employer": namesake_employer,
         "ats_identifiers": ats_identifiers,
         "ats_linkedin": ats_linkedin,
         "cultures": dict(cultures) if cultures is not None else None,
