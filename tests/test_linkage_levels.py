@@ -79,6 +79,12 @@ def _name_weight(left: dict[str, Any], right: dict[str, Any], frequencies: dict[
                  model: dict[str, Any] | None = None) -> float:
     """Bits the two name comparisons give the pair, term frequencies included, scored by Splink
     with ``model`` (default: the untrained one) and these frequencies (column -> value -> share)."""
+    return _bits(left, right, frequencies, model, "first_name", "last_name")
+
+
+def _bits(left: dict[str, Any], right: dict[str, Any], frequencies: dict[str, dict[str, float]],
+          model: dict[str, Any] | None, *comparisons: str) -> float:
+    """Bits these comparisons give the pair, term frequencies included, scored by Splink."""
     db = DuckDBAPI()
     linker = Linker([db.register(_frame([left]), dataset_display_name="ats"),
                      db.register(_frame([right]), dataset_display_name="profiles")],
@@ -88,7 +94,7 @@ def _name_weight(left: dict[str, Any], right: dict[str, Any], frequencies: dict[
         linker.table_management.register_term_frequency_lookup(db.register(pl.DataFrame(
             {col: list(shares), f"tf_{col}": list(shares.values())}).to_arrow()), col)
     row = linker.inference.score_pair(left, right).as_record_list()[0]
-    return sum(row.get(f"{p}{c}") or 0.0 for c in ("first_name", "last_name") for p in ("mw_", "mw_tf_adj_"))
+    return sum(row.get(f"{p}{c}") or 0.0 for c in comparisons for p in ("mw_", "mw_tf_adj_"))
 
 
 def test_a_swapped_name_is_weighed_by_how_common_the_name_is():
@@ -555,17 +561,100 @@ def test_a_run_whose_sample_never_shared_a_city_keeps_its_defaults():
     assert out[keys.index("same_city")]["m_probability"] == out[keys.index("namesake_city")]["m_probability"]
 
 
-def test_the_index_counts_how_often_its_namesakes_share_a_city():
+def _name_city_index(rows: list[tuple[str, str | None]]) -> duckdb.DuckDBPyConnection:
+    """An index of (name, city) profiles, every one of them a candidate too, with the figures
+    the namesake-city frequencies read and those frequencies built."""
     con = duckdb.connect()
+    con.execute("CREATE TABLE rows (name_pair VARCHAR, city VARCHAR)")
+    con.executemany("INSERT INTO rows VALUES (?, ?)", rows)
     con.execute(
-        "CREATE TABLE profiles AS SELECT * FROM (VALUES "
-        "('ann lee', 'leeds'), ('ann lee', 'leeds'), ('ann lee', 'york'), ('bo ng', 'pune'), ('bo ng', NULL)"
-        ") t(name_pair, city)"
+        f"CREATE TABLE {TABLES.profiles} AS SELECT name_pair, city, name_pair || ' @ ' || city AS name_city FROM rows"
     )
-    stats = population.statistics_sql("profiles", [])
-    row = con.execute(stats[population.NAMESAKE_PLACES]).fetchall()[0]
+    stats = population.statistics_sql(TABLES.profiles, [])
+    for name in (population.NAME_CITIES, population.CITIES):
+        con.execute(f"CREATE TABLE {TABLES.population(name)} AS {stats[name]}")
+    con.execute(f"CREATE TABLE {TABLES.ats} AS SELECT * FROM {TABLES.profiles}")
+    population.name_city_frequencies(con, TABLES)
+    return con
+
+
+def _name_city_u(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    return dict(con.execute(f"SELECT * FROM {TABLES.term_frequencies('name_city')}").fetchall())
+
+
+def test_the_index_counts_how_often_its_namesakes_share_a_city():
+    con = _name_city_index([("ann lee", "leeds"), ("ann lee", "leeds"), ("ann lee", "york"),
+                            ("bo ng", "pune"), ("bo ng", None)])
     # ann lee: 3 profiles with a city -> 6 ordered pairs, 2 of them in leeds; bo ng: one city only
-    assert row == (2.0, 6.0)
+    assert population.namesake_pairs(con, TABLES) == (2.0, 6.0)
+    # too few namesakes to tell: the level keeps its one u, and no name and city is looked up
+    assert population.namesake_city_share(con, TABLES) is None
+    assert _name_city_u(con) == {}
+
+
+def _clustered_index() -> list[tuple[str, str | None]]:
+    """40 cities of 12 people each, everyone else's name their own; 20 "jing wang", ten of them
+    in beijing; 20 "rahul iyer", one to a city (one in pune); one "ann lee", in leeds."""
+    cities = ["beijing", "pune", "leeds"] + [f"city{k}" for k in range(37)]
+    rows = [(f"person {c} {k}", c) for c in cities for k in range(12)]
+    rows += [("jing wang", "beijing")] * 10 + [("jing wang", c) for c in cities[3:13]]
+    rows += [("rahul iyer", c) for c in cities[1:21]]
+    return rows + [("ann lee", "leeds")]
+
+
+def test_a_shared_city_beside_a_shared_name_is_weighed_by_where_that_name_lives():
+    """Half the index's jing wangs live in beijing, one rahul iyer in twenty in pune: beside the
+    same name, a shared beijing is weak evidence and a shared pune strong, each as that name's
+    bearers show (shrunk toward the index's spread of cities by as many namesakes as the
+    index's own namesake share implies), and a name held once as the namesakes' average."""
+    rows = _clustered_index()
+    con = _name_city_index(rows)
+    same, total = population.namesake_pairs(con, TABLES)
+    share = same / total
+    assert (same, total) == (90.0, 760.0)  # jing wang: 10 x 9 of 20 x 19; rahul iyer: 0 of 20 x 19
+    people = {c: sum(1 for _, city in rows if city == c) for _, c in rows}
+    n = len(rows)
+    random_share = sum(k * (k - 1) for k in people.values()) / (n * (n - 1))
+    a = (1 - share) / (share - random_share)
+    assert population.namesake_city_concentration(con, TABLES, share) == pytest.approx(a)
+    u = _name_city_u(con)
+    assert u["jing wang @ beijing"] == pytest.approx((10 + a * people["beijing"] / n) / (20 + a))
+    assert u["rahul iyer @ pune"] == pytest.approx((1 + a * people["pune"] / n) / (20 + a))
+    assert u["jing wang @ beijing"] > 2 * share and u["rahul iyer @ pune"] < share / 2
+    assert u["ann lee @ leeds"] == pytest.approx((1 + a * people["leeds"] / n) / (1 + a))
+    assert people["leeds"] / n < u["ann lee @ leeds"] < 2 * share
+
+    # Splink weighs the level by it: the bits part as the two chances do
+    trained = apply_namesake_city_u(_trained_dict(), share)
+    frequencies = {"name_city": u}
+
+    def location_bits(name: str, city: str) -> float:
+        first, last = name.split(" ")
+        record = {"first_name": first, "last_name": last, "name_pair": name, "city": city,
+                  "name_city": f"{name} @ {city}"}
+        left, right = _record("a1", **record), _record("b1", **record)
+        assert levels_of(left, right)["location"] == "namesake_city"
+        return _bits(left, right, frequencies, trained, "location")
+
+    gap = location_bits("rahul iyer", "pune") - location_bits("jing wang", "beijing")
+    assert gap == pytest.approx(math.log2(u["jing wang @ beijing"] / u["rahul iyer @ pune"]))
+
+
+def test_where_names_and_places_are_independent_a_namesake_lives_where_anyone_does():
+    """Names spread over the cities as everyone is (a register's names beside its suburbs):
+    the namesake share is no higher than two random profiles', and the same city beside the
+    same name is as common as that city."""
+    cities = [f"city{k}" for k in range(10)]
+    rows = [(f"name{j}", cities[(j + k) % 10]) for j in range(30) for k in range(10)]
+    rows += [(f"solo{k}", cities[k % 3]) for k in range(60)]  # three cities commoner than the rest
+    con = _name_city_index(rows)
+    share = population.namesake_city_share(con, TABLES)
+    assert share == 0.0
+    assert population.namesake_city_concentration(con, TABLES, share) is None
+    n = len(rows)
+    for value, u in _name_city_u(con).items():
+        city = value.split(" @ ")[1]
+        assert u == pytest.approx(sum(1 for _, c in rows if c == city) / n)
 
 
 def _name_frequencies(names: list[tuple[str, str]]) -> tuple[duckdb.DuckDBPyConnection, dict[str, float], dict[str, int]]:
@@ -577,7 +666,8 @@ def _name_frequencies(names: list[tuple[str, str]]) -> tuple[duckdb.DuckDBPyConn
     con.executemany("INSERT INTO names VALUES (?, ?)", names)
     con.execute(
         f"CREATE TABLE {TABLES.profiles} AS SELECT first_name, first_name AS first_name_canonical, last_name, "
-        "first_name || ' ' || last_name AS name_pair, NULL::VARCHAR AS company, NULL::VARCHAR AS city, "
+        "first_name || ' ' || last_name AS name_pair, NULL::VARCHAR AS name_city, NULL::VARCHAR AS company, "
+        "NULL::VARCHAR AS city, "
         "NULL::VARCHAR[] AS companies FROM names"
     )
     for name, sql in population.statistics_sql(TABLES.profiles, []).items():

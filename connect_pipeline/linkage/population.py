@@ -12,6 +12,8 @@ Statistics (each a relation ``Tables.population(<name>)`` in the run's DuckDB co
 
 * ``first_name``, ``first_name_canonical``, ``last_name``, ``company``: value, ``n`` profiles;
 * ``name_pair``: canonical first name + last name, with both parts and ``n``;
+* ``name_cities``: name + city (``name_city``), with the name and ``n`` profiles (both known);
+* ``cities``: city, ``n`` profiles;
 * ``history_company``: company, ``n`` profiles with it anywhere in their career;
 * ``keys_<blocking key>``: key values and ``n`` profiles per value (the profile side of every
   block's size, which is what deciding whether a rule explodes needs);
@@ -42,7 +44,8 @@ POPULATION_VERSION = 1
 U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
 U_SAMPLE_SEED = 42
 U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
-NAMESAKE_PLACES = "namesake_places"  # one row: namesake pairs, and those sharing a city
+NAME_CITIES = "name_cities"  # profiles per name and city: namesakes' places
+CITIES = "cities"  # profiles per city
 MIN_NAMESAKE_PAIRS = 100
 """Ordered namesake pairs below which the index cannot tell how often namesakes share a city."""
 MIN_TWICE_SEEN_NAMES = 50
@@ -70,14 +73,12 @@ def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
         f"any_value(last_name) AS last_name, count(*) AS n FROM {view} "
         "WHERE name_pair IS NOT NULL GROUP BY name_pair"
     )
-    # how often two profiles with the same name live in the same city (``namesake_city_share``)
-    stats[NAMESAKE_PLACES] = (
-        "WITH g AS (SELECT name_pair, city, count(*)::DOUBLE AS n FROM "
-        f"{view} WHERE name_pair IS NOT NULL AND city IS NOT NULL GROUP BY ALL), "
-        "t AS (SELECT name_pair, sum(n) AS n FROM g GROUP BY name_pair) "
-        "SELECT (SELECT coalesce(sum(n * (n - 1)), 0) FROM g) AS same_city_pairs, "
-        "(SELECT coalesce(sum(n * (n - 1)), 0) FROM t) AS namesake_pairs"
+    # where namesakes live (``namesake_city_share``, ``name_city_frequencies``)
+    stats[NAME_CITIES] = (
+        "SELECT name_city, any_value(name_pair) AS name_pair, count(*) AS n "
+        f"FROM {view} WHERE name_city IS NOT NULL GROUP BY name_city"
     )
+    stats[CITIES] = f"SELECT city, count(*) AS n FROM {view} WHERE city IS NOT NULL GROUP BY city"
     # companies holds each company once per profile, so a row count is a count of profiles
     stats["history_company"] = (
         "SELECT c AS history_company, count(*) AS n "
@@ -205,7 +206,7 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     once = once_seen_name_factor(con, tables, n)
     pop, tf, ats = tables.population, tables.term_frequencies, tables.ats
     for col in TF_COLUMNS:
-        if col in ("name_pair", "history_company", "resume_company"):
+        if col in ("name_pair", "name_city", "history_company", "resume_company"):
             continue
         con.execute(
             f"""
@@ -230,6 +231,7 @@ def term_frequency_tables(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
         FROM pairs JOIN firsts USING (f) JOIN lasts USING (l)
         """
     )
+    name_city_frequencies(con, tables)
     # the candidate's company and the rarest employer its resumes date: each as common as the
     # profiles naming that employer anywhere in their career
     for col in ("history_company", "resume_company"):
@@ -272,6 +274,20 @@ def once_seen_name_factor(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     return max(1.0, 2.0 * twice / n_profiles / float(expected))
 
 
+def namesake_pairs(con: duckdb.DuckDBPyConnection, tables: Tables) -> tuple[float, float]:
+    """Ordered pairs of profiles with the same name (both with a city): those in the same city,
+    and all of them."""
+    pop = tables.population
+    same, total = con.execute(
+        f"""
+        WITH names AS (SELECT sum(n)::DOUBLE AS n FROM {pop(NAME_CITIES)} GROUP BY name_pair)
+        SELECT (SELECT coalesce(sum(n::DOUBLE * (n - 1)), 0) FROM {pop(NAME_CITIES)}),
+               (SELECT coalesce(sum(n * (n - 1)), 0) FROM names)
+        """
+    ).fetchall()[0]
+    return float(same), float(total)
+
+
 def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
     """Share of the index's namesake pairs (same given and family name, both with a city) that
     live in the same city; None when the index holds too few namesakes to tell.
@@ -280,12 +296,71 @@ def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float
     person), so this is how common a shared city is among namesakes, which is what a shared
     city has to be weighed against once the names agree.
     """
-    same, total = con.execute(
-        f"SELECT same_city_pairs, namesake_pairs FROM {tables.population(NAMESAKE_PLACES)}"
-    ).fetchall()[0]
-    if not total or total < MIN_NAMESAKE_PAIRS:
+    same, total = namesake_pairs(con, tables)
+    if total < MIN_NAMESAKE_PAIRS:
         return None
-    return float(same) / float(total)
+    return same / total
+
+
+def namesake_city_concentration(con: duckdb.DuckDBPyConnection, tables: Tables, share: float) -> float | None:
+    """How many namesakes' worth of the index-wide spread of cities a name's own bearers are
+    weighed against (the Dirichlet concentration of a name's cities); None when names and
+    cities are independent (then a name's bearers live where everyone does).
+
+    If each name's bearers spread over the cities as a Dirichlet draw around the index's own
+    spread pi, with concentration a, two bearers of a name share a city with probability
+    (a sum(pi^2) + 1) / (a + 1). That is the namesake share the index shows, so
+    a = (1 - share) / (share - sum(pi^2)): read off the index, not chosen. Names that cluster
+    (share well above sum(pi^2)) give a small a, and a name's own bearers soon speak for it.
+    """
+    (random_share,) = con.execute(
+        f"SELECT sum(n::DOUBLE * (n - 1)) / (sum(n)::DOUBLE * (sum(n) - 1)) FROM {tables.population(CITIES)}"
+    ).fetchall()[0]
+    if random_share is None or share <= float(random_share):
+        return None
+    return (1.0 - share) / (share - float(random_share))
+
+
+def name_city_frequencies(con: duckdb.DuckDBPyConnection, tables: Tables) -> None:
+    """``tables.term_frequencies("name_city")``: for each name and city of this run's candidates,
+    the chance that another bearer of the name lives in that city, which is what the same city
+    beside the same name has to be weighed against (the namesake-city level's u).
+
+    The index-wide namesake share (``namesake_city_share``) is an average over names; "jing
+    wang" in Beijing, where a fifth of the index's jing wangs live, is a much weaker sign than
+    "rahul iyer" in Pune, where one in fifty does. With k bearers of the name in the index, k_c
+    of them in city c, and the city's share pi_c of all profiles, the chance is the Dirichlet
+    posterior mean (k_c + a pi_c) / (k + a), a from ``namesake_city_concentration``: a name held
+    once gets about the index-wide share, and a name held often its own. Empty (the level keeps
+    its one u) when the index holds too few namesakes to tell; pi_c alone when names and cities
+    are independent.
+    """
+    pop, tf = tables.population, tables.term_frequencies("name_city")
+    share = namesake_city_share(con, tables)
+    if share is None:
+        con.execute(f"CREATE OR REPLACE TABLE {tf} (name_city VARCHAR, tf_name_city DOUBLE)")
+        return
+    a = namesake_city_concentration(con, tables, share)
+    (n_city,) = con.execute(f"SELECT sum(n)::DOUBLE FROM {pop(CITIES)}").fetchall()[0]
+    prior = f"c.n / {float(n_city)!r}"
+    chance = prior if a is None else f"(nc.n + {a!r} * {prior}) / (names.n + {a!r})"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {tf} AS
+        WITH wanted AS (
+            SELECT DISTINCT name_city, name_pair, city FROM {tables.ats} WHERE name_city IS NOT NULL
+        ),
+        names AS (
+            SELECT name_pair, sum(n)::DOUBLE AS n FROM {pop(NAME_CITIES)}
+            WHERE name_pair IN (SELECT name_pair FROM wanted) GROUP BY name_pair
+        )
+        SELECT w.name_city, {chance} AS tf_name_city
+        FROM wanted w
+        JOIN {pop(NAME_CITIES)} nc ON nc.name_city = w.name_city
+        JOIN names ON names.name_pair = w.name_pair
+        JOIN {pop(CITIES)} c ON c.city = w.city
+        """
+    )
 
 
 def u_sample_table(con: duckdb.DuckDBPyConnection, tables: Tables) -> int:

@@ -25,12 +25,14 @@ def feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> str
     and the current company is folded into the company list so "company in history" and the
     company blocking keys see it on both sides. Three columns are derived once per record rather
     than per scored pair: ``phone_tails`` (each number's last digits), ``title_role`` (the
-    title without seniority words) and ``name_pair`` (first and last name, for term
-    frequencies); ``history_company`` is the candidate's company on the ATS side only.
+    title without seniority words), ``name_pair`` (first and last name) and ``name_city`` (the
+    name and the city), the last two for term frequencies; ``history_company`` is the
+    candidate's company on the ATS side only.
     """
     parts = [f"{unique_id_sql} AS unique_id"]
     for col in MODEL_COLUMNS[1:]:
-        if col in ("companies", "title_role", "phone_tails", "name_pair", "history_company", "resume_company"):
+        if col in ("companies", "title_role", "phone_tails", "name_pair", "name_city", "history_company",
+                   "resume_company"):
             continue
         if col in LIST_COLUMNS:
             src = f"CAST({col} AS VARCHAR[])" if col in columns else "CAST(NULL AS VARCHAR[])"
@@ -56,6 +58,8 @@ def feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> str
     first = "nullif(trim(CAST(first_name_canonical AS VARCHAR)), '')"
     last = "nullif(trim(CAST(last_name AS VARCHAR)), '')"
     parts.append(f"{first} || ' ' || {last} AS name_pair")
+    city = "nullif(trim(CAST(city AS VARCHAR)), '')" if "city" in columns else "CAST(NULL AS VARCHAR)"
+    parts.append(f"{first} || ' ' || {last} || ' @ ' || {city} AS name_city")
     phones = "CAST(phones AS VARCHAR[])" if "phones" in columns else "CAST(NULL AS VARCHAR[])"
     tails = (
         f"list_distinct(list_transform(list_filter({phones}, lambda x: x IS NOT NULL AND x <> ''), "

@@ -69,6 +69,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "last_name_phonetic",
     "full_name",
     "name_pair",
+    "name_city",
     "company",
     "history_company",
     "resume_company",
@@ -118,9 +119,11 @@ UNTRAINED_PRIOR = 1e-4
 TF_MIN_U = 1e-4
 
 # Columns whose term frequencies adjust the exact-match levels (and the swapped names, by the
-# given name and the family name: ``_swapped``).
+# given name and the family name: ``_swapped``; and the same city beside the same name, by how
+# often that name's bearers live in that city: ``name_city``).
 TF_COLUMNS: tuple[str, ...] = (
-    "first_name", "first_name_canonical", "last_name", "name_pair", "company", "history_company", "resume_company",
+    "first_name", "first_name_canonical", "last_name", "name_pair", "name_city", "company", "history_company",
+    "resume_company",
 )
 
 
@@ -490,10 +493,13 @@ MODEL: tuple[Comparison, ...] = (
             # Namesakes are not spread at random: a name common in one place is common there
             # ("srinivas singh" in Chennai), so beside a name that agrees, the same city is as
             # common among *namesakes* as the index's own namesakes show (``NAMESAKE_CITY``), not
-            # as common as among random people. Not a step on the same scale as the plain
-            # "same city" below (its u is another population's), so it does not cap it. Both
-            # levels mean "same city" to a true match: they share one m (``apply_namesake_city_u``),
-            # which is why their defaults are the same and the location levels' m do not sum to one.
+            # as common as among random people: on average the share of namesake pairs that share
+            # a city, and for each name and city how often that name's bearers live there
+            # (``name_city``, ``population.term_frequency_tables``). Not a step on the same scale
+            # as the plain "same city" below (its u is another population's), so it does not cap
+            # it. Both levels mean "same city" to a true match: they share one m
+            # (``apply_namesake_city_u``), which is why their defaults are the same and the
+            # location levels' m do not sum to one.
             Level(
                 NAMESAKE_CITY,
                 "same city (and same name, as namesakes often are)",
@@ -501,6 +507,7 @@ MODEL: tuple[Comparison, ...] = (
                     "name_pair_l = name_pair_r AND city_l = city_r "
                     "AND (country_l IS NULL OR country_r IS NULL OR country_l = country_r)",
                     "same city, same name",
+                    tf_column="name_city",
                 ),
                 0.65,
                 caps_below=False,
