@@ -571,7 +571,7 @@ def _name_city_index(rows: list[tuple[str, str | None]]) -> duckdb.DuckDBPyConne
         f"CREATE TABLE {TABLES.profiles} AS SELECT name_pair, city, name_pair || ' @ ' || city AS name_city FROM rows"
     )
     stats = population.statistics_sql(TABLES.profiles, [])
-    for name in (population.NAME_CITIES, population.CITIES):
+    for name in (population.NAME_CITIES, population.CITIES, population.NAMESAKE_PLACES):
         con.execute(f"CREATE TABLE {TABLES.population(name)} AS {stats[name]}")
     con.execute(f"CREATE TABLE {TABLES.ats} AS SELECT * FROM {TABLES.profiles}")
     population.name_city_frequencies(con, TABLES)
@@ -584,22 +584,25 @@ def _name_city_u(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 
 def test_the_index_counts_how_often_its_namesakes_share_a_city():
     con = _name_city_index([("ann lee", "leeds"), ("ann lee", "leeds"), ("ann lee", "york"),
-                            ("bo ng", "pune"), ("bo ng", None)])
-    # ann lee: 3 profiles with a city -> 6 ordered pairs, 2 of them in leeds; bo ng: one city only
-    assert population.namesake_pairs(con, TABLES) == (2.0, 6.0)
+                            ("bo ng", "pune"), ("bo ng", None), (None, "leeds")])
+    # ann lee: 3 profiles with a city -> 6 ordered pairs, 2 of them in leeds; bo ng: one city
+    # only; 2 pairs of the 4 profiles with a name and a city share one (the nameless one is not
+    # among them)
+    assert population.namesake_places(con, TABLES) == (2.0, 6.0, 2.0, 4.0)
     # too few namesakes to tell: the level keeps its one u, and no name and city is looked up
     assert population.namesake_city_share(con, TABLES) is None
     assert _name_city_u(con) == {}
 
 
-def _clustered_index() -> list[tuple[str, str | None]]:
+def _clustered_index() -> list[tuple[str | None, str | None]]:
     """40 cities of 12 people each, everyone else's name their own; 20 "jing wang", ten of them
-    in beijing; 20 "rahul iyer", one to a city (one in pune); one "ann lee", in leeds."""
+    in beijing; 20 "rahul iyer", one to a city (one in pune); one "ann lee", in leeds; and 300
+    profiles in pune without a name, which must not make pune look common among named people."""
     cities = ["beijing", "pune", "leeds"] + [f"city{k}" for k in range(37)]
-    rows = [(f"person {c} {k}", c) for c in cities for k in range(12)]
+    rows: list[tuple[str | None, str | None]] = [(f"person {c} {k}", c) for c in cities for k in range(12)]
     rows += [("jing wang", "beijing")] * 10 + [("jing wang", c) for c in cities[3:13]]
     rows += [("rahul iyer", c) for c in cities[1:21]]
-    return rows + [("ann lee", "leeds")]
+    return rows + [("ann lee", "leeds")] + [(None, "pune")] * 300
 
 
 def test_a_shared_city_beside_a_shared_name_is_weighed_by_where_that_name_lives():
@@ -609,17 +612,20 @@ def test_a_shared_city_beside_a_shared_name_is_weighed_by_where_that_name_lives(
     index's own namesake share implies), and a name held once as the namesakes' average."""
     rows = _clustered_index()
     con = _name_city_index(rows)
-    same, total = population.namesake_pairs(con, TABLES)
+    same, total, _, _ = population.namesake_places(con, TABLES)
     share = same / total
     assert (same, total) == (90.0, 760.0)  # jing wang: 10 x 9 of 20 x 19; rahul iyer: 0 of 20 x 19
-    people = {c: sum(1 for _, city in rows if city == c) for _, c in rows}
-    n = len(rows)
+    named = [(name, city) for name, city in rows if name is not None]
+    people = {c: sum(1 for _, city in named if city == c) for _, c in named}
+    n = len(named)
     random_share = sum(k * (k - 1) for k in people.values()) / (n * (n - 1))
+    assert population.random_city_share(con, TABLES) == pytest.approx(random_share)
     a = (1 - share) / (share - random_share)
-    assert population.namesake_city_concentration(con, TABLES, share) == pytest.approx(a)
+    assert population.namesake_city_concentration(share, random_share) == pytest.approx(a)
     u = _name_city_u(con)
     assert u["jing wang @ beijing"] == pytest.approx((10 + a * people["beijing"] / n) / (20 + a))
     assert u["rahul iyer @ pune"] == pytest.approx((1 + a * people["pune"] / n) / (20 + a))
+    assert u["rahul iyer @ pune"] > random_share  # above the floor: the value itself, not the floor
     assert u["jing wang @ beijing"] > 2 * share and u["rahul iyer @ pune"] < share / 2
     assert u["ann lee @ leeds"] == pytest.approx((1 + a * people["leeds"] / n) / (1 + a))
     assert people["leeds"] / n < u["ann lee @ leeds"] < 2 * share
@@ -636,8 +642,27 @@ def test_a_shared_city_beside_a_shared_name_is_weighed_by_where_that_name_lives(
         assert levels_of(left, right)["location"] == "namesake_city"
         return _bits(left, right, frequencies, trained, "location")
 
-    gap = location_bits("rahul iyer", "pune") - location_bits("jing wang", "beijing")
-    assert gap == pytest.approx(math.log2(u["jing wang @ beijing"] / u["rahul iyer @ pune"]))
+    m = _location_levels(trained)[0]["m_probability"]
+    assert location_bits("rahul iyer", "pune") == pytest.approx(math.log2(m / u["rahul iyer @ pune"]))
+    assert location_bits("jing wang", "beijing") == pytest.approx(math.log2(m / u["jing wang @ beijing"]))
+
+
+def test_a_shared_small_town_beside_a_widespread_name_is_no_rarer_than_between_anyone():
+    """A name with many bearers, one of them in a small town: its own spread says a bearer is
+    almost never there, but a shared city is never rarer beside a shared name than between
+    any two profiles (relatives of one name stay in one town)."""
+    cities = [f"city{k}" for k in range(20)]
+    rows: list[tuple[str | None, str | None]] = [("kim lee", c) for c in cities for _ in range(10)]
+    rows += [("kim lee", "smalltown")] + [(f"p{k}", cities[k % 20]) for k in range(600)]
+    rows += [(f"family{j}", cities[j % 20]) for j in range(50) for _ in range(10)]  # names that cluster
+    con = _name_city_index(rows)
+    share = population.namesake_city_share(con, TABLES)
+    random_share = population.random_city_share(con, TABLES)
+    a = population.namesake_city_concentration(share, random_share)
+    assert a is not None
+    unfloored = (1 + a * 1 / len(rows)) / (201 + a)  # 201 kim lees, one in smalltown
+    assert unfloored < random_share / 5
+    assert _name_city_u(con)["kim lee @ smalltown"] == pytest.approx(random_share)
 
 
 def test_where_names_and_places_are_independent_a_namesake_lives_where_anyone_does():
@@ -650,11 +675,14 @@ def test_where_names_and_places_are_independent_a_namesake_lives_where_anyone_do
     con = _name_city_index(rows)
     share = population.namesake_city_share(con, TABLES)
     assert share == 0.0
-    assert population.namesake_city_concentration(con, TABLES, share) is None
+    random_share = population.random_city_share(con, TABLES)
+    assert population.namesake_city_concentration(share, random_share) is None
     n = len(rows)
+    shares = {c: sum(1 for _, city in rows if city == c) / n for _, c in rows}
+    assert min(shares.values()) < random_share < max(shares.values())
     for value, u in _name_city_u(con).items():
         city = value.split(" @ ")[1]
-        assert u == pytest.approx(sum(1 for _, c in rows if c == city) / n)
+        assert u == pytest.approx(max(shares[city], random_share))
 
 
 def _name_frequencies(names: list[tuple[str, str]]) -> tuple[duckdb.DuckDBPyConnection, dict[str, float], dict[str, int]]:
@@ -808,3 +836,21 @@ def test_the_resume_employer_compared_is_the_rarest_the_index_knows():
     chosen = dict(con.execute(f"SELECT unique_id, resume_company FROM {TABLES.ats}").fetchall())
     # the title part no profile names is never chosen; a tie goes to the first in order
     assert chosen == {"1": "small firm", "2": None, "3": None, "4": "tie a"}
+
+
+def test_both_sides_carry_the_name_and_city_the_namesake_level_looks_up():
+    """The lookup value is the name the level compares and the city it compares, trimmed as
+    they are; no city (or only spaces), or no name, is no value."""
+    from connect_pipeline.linkage.prepare import feature_select
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE f AS SELECT * FROM (VALUES ('1', 'ann', 'lee', ' leeds '), ('2', 'ann', 'lee', '  '), "
+        "('3', NULL, 'lee', 'leeds')) t(unique_id, first_name_canonical, last_name, city)"
+    )
+    for ats_side in (True, False):
+        select = feature_select({"first_name_canonical", "last_name", "city"}, "unique_id", ats_side=ats_side)
+        rows = dict(con.execute(f"SELECT unique_id, name_city FROM (SELECT {select} FROM f) ORDER BY 1").fetchall())
+        assert rows == {"1": "ann lee @ leeds", "2": None, "3": None}
+        names, cities = con.execute(f"SELECT list(name_pair), list(city) FROM (SELECT {select} FROM f)").fetchall()[0]
+        assert (names[0], cities[0]) == ("ann lee", "leeds")

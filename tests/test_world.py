@@ -206,6 +206,34 @@ def test_an_absent_namesake_shares_the_city_and_employer_as_often_as_set() -> No
         assert (person["_city"], person["current_company"]) == (outsider["_city"], outsider["current_company"])
 
 
+def test_the_world_places_absent_namesakes_as_its_settings_say(tmp_path: Path) -> None:
+    """``namesake_city`` reaches the world: every absent namesake lives in the city of the person
+    whose name it carries at 1, and seldom does at 0."""
+
+    def beside_namesake(city: float) -> float:
+        out = tmp_path / f"w{city}"
+        generate_world(out, seed=5, n_profiles=800, tenants=[TenantSpec("t", 300)], resumes=False,
+                       not_in_index=0.5, namesake=1.0, namesake_city=city)
+        index = profiles(out)
+        places: dict[tuple[str, str], set[str]] = {}
+        for row in index.filter(pl.col("location").is_not_null()).iter_rows(named=True):
+            key = (fold(row["first_name"]), fold(row["last_name"]))
+            places.setdefault(key, set()).add(fold(row["location"].split(",")[0]))
+        truth = pl.read_parquet(truth_path(out, "t"))
+        absent = set(truth.filter(pl.col("kind") == "not_in_index")["candidate_id"])
+        beside = counted = 0
+        for c in read_jsonl(out, "t", "candidates"):
+            key = (fold(c["first_name"]), fold(c["last_name"]))
+            if c["id"] in absent and c["addresses"] and key in places:
+                counted += 1
+                beside += fold(c["addresses"][0]["value"].split(",")[0]) in places[key]
+        assert counted >= 30
+        return beside / counted
+
+    assert beside_namesake(1.0) > 0.9  # an address may spell the city another way
+    assert beside_namesake(0.0) < 0.2
+
+
 def test_duplicates_and_shared_people(world: Path) -> None:
     truths = {s.tenant_id: pl.read_parquet(truth_path(world, s.tenant_id)) for s in TENANTS}
     for truth in truths.values():

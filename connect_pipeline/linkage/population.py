@@ -13,7 +13,9 @@ Statistics (each a relation ``Tables.population(<name>)`` in the run's DuckDB co
 * ``first_name``, ``first_name_canonical``, ``last_name``, ``company``: value, ``n`` profiles;
 * ``name_pair``: canonical first name + last name, with both parts and ``n``;
 * ``name_cities``: name + city (``name_city``), with the name and ``n`` profiles (both known);
-* ``cities``: city, ``n`` profiles;
+* ``cities``: city, ``n`` profiles with a name and that city;
+* ``namesake_places``: one row, the ordered pairs of those profiles that share a name, a name
+  and a city, and a city, and how many they are;
 * ``history_company``: company, ``n`` profiles with it anywhere in their career;
 * ``keys_<blocking key>``: key values and ``n`` profiles per value (the profile side of every
   block's size, which is what deciding whether a rule explodes needs);
@@ -46,6 +48,7 @@ U_SAMPLE_SEED = 42
 U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
 NAME_CITIES = "name_cities"  # profiles per name and city: namesakes' places
 CITIES = "cities"  # profiles per city
+NAMESAKE_PLACES = "namesake_places"  # one row: how often namesakes, and anyone, share a city
 MIN_NAMESAKE_PAIRS = 100
 """Ordered namesake pairs below which the index cannot tell how often namesakes share a city."""
 MIN_TWICE_SEEN_NAMES = 50
@@ -73,12 +76,23 @@ def statistics_sql(view: str, keys: Iterable[BlockingKey]) -> dict[str, str]:
         f"any_value(last_name) AS last_name, count(*) AS n FROM {view} "
         "WHERE name_pair IS NOT NULL GROUP BY name_pair"
     )
-    # where namesakes live (``namesake_city_share``, ``name_city_frequencies``)
+    # where namesakes live (``namesake_city_share``, ``name_city_frequencies``), all counted over
+    # the profiles with both a name and a city, so every share below is of one population
     stats[NAME_CITIES] = (
         "SELECT name_city, any_value(name_pair) AS name_pair, count(*) AS n "
         f"FROM {view} WHERE name_city IS NOT NULL GROUP BY name_city"
     )
-    stats[CITIES] = f"SELECT city, count(*) AS n FROM {view} WHERE city IS NOT NULL GROUP BY city"
+    stats[CITIES] = f"SELECT city, count(*) AS n FROM {view} WHERE name_city IS NOT NULL GROUP BY city"
+    stats[NAMESAKE_PLACES] = (
+        "WITH g AS (SELECT name_pair, city, count(*)::DOUBLE AS n "
+        f"FROM {view} WHERE name_city IS NOT NULL GROUP BY ALL), "
+        "names AS (SELECT sum(n) AS n FROM g GROUP BY name_pair), "
+        "places AS (SELECT sum(n) AS n FROM g GROUP BY city) "
+        "SELECT (SELECT coalesce(sum(n * (n - 1)), 0) FROM g) AS same_city_pairs, "
+        "(SELECT coalesce(sum(n * (n - 1)), 0) FROM names) AS namesake_pairs, "
+        "(SELECT coalesce(sum(n * (n - 1)), 0) FROM places) AS city_pairs, "
+        "(SELECT coalesce(sum(n), 0) FROM g) AS located"
+    )
     # companies holds each company once per profile, so a row count is a count of profiles
     stats["history_company"] = (
         "SELECT c AS history_company, count(*) AS n "
@@ -274,18 +288,14 @@ def once_seen_name_factor(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     return max(1.0, 2.0 * twice / n_profiles / float(expected))
 
 
-def namesake_pairs(con: duckdb.DuckDBPyConnection, tables: Tables) -> tuple[float, float]:
-    """Ordered pairs of profiles with the same name (both with a city): those in the same city,
-    and all of them."""
-    pop = tables.population
-    same, total = con.execute(
-        f"""
-        WITH names AS (SELECT sum(n)::DOUBLE AS n FROM {pop(NAME_CITIES)} GROUP BY name_pair)
-        SELECT (SELECT coalesce(sum(n::DOUBLE * (n - 1)), 0) FROM {pop(NAME_CITIES)}),
-               (SELECT coalesce(sum(n * (n - 1)), 0) FROM names)
-        """
+def namesake_places(con: duckdb.DuckDBPyConnection, tables: Tables) -> tuple[float, float, float, float]:
+    """Over the profiles with a name and a city: ordered pairs sharing a name and a city,
+    pairs sharing a name, pairs sharing a city, and how many profiles."""
+    row = con.execute(
+        f"SELECT same_city_pairs, namesake_pairs, city_pairs, located FROM {tables.population(NAMESAKE_PLACES)}"
     ).fetchall()[0]
-    return float(same), float(total)
+    same, names, cities, located = (float(x) for x in row)
+    return same, names, cities, located
 
 
 def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
@@ -296,54 +306,71 @@ def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float
     person), so this is how common a shared city is among namesakes, which is what a shared
     city has to be weighed against once the names agree.
     """
-    same, total = namesake_pairs(con, tables)
-    if total < MIN_NAMESAKE_PAIRS:
+    same, names, _, _ = namesake_places(con, tables)
+    if names < MIN_NAMESAKE_PAIRS:
         return None
-    return same / total
+    return same / names
 
 
-def namesake_city_concentration(con: duckdb.DuckDBPyConnection, tables: Tables, share: float) -> float | None:
+def random_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
+    """Share of all pairs of those profiles that live in the same city, named alike or not (the
+    sum of the cities' squared shares); None without two of them."""
+    _, _, cities, located = namesake_places(con, tables)
+    return cities / (located * (located - 1)) if located > 1 else None
+
+
+def namesake_city_concentration(share: float, random_share: float) -> float | None:
     """How many namesakes' worth of the index-wide spread of cities a name's own bearers are
     weighed against (the Dirichlet concentration of a name's cities); None when names and
     cities are independent (then a name's bearers live where everyone does).
 
     If each name's bearers spread over the cities as a Dirichlet draw around the index's own
     spread pi, with concentration a, two bearers of a name share a city with probability
-    (a sum(pi^2) + 1) / (a + 1). That is the namesake share the index shows, so
-    a = (1 - share) / (share - sum(pi^2)): read off the index, not chosen. Names that cluster
-    (share well above sum(pi^2)) give a small a, and a name's own bearers soon speak for it.
+    (a sum(pi^2) + 1) / (a + 1). That is the namesake share the index shows (``share``; the
+    sum is ``random_share``), so a = (1 - share) / (share - sum(pi^2)): read off the index, not
+    chosen. Names that cluster (share well above sum(pi^2)) give a small a, and a name's own
+    bearers soon speak for it.
     """
-    (random_share,) = con.execute(
-        f"SELECT sum(n::DOUBLE * (n - 1)) / (sum(n)::DOUBLE * (sum(n) - 1)) FROM {tables.population(CITIES)}"
-    ).fetchall()[0]
-    if random_share is None or share <= float(random_share):
+    if share <= random_share:
         return None
-    return (1.0 - share) / (share - float(random_share))
+    return (1.0 - share) / (share - random_share)
 
 
 def name_city_frequencies(con: duckdb.DuckDBPyConnection, tables: Tables) -> None:
     """``tables.term_frequencies("name_city")``: for each name and city of this run's candidates,
-    the chance that another bearer of the name lives in that city, which is what the same city
-    beside the same name has to be weighed against (the namesake-city level's u).
+    the chance that a bearer of the name lives in that city, which is what the same city beside
+    the same name has to be weighed against (the namesake-city level's u).
 
     The index-wide namesake share (``namesake_city_share``) is an average over names; "jing
     wang" in Beijing, where a fifth of the index's jing wangs live, is a much weaker sign than
     "rahul iyer" in Pune, where one in fifty does. With k bearers of the name in the index, k_c
-    of them in city c, and the city's share pi_c of all profiles, the chance is the Dirichlet
-    posterior mean (k_c + a pi_c) / (k + a), a from ``namesake_city_concentration``: a name held
-    once gets about the index-wide share, and a name held often its own. Empty (the level keeps
-    its one u) when the index holds too few namesakes to tell; pi_c alone when names and cities
-    are independent.
+    of them in city c, and the city's share pi_c of the profiles with a name and a city, the
+    chance is the Dirichlet posterior mean (k_c + a pi_c) / (k + a), a from
+    ``namesake_city_concentration``. k_c counts the profile being compared: where it lives is
+    evidence of where the name's bearers live (for the name's own frequency it would count as
+    its own namesake, and is left out there). A name held once thus gets (1 + a pi_c) / (1 + a),
+    the index-wide share on average over its cities, and a name held often its own spread;
+    pi_c alone when names and cities are independent. Never below the share of random pairs
+    that live in one city: a shared name does not make a shared city rarer than it is between
+    anyone, and same-name relatives who stay in one small town are not drawn at random from the
+    name's spread. Empty (the level keeps its one u) when the index holds too few namesakes to
+    tell.
     """
     pop, tf = tables.population, tables.term_frequencies("name_city")
     share = namesake_city_share(con, tables)
-    if share is None:
+    random_share = random_city_share(con, tables)
+    if share is None or random_share is None:
         con.execute(f"CREATE OR REPLACE TABLE {tf} (name_city VARCHAR, tf_name_city DOUBLE)")
         return
-    a = namesake_city_concentration(con, tables, share)
-    (n_city,) = con.execute(f"SELECT sum(n)::DOUBLE FROM {pop(CITIES)}").fetchall()[0]
-    prior = f"c.n / {float(n_city)!r}"
+    a = namesake_city_concentration(share, random_share)
+    _, _, _, located = namesake_places(con, tables)
+    prior = f"c.n / {located!r}"
     chance = prior if a is None else f"(nc.n + {a!r} * {prior}) / (names.n + {a!r})"
+    logger.info(
+        f"same city beside the same name: namesakes share one {share:.3g} of the time, anyone "
+        f"{random_share:.3g}; a name's own bearers weighed against "
+        + ("the cities' spread alone" if a is None else f"{a:.3g} namesakes' worth of the cities' spread")
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {tf} AS
@@ -354,7 +381,7 @@ def name_city_frequencies(con: duckdb.DuckDBPyConnection, tables: Tables) -> Non
             SELECT name_pair, sum(n)::DOUBLE AS n FROM {pop(NAME_CITIES)}
             WHERE name_pair IN (SELECT name_pair FROM wanted) GROUP BY name_pair
         )
-        SELECT w.name_city, {chance} AS tf_name_city
+        SELECT w.name_city, greatest({chance}, {random_share!r}) AS tf_name_city
         FROM wanted w
         JOIN {pop(NAME_CITIES)} nc ON nc.name_city = w.name_city
         JOIN names ON names.name_pair = w.name_pair

@@ -23,7 +23,7 @@ def feature_select(columns: set[str], unique_id_sql: str, ats_side: bool) -> str
 
     Empty strings and empty lists become null (Splink's null levels then say "no evidence"),
     and the current company is folded into the company list so "company in history" and the
-    company blocking keys see it on both sides. Three columns are derived once per record rather
+    company blocking keys see it on both sides. Four columns are derived once per record rather
     than per scored pair: ``phone_tails`` (each number's last digits), ``title_role`` (the
     title without seniority words), ``name_pair`` (first and last name) and ``name_city`` (the
     name and the city), the last two for term frequencies; ``history_company`` is the

@@ -495,7 +495,7 @@ MODEL: tuple[Comparison, ...] = (
             # common among *namesakes* as the index's own namesakes show (``NAMESAKE_CITY``), not
             # as common as among random people: on average the share of namesake pairs that share
             # a city, and for each name and city how often that name's bearers live there
-            # (``name_city``, ``population.term_frequency_tables``). Not a step on the same scale
+            # (``name_city``, ``population.name_city_frequencies``). Not a step on the same scale
             # as the plain "same city" below (its u is another population's), so it does not cap
             # it. Both levels mean "same city" to a true match: they share one m
             # (``apply_namesake_city_u``), which is why their defaults are the same and the
