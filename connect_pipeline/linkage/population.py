@@ -47,7 +47,7 @@ U_SAMPLE_ROWS = 200_000  # profiles in the uniform sample u is estimated against
 U_SAMPLE_SEED = 42
 U_SAMPLE = "u_sample"  # the statistic holding the uniform profile sample
 NAME_CITIES = "name_cities"  # profiles per name and city: namesakes' places
-CITIES = "cities"  # profiles per city
+CITIES = "cities"  # profiles with a name, per city
 NAMESAKE_PLACES = "namesake_places"  # one row: how often namesakes, and anyone, share a city
 MIN_NAMESAKE_PAIRS = 100
 """Ordered namesake pairs below which the index cannot tell how often namesakes share a city."""

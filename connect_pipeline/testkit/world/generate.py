@@ -149,8 +149,9 @@ def generate_world(
     * ``not_in_index``: share of a tenant's candidates who are not in the index;
     * ``namesake``: share of those who carry the name of someone in the index;
     * ``namesake_city``, ``namesake_employer``: share of those namesakes who also live in that
-      person's city, and who also work for that person's employer (far more often than the
-      index's own namesakes share a city: a stress no index statistic can see);
+      person's city, and who also work for that person's employer (the defaults, 0.25 and 0.04,
+      are far above how often the index's own namesakes share either: a stress no index
+      statistic can see);
     * ``ats_identifiers``: share of candidates whose Greenhouse record and resume keep the
       e-mail, phone and LinkedIn they would otherwise carry (0: names, employer, title and
       place only);
