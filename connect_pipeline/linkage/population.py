@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import duckdb
 
@@ -288,35 +288,48 @@ def once_seen_name_factor(con: duckdb.DuckDBPyConnection, tables: Tables, n_prof
     return max(1.0, 2.0 * twice / n_profiles / float(expected))
 
 
-def namesake_places(con: duckdb.DuckDBPyConnection, tables: Tables) -> tuple[float, float, float, float]:
-    """Over the profiles with a name and a city: ordered pairs sharing a name and a city,
-    pairs sharing a name, pairs sharing a city, and how many profiles."""
+class NamesakePlaces(NamedTuple):
+    """Over the profiles with a name and a city (the snapshot's one-row ``namesake_places``)."""
+
+    same_city_pairs: float  # ordered pairs sharing a name and a city
+    namesake_pairs: float  # ordered pairs sharing a name
+    city_pairs: float  # ordered pairs sharing a city
+    located: float  # the profiles
+
+    @property
+    def share(self) -> float | None:
+        """Share of the namesake pairs that live in the same city; None when the index holds
+        too few namesakes to tell.
+
+        Profiles sharing a name are nearly all different people (the index holds one profile
+        per person), so this is how common a shared city is among namesakes, which is what a
+        shared city has to be weighed against once the names agree.
+        """
+        return self.same_city_pairs / self.namesake_pairs if self.namesake_pairs >= MIN_NAMESAKE_PAIRS else None
+
+    @property
+    def random_share(self) -> float | None:
+        """Share of all pairs that live in the same city, named alike or not (the sum of the
+        cities' squared shares); None without two profiles."""
+        return self.city_pairs / (self.located * (self.located - 1)) if self.located > 1 else None
+
+
+def namesake_places(con: duckdb.DuckDBPyConnection, tables: Tables) -> NamesakePlaces:
+    """The snapshot's figures on where namesakes, and anyone, live."""
     row = con.execute(
         f"SELECT same_city_pairs, namesake_pairs, city_pairs, located FROM {tables.population(NAMESAKE_PLACES)}"
     ).fetchall()[0]
-    same, names, cities, located = (float(x) for x in row)
-    return same, names, cities, located
+    return NamesakePlaces(*(float(x) for x in row))
 
 
 def namesake_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
-    """Share of the index's namesake pairs (same given and family name, both with a city) that
-    live in the same city; None when the index holds too few namesakes to tell.
-
-    Profiles sharing a name are nearly all different people (the index holds one profile per
-    person), so this is how common a shared city is among namesakes, which is what a shared
-    city has to be weighed against once the names agree.
-    """
-    same, names, _, _ = namesake_places(con, tables)
-    if names < MIN_NAMESAKE_PAIRS:
-        return None
-    return same / names
+    """``NamesakePlaces.share`` of this run's index."""
+    return namesake_places(con, tables).share
 
 
 def random_city_share(con: duckdb.DuckDBPyConnection, tables: Tables) -> float | None:
-    """Share of all pairs of those profiles that live in the same city, named alike or not (the
-    sum of the cities' squared shares); None without two of them."""
-    _, _, cities, located = namesake_places(con, tables)
-    return cities / (located * (located - 1)) if located > 1 else None
+    """``NamesakePlaces.random_share`` of this run's index."""
+    return namesake_places(con, tables).random_share
 
 
 def namesake_city_concentration(share: float, random_share: float) -> float | None:
@@ -357,14 +370,13 @@ def name_city_frequencies(con: duckdb.DuckDBPyConnection, tables: Tables) -> Non
     tell.
     """
     pop, tf = tables.population, tables.term_frequencies("name_city")
-    share = namesake_city_share(con, tables)
-    random_share = random_city_share(con, tables)
+    places = namesake_places(con, tables)
+    share, random_share = places.share, places.random_share
     if share is None or random_share is None:
         con.execute(f"CREATE OR REPLACE TABLE {tf} (name_city VARCHAR, tf_name_city DOUBLE)")
         return
     a = namesake_city_concentration(share, random_share)
-    _, _, _, located = namesake_places(con, tables)
-    prior = f"c.n / {located!r}"
+    prior = f"c.n / {places.located!r}"
     chance = prior if a is None else f"(nc.n + {a!r} * {prior}) / (names.n + {a!r})"
     logger.info(
         f"same city beside the same name: namesakes share one {share:.3g} of the time, anyone "
