@@ -234,6 +234,30 @@ def test_the_world_places_absent_namesakes_as_its_settings_say(tmp_path: Path) -
     assert beside_namesake(0.0) < 0.2
 
 
+def test_a_world_writes_postal_addresses_whose_city_is_the_persons(tmp_path: Path) -> None:
+    """``postal_addresses`` reaches the world: at 1, people of a country with a postal locale
+    write a full postal address, whose city the pipeline reads as the one their profile names;
+    at 0 the records are the ones the world always wrote."""
+    from connect_pipeline.normalise.addresses import address_place
+    from connect_pipeline.normalise.location import location_parts
+
+    def write(name: str, **knobs: float) -> Path:
+        return generate_world(tmp_path / name, seed=5, n_profiles=800, tenants=[TenantSpec("t", 300)],
+                              resumes=False, **knobs)
+
+    plain, zero, postal = write("plain"), write("zero", postal_addresses=0.0), write("postal", postal_addresses=1.0)
+    assert read_jsonl(zero, "t", "candidates") == read_jsonl(plain, "t", "candidates")
+    located = dict(zip(*profiles(postal).select("profile_id", "location")))
+    truth = pl.read_parquet(truth_path(postal, "t"))
+    where = {c: located.get(p) for c, p in zip(truth["candidate_id"], truth["profile_id"]) if p is not None}
+    rows = [(c["addresses"][0]["value"], where[c["id"]]) for c in read_jsonl(postal, "t", "candidates")
+            if c["addresses"] and where.get(c["id"]) and "\n" in c["addresses"][0]["value"]]
+    assert len(rows) >= 40
+    read = pl.DataFrame({"a": [address_place(a) for a, _ in rows], "p": [p for _, p in rows]}).select(
+        location_parts(pl.col("a"))[0].alias("read"), location_parts(pl.col("p"))[0].alias("city"))
+    assert (read["read"] == read["city"]).mean() >= 0.95
+
+
 def test_duplicates_and_shared_people(world: Path) -> None:
     truths = {s.tenant_id: pl.read_parquet(truth_path(world, s.tenant_id)) for s in TENANTS}
     for truth in truths.values():

@@ -13,10 +13,11 @@ Where each signal comes from, best source first:
   ("jane-doe-1a2b") is read as /in/<slug>.
 * e-mail / phone: the candidate's arrays, then the resume's. Phones go through phonenumbers
   first (default region: the address's country, else US), then the shared vectorised rules.
-* company / title: candidate.company, candidate.title; location: the first address, with street
-  lines and postal codes dropped; without an address, the first place in a resume's header that
-  names a known country or a US state, Canadian province or Australian state (most resumes say
-  where their author lives under the name; most Greenhouse records carry no address at all).
+* company / title: candidate.company, candidate.title; location: the city of the first address,
+  found where its country's postal format puts it (``addresses.address_place``); without an
+  address, the first place in a resume's header that names a known country or a US state,
+  Canadian province or Australian state (most resumes say where their author lives under the
+  name; most Greenhouse records carry no address at all).
 
 Anonymised candidates (first name "Anonymized", last name = their id) keep their row with
 is_anonymised=True and every feature null; private ones carry is_private. Filtering is the
@@ -31,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from connect_pipeline.normalise.addresses import address_place
 from connect_pipeline.normalise.companies import company_key
 from connect_pipeline.normalise.contacts import phone_e164_exact
 from connect_pipeline.normalise.features import (
@@ -39,14 +41,7 @@ from connect_pipeline.normalise.features import (
     RAW_SCHEMA,
     feature_frame,
 )
-from connect_pipeline.normalise.location import (
-    AU_STATES,
-    CA_PROVINCES,
-    US_STATES,
-    country_lookup,
-    location_parts,
-    location_struct,
-)
+from connect_pipeline.normalise.location import country_lookup, location_parts, location_struct
 from connect_pipeline.normalise.titles import JOB_TITLE_NOUNS
 from connect_pipeline.greenhouse_records import is_anonymised
 
@@ -55,19 +50,6 @@ _LINKEDIN_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _BARE_SLUG = re.compile(r"^@?([a-z0-9][a-z0-9_%-]{1,99})/?$", re.IGNORECASE)
-_STREET = re.compile(
-    r"\b(?:st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|drive|dr|way|pkwy|parkway|ct|court|"
-    r"pl|place|sq|square|hwy|highway|suite|ste|apt|unit|floor|fl|po box|str|strasse|straße|"
-    r"calle|avenida|rua|rue|via|viale|ul|ulica|plaza|carrera|weg|gasse|platz)\b\.?",
-    re.IGNORECASE,
-)
-_STATE_CODES = "|".join(sorted({*AU_STATES, *US_STATES, *CA_PROVINCES}, key=len, reverse=True))
-# a locality (with at least one letter), a state code, an optional postcode (AU 4 digits, US 5 or
-# ZIP+4, Canadian A1A 1A1)
-_LOCALITY = re.compile(
-    rf"^(\D*[^\W\d_]\D*?)\s+({_STATE_CODES})\.?(?:\s+(\d{{4}}|\d{{5}}(?:-\d{{4}})?|[a-z]\d[a-z]\s?\d[a-z]\d))?$",
-    re.IGNORECASE,
-)
 _MAX_WALK = 200  # strings taken from one custom-field value: a hostile record stays bounded
 _MAX_TEXT = 2_000  # characters of one value we look at
 
@@ -142,49 +124,6 @@ def _answer_urls(answers: Any) -> list[str]:
             if about or "linkedin" in text.lower():
                 urls.extend(_linkedin_in(text, about_linkedin=about))
     return urls
-
-
-def _locality(part: str) -> str | None:
-    """ "winston hills NSW 4223" -> "winston hills, New South Wales, Australia"; "Austin TX 78701"
-    -> "Austin, TX"; None when the part does not end in a state or province code.
-
-    Postal addresses without a country (most people omit their own) put the locality, the
-    state and the postcode on one line. Four-digit postcodes are Australian, which settles
-    the codes Australia shares with others ("WA 6000" is Western Australia, "WA 98101"
-    Washington).
-    """
-    found = _LOCALITY.match(part.strip())
-    if not found:
-        return None
-    locality, code, postcode = found.group(1).strip(" ,"), found.group(2).lower(), found.group(3)
-    australian = code in AU_STATES and (
-        (postcode is not None and len(postcode) == 4) or code not in US_STATES and code not in CA_PROVINCES
-    )
-    if australian:
-        return f"{locality}, {AU_STATES[code]}, Australia"
-    if code in US_STATES or code in CA_PROVINCES:
-        return f"{locality}, {code.upper()}"
-    return None
-
-
-def _place(address: str) -> str:
-    """ "123 Main St, San Francisco, CA 94105, USA" -> "San Francisco, CA, USA";
-    "8 stanley street, miami, winston hills NSW 4223" -> "winston hills, New South Wales,
-    Australia" (best effort)."""
-    parts = [p.strip() for p in re.split(r"[,\n;]+", address) if p.strip()]
-    # a "locality STATE postcode" line: the lines before it are the street and the building
-    for i in range(len(parts) - 1, -1, -1):
-        place = _locality(parts[i])
-        if place is not None:
-            return ", ".join([place, *parts[i + 1:]]) if "Australia" not in place else place
-    kept: list[str] = []
-    for part in parts:
-        if _STREET.search(part) or re.match(r"^\d+[a-z]?\s+\S+\s+\S+", part, re.IGNORECASE):
-            continue
-        words = [w for w in part.split() if not any(ch.isdigit() for ch in w)]
-        if words:
-            kept.append(" ".join(words))
-    return ", ".join(kept)
 
 
 def _dedupe(values: Iterable[str]) -> list[str]:
@@ -287,7 +226,7 @@ def build_ats_people(
                 "linkedin_raw": linkedin,
                 "emails_raw": _dedupe(_values(c.get("email_addresses")) + resume.get("emails", [])),
                 "phones_raw": _dedupe(_values(c.get("phone_numbers")) + resume.get("phones", [])),
-                "location_raw": _place(addresses[0]) if addresses else resume_place.get(cid),
+                "location_raw": address_place(addresses[0]) if addresses else resume_place.get(cid),
                 "candidate_id": cid,
                 "resume_companies": resume.get("employers", []),
                 "is_anonymised": anonymised,

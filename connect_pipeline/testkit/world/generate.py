@@ -138,6 +138,7 @@ def generate_world(
     namesake_employer: float = NAMESAKE_EMPLOYER,
     ats_identifiers: float = 1.0,
     ats_linkedin: float = noise.ATS_LINKEDIN,
+    postal_addresses: float = 0.0,
     cultures: Mapping[str, float] | None = None,
 ) -> Path:
     """Write a world under out_dir (replacing what a previous generation left) and return it.
@@ -156,6 +157,9 @@ def generate_world(
       e-mail, phone and LinkedIn they would otherwise carry (0: names, employer, title and
       place only);
     * ``ats_linkedin``: chance a candidate who has a LinkedIn profile has its URL in Greenhouse;
+    * ``postal_addresses``: share of the candidates' addresses written as a full postal address
+      in their country's own format, by Faker's locale providers (the test extra), rather
+      than as a place ("Berlin, Germany"); 0 draws exactly what it always drew;
     * ``cultures``: the mix of name cultures (name -> weight) for everyone, indexed or not
       (``people.culture_weights``); None keeps the default mix.
     """
@@ -235,7 +239,7 @@ def generate_world(
     for i, spec in enumerate(tenants):
         result = write_tenant(account_dir(out_dir, spec.tenant_id), spec.tenant_id, i, slots[i], seed=seed,
                               resumes=resumes, used_emails=used_emails, identifiers=ats_identifiers,
-                              linkedin_share=ats_linkedin)
+                              linkedin_share=ats_linkedin, postal_addresses=postal_addresses)
         hostile[spec.tenant_id] = result.hostile
         truth = pl.DataFrame(result.truth, schema=TRUTH_SCHEMA, orient="row").sort("candidate_id")
         truth.write_parquet(truth_path(out_dir, spec.tenant_id), compression="zstd")
@@ -254,6 +258,7 @@ def generate_world(
         "namesake_employer": namesake_employer,
         "ats_identifiers": ats_identifiers,
         "ats_linkedin": ats_linkedin,
+        "postal_addresses": postal_addresses,
         "cultures": dict(cultures) if cultures is not None else None,
         "hostile_attachments": hostile,
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from connect_pipeline.harvest.collections import ALL_KNOWN_SCOPES
+from connect_pipeline.testkit.faker_addresses import postal_address
 from connect_pipeline.testkit.world import noise, pdfs
 from connect_pipeline.testkit.world.catalog import ascii_token, catalog
 from connect_pipeline.testkit.world.people import REFERENCE_TIME
@@ -188,7 +189,8 @@ class Draft:
 
 
 def _draft(slot: Slot, r: random.Random, used_emails: set[str], keep_identifiers: bool = True,
-           linkedin_share: float = noise.ATS_LINKEDIN) -> Draft:
+           linkedin_share: float = noise.ATS_LINKEDIN, postal: random.Random | None = None,
+           postal_share: float = 0.0) -> Draft:
     person = slot.person
     era = noise.era_of(person, r)
     name = noise.ats_name(person, era, r)
@@ -232,6 +234,8 @@ def _draft(slot: Slot, r: random.Random, used_emails: set[str], keep_identifiers
         region = next((reg for c, reg in country.cities if c == city), "")
         value = r.choice((f"{city}, {country.name}", f"{city}, {region}", f"{city}, {region}, {country.iso}",
                           f"{noise.transliterate(city, r)}, {country.name}"))
+        if postal is not None and postal.random() < postal_share:  # its own stream: 0 changes nothing
+            value = postal_address(country.iso, city, postal.randrange(2**31)) or value
         addresses.append({"value": value, "type": "home"})
     websites = []
     if r.random() < 0.08:
@@ -339,19 +343,23 @@ def _organisation(r: random.Random, ids: Ids, tenant_id: str, n_candidates: int)
 
 def write_tenant(account: Path, tenant_id: str, tenant_index: int, slots: list[Slot], *, seed: int,
                  resumes: bool, used_emails: set[str], identifiers: float = 1.0,
-                 linkedin_share: float = noise.ATS_LINKEDIN) -> TenantResult:
+                 linkedin_share: float = noise.ATS_LINKEDIN, postal_addresses: float = 0.0) -> TenantResult:
     """Write account.json, every collection's JSONL and the attachment files for one tenant.
 
     ``identifiers`` is the share of candidates whose record and resume keep their e-mail, phone
-    and LinkedIn (drawn from its own generator, so 1.0 writes exactly what it always wrote).
+    and LinkedIn (drawn from its own generator, so 1.0 writes exactly what it always wrote);
+    ``postal_addresses`` the share of written addresses given as a full postal address in
+    their country's own format (``faker_addresses.postal_address``; its own generator too).
     """
     r = random.Random(f"{seed}:{tenant_id}:greenhouse")
     keep = random.Random(f"{seed}:{tenant_id}:identifiers")
+    postal = random.Random(f"{seed}:{tenant_id}:postal") if postal_addresses > 0 else None
     ids = Ids(r, tenant_index)
     account.mkdir(parents=True, exist_ok=True)
     org = _organisation(r, ids, tenant_id, len(slots))
 
-    drafts = sorted((_draft(slot, r, used_emails, identifiers >= 1.0 or keep.random() < identifiers, linkedin_share)
+    drafts = sorted((_draft(slot, r, used_emails, identifiers >= 1.0 or keep.random() < identifiers, linkedin_share,
+                            postal, postal_addresses)
                      for slot in slots), key=lambda d: d.created)
     recruiters = org.by_role["recruiter"] + org.by_role["deactivated_recruiter"]
     coordinators = org.by_role["coordinator"]

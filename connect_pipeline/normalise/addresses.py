@@ -1,0 +1,272 @@
+"""A postal address, as a candidate or a recruiter typed it -> the place a profile would name.
+
+Greenhouse keeps an address as one free-text value. People write their own address in their
+country's postal format and seldom add the country, so the city has to be found by where
+each format puts it rather than by position:
+
+* "8 stanley street, miami, winston hills NSW 4223", "Austin TX 78701": a locality, a US
+  state, Canadian province or Australian state code and a postcode on one line
+  (``_locality``). The code says the country.
+* Everywhere else the city is written next to the postcode: after it in most of Europe and
+  Latin America ("10115 Berlin", "75002 Paris", "1015 CJ Amsterdam", "00-001 Warszawa",
+  "H-7317 Mátrafüred"), before it in the UK, India and much of Asia ("London SW1A 2AA",
+  "Bhagalpur-706690"). A postcode on a line of its own has its city on the line after it
+  (the Netherlands, Colombia, Italy's "56011, Gabella (PI)") or before it (the UK, Spain's
+  "Madrid, 02857", Romania). What stands beside a postcode may be a state or region instead
+  ("Johnsonfurt, NE 80119", "Bengaluru, Karnataka 560001", "Bengkulu, Sumatera Barat 66907"):
+  then the city is the line before it (``_region``).
+* Lines that are a street ("Hauptstraße 5", "350 Fifth Avenue", "ul. Marszałkowska 10"), a
+  flat, floor or building ("Flat 2", "Apartment 5B", "H.No. 17") or a country are never the
+  city; a country is kept beside it.
+
+Without a postcode the address is read as a place already ("Leeds, West Yorkshire, United
+Kingdom", "Austin, TX"): street and building lines and numbers are dropped and the rest is
+left to ``location.location_struct``, which reads the first part as the city.
+
+The result is place text for ``location.location_struct``: the city, the region written
+beside the postcode if any, and the country if the address names one, else the postcode
+("Berlin, 10115", "Gurugram, Haryana, India", "Austin, TX"). The postcode stands last so that
+a city alone is never read as a country: "Granada" alone is Grenada in Spanish.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from unidecode import unidecode
+
+from connect_pipeline.normalise.location import AU_STATES, CA_PROVINCES, US_STATES, country_lookup
+
+# Street words of English and the common European ones: without a postcode, a line holding one
+# (or a leading house number) is dropped as a street, since such an address is mostly a place.
+_COMMON_STREET_WORDS = (
+    r"st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|drive|dr|way|pkwy|parkway|ct|court|"
+    r"pl|place|sq|square|hwy|highway|suite|ste|apt|unit|floor|fl|po box|str|strasse|straße|"
+    r"calle|avenida|rua|rue|via|viale|ul|ulica|plaza|carrera|weg|gasse|platz"
+)
+# Beside a postcode, more languages' words, and the endings Germanic and Nordic street names are
+# written with ("Drubinstraße 47", "Dampfærgevej 77", "Skolvägen 76", "Keizersgracht 123").
+_MORE_STREET_WORDS = (
+    r"crescent|cres|close|terrace|tce|grove|gardens|mews|row|walk|circle|cir|trail|alley|laneway|"
+    r"esplanade|parade|pde|quay|wharf|pike|allee|ring|damm|ufer|avda|av|chemin|impasse|allée|quai|"
+    r"cours|piazza|corso|vicolo|strada|largo|travessa|praça|alameda|rodovia|estrada|diagonal|"
+    r"transversal|jalan|jln|ulice|aleja|náměstí|nám|trg|cesta|utca|út|tér|sokak|cadde|caddesi|"
+    r"intrarea|calea|bulevardul|soseaua|straat|laan|gracht|singel|plein|kade|dreef|steeg|vej|gade|"
+    r"gata|gatan|vägen|väg|veien|vegen|gaten|katu|kuja|tie|polku|kaari|marg"
+)
+_STREET_ENDINGS = (
+    r"straße|strasse|str\.|gasse|weg|platz|allee|vej|gade|gatan|vägen|veien|vegen|gata|katu|kuja|tie|"
+    r"polku|gracht|straat|laan|singel|plein|kade|utca|ova|ská|ká"
+)
+_COMMON_STREET = re.compile(rf"\b(?:{_COMMON_STREET_WORDS})\b\.?", re.IGNORECASE)
+_STREET = re.compile(
+    rf"\b(?:{_COMMON_STREET_WORDS}|{_MORE_STREET_WORDS})\b\.?|\w(?:{_STREET_ENDINGS})\s+\d", re.IGNORECASE
+)
+_LEADING_NUMBER = re.compile(r"^\d+[a-z]?\s+\S+\s+\S+", re.IGNORECASE)
+# A flat, floor, building or box: never the city, whatever number follows it.
+_UNIT = re.compile(
+    r"^\s*(?:apt|apartment|flat|unit|suite|ste|room|rm|floor|fl|level|lvl|building|bldg|block|blk|"
+    r"house\s+no|h\.?\s*no|no|nr|#|piso|depto|dpto|departamento|andar|bl|sc|ap|"
+    r"interior|int|oficina|office|c/o|p\.?\s*o\.?\s*box|postfach|sector|plot|door)\b\.?",
+    re.IGNORECASE,
+)
+# A house number somewhere in a line ("Grammova 8", "Erlerstraße 7/6", "47-26", "8a", "Nº 1177").
+_HOUSE_NUMBER = re.compile(r"(?:^|\s)(?:n[º°o]\.?\s*)?\d{1,4}[a-z]?(?:[/-]\d{1,4}[a-z]?)?(?=\s|$)", re.IGNORECASE)
+
+# Postcodes, most specific first; each is a whole token (no letter or digit touches it).
+_POSTCODE = re.compile(
+    r"(?<!\w)(?<!\d-)(?:"
+    r"[a-z]{1,2}\d[a-z\d]?\s?\d[a-z]{2}"  # UK: SW1A 2AA, S6 7LJ
+    r"|[a-z]\d[a-z]\s?\d[a-z]\d"  # Canada: M5X 1A9
+    r"|[ac-fhknprtv-y]\d{2}\s?[ac-fhknprtv-y\d]{4}"  # Ireland (Eircode): D02 X285
+    r"|\d{4}\s?[a-z]{2}(?![\w])"  # Netherlands: 1015 CJ
+    r"|(?:[a-z]{1,2}-)?\d{4,6}(?:-\d{3,4})?"  # 10115, 75002, H-7317, ZIP+4, 01310-100, 1170-669
+    r"|\d{7,8}"  # Chile; Brazil without its hyphen
+    r"|\d{3}[\s-]\d{2,4}"  # Sweden, Czechia, Slovakia, Greece: 111 22; Japan: 150-0002
+    r"|\d{2}-\d{3}"  # Poland: 00-001
+    r")(?![\w])",
+    re.IGNORECASE,
+)
+_STATE_CODES = "|".join(sorted({*AU_STATES, *US_STATES, *CA_PROVINCES}, key=len, reverse=True))
+# a locality (with at least one letter), a state code, an optional postcode (AU 4 digits, US 5 or
+# ZIP+4, Canadian A1A 1A1)
+_LOCALITY = re.compile(
+    rf"^(\D*[^\W\d_]\D*?)\s+({_STATE_CODES})\.?(?:\s+(\d{{4}}|\d{{5}}(?:-\d{{4}})?|[a-z]\d[a-z]\s?\d[a-z]\d))?$",
+    re.IGNORECASE,
+)
+# A region's code written after a city, in capitals: "Gabella (PI)", "São Paulo - SP", "Nunes /
+# GO", "Roma RM" (case matters: "Neu-Ulm", "Berg en Dal" and "Mühldorf am Inn" end in a name).
+_TRAILING_CODE = re.compile(r"(?:\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3}|\s+[A-Z]{2,3})\s*$")
+_EDGE = " ,.;:-/|()#"
+_SAINT = re.compile(r"^\s*st\.?\s+(?=[^\W\d_])", re.IGNORECASE)
+# Subdivision kinds that sit above a city. Beside a postcode, a line named like one is read as
+# the region when another line can be the city ("Bengaluru, Karnataka 560001"), and as the city
+# when none can ("Granada, 25059": a Spanish province too); see ``_city_by_postcode``.
+_WIDE_REGIONS = frozenset({
+    "state", "province", "region", "department", "territory", "autonomous region",
+    "governorate", "oblast", "voivodship", "autonomous community", "regional state", "division",
+    "administrative region", "county", "two-tier county", "canton", "land", "emirate",
+})
+
+
+def address_place(address: str) -> str:
+    """Place text for ``location.location_struct`` from one postal address (see the module
+    docstring); "" when no line of it can be a place."""
+    parts = [p.strip(" ,;:|\t") for p in re.split(r"[,\n;|]+", address)]
+    parts = [p for p in parts if p and not _is_unit(p)]
+    # a "locality STATE postcode" line: the lines before it are the street and the building
+    for i in range(len(parts) - 1, -1, -1):
+        place = _locality(parts[i])
+        if place is not None:
+            return ", ".join([place, *parts[i + 1:]]) if "Australia" not in place else place
+    country = parts[-1] if parts and _is_country(parts[-1]) else None  # a country is written last
+    found = _city_by_postcode(parts[:-1] if country else parts)
+    if found is not None:
+        city, region, postcode = found
+        # the postcode stands in for an unknown country, so a city named like a country in some
+        # language ("Granada", Spanish for Grenada) is still read as the city
+        return ", ".join(x for x in (city, region, country or (None if region else postcode)) if x)
+    # no postcode: a place already ("Leeds, West Yorkshire, UK"), perhaps after a street line
+    kept = (_without_numbers(p) for p in parts if not _COMMON_STREET.search(p) and not _LEADING_NUMBER.match(p))
+    return ", ".join(p for p in kept if p)
+
+
+def _city_by_postcode(parts: list[str]) -> tuple[str, str | None, str] | None:
+    """(city, the region written beside it or None, the postcode) by the address's last
+    postcode; None when no line holds a postcode."""
+    for i in range(len(parts) - 1, -1, -1):
+        if _is_street(parts[i]) and not _POSTCODE.search(_after_street(parts[i])):
+            continue
+        found = _last_postcode(parts[i])
+        if found is None:
+            continue
+        before, after, postcode = parts[i][: found.start()], parts[i][found.end():], found.group(0)
+        if _is_street(before):  # "17 O'Rafferty Street W31AWX4 Roisin Ville"
+            before = ""
+        after_words = _city_words(after)
+        if after_words:
+            return after_words, None, postcode
+        before_words = _city_words(before)
+        if before_words and not _region(before_words):
+            return before_words, None, postcode
+        if not before_words:  # a postcode alone on its line: the city is on the next line, or the last
+            # (no street follows a postcode: "06124, Ave Gratia Plena (RM)" is a town)
+            following = next((p for p in parts[i + 1:] if not _is_code(p)), None)
+            if following is not None and _city_words(following):
+                return _city_words(following), None, postcode
+        earlier = [p for p in reversed(parts[:i]) if not _is_street(p) and _city_words(p)]
+        # a line named like a region is the city when no other line can be ("Granada, 25059")
+        city = next((p for p in earlier if not _region(p)), None) or (earlier[0] if earlier else None)
+        if city is not None:
+            regions = [p for p in (before_words, *earlier[: earlier.index(city)]) if p and _region(p)]
+            return _city_words(city), (regions[0] if regions else None), postcode
+        return (before_words, None, postcode) if before_words else None
+    return None
+
+
+def _last_postcode(part: str) -> re.Match[str] | None:
+    found = None
+    for found in _POSTCODE.finditer(part):
+        pass
+    return found
+
+
+def _city_words(text: str) -> str:
+    """The words of a city: a region's code after it and stray punctuation dropped."""
+    text = text.strip(" ,;:-/|#\t")
+    if re.search(r"[^\W\d_]['’.]?[\s(/-]+[A-Z]{2,3}\)?$", text):  # a code after a name, never a name alone
+        text = _TRAILING_CODE.sub("", text)
+    text = text.strip(_EDGE + " \t")
+    return "" if not re.search(r"[^\W\d_]", text) else text
+
+
+_REGION_CODES = frozenset({*US_STATES, *CA_PROVINCES, *AU_STATES})
+
+
+def _is_code(text: str) -> bool:
+    """A region's code on its own: two or three capitals ("NE", "AGS") or a US, Canadian or
+    Australian one in any case."""
+    words = text.strip(_EDGE + " \t")
+    return bool(re.fullmatch(r"[A-Z]{2,3}", words)) or words.lower() in _REGION_CODES
+
+
+def _region(text: str) -> bool:
+    """A state or region, by its code (``_is_code``) or its name ("Karnataka", "Sumatera
+    Barat"). Many are also a city's name ("Madrid", "Berlin", "São Paulo"), which is why a
+    region is only passed over for another line that can be the city."""
+    return _is_code(text) or _fold(text.strip(_EDGE + " \t")) in _region_names()
+
+
+@lru_cache(maxsize=65_536)
+def _fold(text: str) -> str:
+    """Lower-case ASCII words: the lookups below are folded by this same function as the text
+    looked up in them (a per-string fold; the vectorised ``names.name_key`` is for columns)."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", unidecode(text).lower()).split())
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> frozenset[str]:
+    """Folded names of the world's states, provinces and regions (ISO 3166-2, from pycountry)."""
+    import pycountry
+
+    return frozenset(
+        _fold(s.name) for s in pycountry.subdivisions if s.type.lower() in _WIDE_REGIONS
+    )
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> frozenset[str]:
+    return frozenset(_fold(name) for name in country_lookup()[0])
+
+
+def _is_country(part: str) -> bool:
+    return _fold(part) in _country_names()
+
+
+def _is_unit(part: str) -> bool:
+    """A flat or building line, unless a postcode follows on it ("Apt 4, 10115 Berlin" typed
+    without its comma keeps its city)."""
+    unit = _UNIT.match(part)
+    return unit is not None and not _POSTCODE.search(part[unit.end():])
+
+
+def _is_street(part: str) -> bool:
+    if _POSTCODE.fullmatch(part.strip()):  # "6554 CT" is a Dutch postcode, not a court
+        return False
+    part = _SAINT.sub("", part)  # "St. Albans", "St Kilda": a saint, not a street
+    return bool(_STREET.search(part)) or bool(_LEADING_NUMBER.match(part)) or (
+        bool(_HOUSE_NUMBER.search(part)) and not _POSTCODE.search(part)
+    )
+
+
+def _after_street(part: str) -> str:
+    found = None
+    for found in _STREET.finditer(part):
+        pass
+    return part[found.end():] if found else part
+
+
+def _without_numbers(part: str) -> str:
+    return " ".join(w for w in part.split() if not any(ch.isdigit() for ch in w))
+
+
+def _locality(part: str) -> str | None:
+    """ "winston hills NSW 4223" -> "winston hills, New South Wales, Australia"; "Austin TX 78701"
+    -> "Austin, TX"; None when the part does not end in a state or province code.
+
+    Four-digit postcodes are Australian, which settles the codes Australia shares with others
+    ("WA 6000" is Western Australia, "WA 98101" Washington).
+    """
+    found = _LOCALITY.match(part.strip())
+    if not found:
+        return None
+    locality, code, postcode = found.group(1).strip(" ,"), found.group(2).lower(), found.group(3)
+    australian = code in AU_STATES and (
+        (postcode is not None and len(postcode) == 4) or code not in US_STATES and code not in CA_PROVINCES
+    )
+    if australian:
+        return f"{locality}, {AU_STATES[code]}, Australia"
+    if code in US_STATES or code in CA_PROVINCES:
+        return f"{locality}, {code.upper()}"
+    return None

@@ -1,0 +1,96 @@
+"""A candidate's postal address, in its country's own format, gives the city a profile names."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connect_pipeline.normalise.addresses import address_place
+from connect_pipeline.normalise.ats import build_ats_people
+from connect_pipeline.normalise.location import location_parts
+from connect_pipeline.normalise.names import name_key
+from connect_pipeline.testkit.faker_addresses import DEV_LOCALES, faker_addresses
+
+# (address as typed, the city and country keys the pipeline must read)
+FORMATS = [
+    ("Hauptstraße 5, 10115 Berlin", "berlin", None),
+    ("Hauptstr. 5\n10115 Berlin\nDeutschland", "berlin", "de"),
+    ("12 rue de la Paix, 75002 Paris", "paris", None),
+    ("Keizersgracht 123, 1015 CJ Amsterdam", "amsterdam", None),
+    ("ul. Marszałkowska 10, 00-001 Warszawa", "warszawa", None),
+    ("Storgatan 1, 111 22 Stockholm", "stockholm", None),
+    ("Bahnhofstrasse 1, 8001 Zürich", "zurich", None),
+    ("Via Roma 1, 00184 Roma RM, Italia", "roma", "it"),
+    ("Strada Taliercio, 47\n56011, Gabella (PI)", "gabella", None),
+    ("Rua Augusta 100, São Paulo - SP, 01305-000", "sao paulo", None),
+    ("10 Downing Street, London SW1A 2AA", "london", None),
+    ("Flat 2, 45 Baker Street, London W1U 8EW, UK", "london", "gb"),
+    ("17 Jones Light\nNorth Holly\nS6 7LJ", "north holly", None),
+    ("Flat 4, MG Road, Bengaluru, Karnataka 560001", "bengaluru", None),
+    ("221B, Sector 14, Gurugram, Haryana 122001, India", "gurugram", "in"),
+    ("H.No. 17, Sodhi Chowk\nBhagalpur-706690", "bhagalpur", None),
+    ("Apartment 5B, 350 Fifth Avenue, New York, NY 10118", "new york", "us"),
+    ("100 King St W, Toronto, ON M5X 1A9", "toronto", "ca"),
+    ("17 Kennedy Laneway\nEast Tony, VIC, 2609", "east tony", "au"),
+    ("Room 1201, 88 Century Avenue, Pudong, Shanghai 200120, China", "shanghai", "cn"),
+    # what the reader read before postcodes were looked at stays as it was
+    ("8 stanley street, miami, winston hills NSW 4223", "winston hills", "au"),
+    ("1 Microsoft Way, Redmond, WA 98052, USA", "redmond", "us"),
+    ("Leeds, West Yorkshire, United Kingdom", "leeds", "gb"),
+    ("Dubai Marina, Dubai, UAE", "dubai marina", "ae"),
+    ("Dublin 2, Ireland", "dublin", "ie"),
+    ("Austin, TX", "austin", "us"),
+]
+
+
+def _read(addresses: list[str]) -> list[tuple[str | None, str | None]]:
+    candidates = [
+        {"id": i + 1, "first_name": "Ann", "last_name": "Lee", "addresses": [{"value": a, "type": "home"}],
+         "updated_at": "2026-11-01T00:00:00Z"}
+        for i, a in enumerate(addresses)
+    ]
+    return build_ats_people(candidates, [], None).sort("candidate_id").select("city", "country").rows()
+
+
+def test_the_city_is_read_where_each_countrys_postal_format_puts_it() -> None:
+    read = _read([address for address, _, _ in FORMATS])
+    wrong = [(a, got, (city, country)) for (a, city, country), got in zip(FORMATS, read) if got != (city, country)]
+    assert wrong == []
+
+
+def test_a_city_named_like_a_country_is_still_the_city_beside_its_postcode() -> None:
+    """"Granada" is Spanish for Grenada, and "Montenegro" a town in Brazil: read alone, either
+    names a country; beside a postcode it is the city, and no country is guessed."""
+    assert _read(["Calle Mayor 10\nGranada, 18001", "Rua Augusta 1, 95780-000 Montenegro / RS"]) == [
+        ("granada", None), ("montenegro", None),
+    ]
+
+
+@pytest.mark.parametrize("locale", DEV_LOCALES)
+def test_addresses_in_the_formats_of_other_peoples_code_give_their_city(locale: str) -> None:
+    """Faker's renderings of each development locale's formats, as rendered and as one typed
+    line."""
+    pairs = list(faker_addresses(locale, 100, seed=7))
+    assert len(pairs) == 100
+    texts, cities = zip(*pairs)
+    truth = pl.DataFrame({"c": cities}).select(name_key(pl.col("c")))["c"].to_list()
+    for form in (list(texts), [", ".join(t.splitlines()) for t in texts]):
+        places = pl.DataFrame({"p": [address_place(t) for t in form]})
+        read = places.select(location_parts(pl.col("p"))[0].alias("city"))["city"].to_list()
+        right = sum(r == t for r, t in zip(read, truth))
+        assert right >= 0.98 * len(pairs), [(t, r, c) for t, r, c in zip(form, read, truth) if r != c][:5]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=120)
+       | st.lists(st.sampled_from(["12", "10115", "SW1A 2AA", "Berlin", "NSW", "(PI)", "-", "/", "Flat 3",
+                                   "Street", "Granada", ",", "\n", "UK", "St.", "Apt", "ON", " "]),
+                  max_size=12).map(" ".join))
+def test_any_text_reads_as_some_place_or_none(text: str) -> None:
+    """Whatever a record holds, reading it never fails and what it gives is place text."""
+    place = address_place(text)
+    assert isinstance(place, str)
+    city, country = location_parts(pl.col("p"))
+    pl.DataFrame({"p": [place]}).select(city, country)
