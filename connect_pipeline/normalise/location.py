@@ -8,7 +8,8 @@ region is covered. With three or more parts the last one is the country (unrecog
 kept as folded text); with two parts a US state, Canadian province or Australian state is tried first (so
 "Austin, TX" is the US and "Wilmington, DE" is Delaware, not Germany), then a country; a single
 part is a country if it names one, else a city. City keys drop metro-area wording ("Greater
-London Area" -> "london", "San Francisco Bay Area" -> "san francisco").
+London Area" -> "london", "San Francisco Bay Area" -> "san francisco"), and "Remote",
+"Anywhere" and the like are no city (``NOT_A_CITY``).
 """
 
 from __future__ import annotations
@@ -116,6 +117,16 @@ def country_code(expr: pl.Expr) -> pl.Expr:
     return name_key(expr).replace_strict(names, codes, default=None, return_dtype=pl.String)
 
 
+# What people write where a place goes when they name none: "Remote, United States" lives in
+# the United States, not in a city called "remote" that every remote worker would share.
+NOT_A_CITY: tuple[str, ...] = (
+    "remote", "fully remote", "remote only", "remote first", "100 remote", "anywhere", "worldwide",
+    "global", "earth", "planet earth", "online", "virtual", "distributed", "hybrid", "home",
+    "work from home", "wfh", "n a", "na", "none", "unknown", "various", "multiple locations",
+    "tbd", "nowhere", "open to relocation", "relocating", "not specified",
+)
+
+
 def _city_key(expr: pl.Expr) -> pl.Expr:
     return (
         name_key(expr)
@@ -123,6 +134,7 @@ def _city_key(expr: pl.Expr) -> pl.Expr:
         .str.replace(r"\s+(?:metropolitan|metro|bay)?\s*(?:area|region)$", "")
         .str.strip_chars()
         .replace("", None)
+        .replace(list(NOT_A_CITY), None)
     )
 
 
