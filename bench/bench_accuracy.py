@@ -88,7 +88,7 @@ rather than in the model; it never runs on a test world.
 chosen on Faker's development locales in ``bench/bench_addresses.py``): it measures what the
 reader gives the model, and no model change was chosen on it. The test worlds were measured
 again after the reader: the generated ones unchanged (their addresses are places), test-febrl4
-0.8572 -> 0.8606 in recall (some of its addresses have no state; their suburb is now read).
+0.8572 -> 0.8598 in recall (some of its addresses have no state; their suburb is now read).
 
 * ``dev-febrl3``: a development world of names and a home address only, corrupted by another
   hand than ours: FEBRL3's 2,000 originals as candidates; the profile index holds the first

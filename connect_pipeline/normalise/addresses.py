@@ -38,11 +38,13 @@ from unidecode import unidecode
 
 from connect_pipeline.normalise.location import AU_STATES, CA_PROVINCES, US_STATES, country_lookup
 
+_MAX_ADDRESS = 500  # characters read: no postal address is longer, and the rules stay cheap
+
 # Street words of English and the common European ones: without a postcode, a line holding one
 # (or a leading house number) is dropped as a street, since such an address is mostly a place.
 _COMMON_STREET_WORDS = (
     r"st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|drive|dr|way|pkwy|parkway|ct|court|"
-    r"pl|place|sq|square|hwy|highway|suite|ste|apt|unit|floor|fl|po box|str|strasse|straße|"
+    r"pl|place|sq|square|hwy|highway|str|strasse|straße|"
     r"calle|avenida|rua|rue|via|viale|ul|ulica|plaza|carrera|weg|gasse|platz"
 )
 # Beside a postcode, more languages' words, and the endings Germanic and Nordic street names are
@@ -63,12 +65,16 @@ _COMMON_STREET = re.compile(rf"\b(?:{_COMMON_STREET_WORDS})\b\.?", re.IGNORECASE
 _STREET = re.compile(
     rf"\b(?:{_COMMON_STREET_WORDS}|{_MORE_STREET_WORDS})\b\.?|\w(?:{_STREET_ENDINGS})\s+\d", re.IGNORECASE
 )
+# "St. Albans", "Sault Ste. Marie", "Fort St. John": a saint before a name, not a street.
+_SAINT = re.compile(r"\b(?i:st|ste|saint|sainte)\b\.?\s+(?=[A-Z])")
 _LEADING_NUMBER = re.compile(r"^\d+[a-z]?\s+\S+\s+\S+", re.IGNORECASE)
-# A flat, floor, building or box: never the city, whatever number follows it.
+# A flat, floor, building or box, with its number or letter: never the city. Without one the
+# word may be a town's ("Flat Rock", "Block Island", "Interior").
 _UNIT = re.compile(
-    r"^\s*(?:apt|apartment|flat|unit|suite|ste|room|rm|floor|fl|level|lvl|building|bldg|block|blk|"
-    r"house\s+no|h\.?\s*no|no|nr|#|piso|depto|dpto|departamento|andar|bl|sc|ap|"
-    r"interior|int|oficina|office|c/o|p\.?\s*o\.?\s*box|postfach|sector|plot|door)\b\.?",
+    r"^\s*(?:(?:apt|apartment|flat|unit|suite|ste|room|rm|floor|fl|level|lvl|building|bldg|block|blk|"
+    r"house\s+no|h\.?\s*no|no|nr|piso|depto|dpto|departamento|andar|bl|sc|ap|"
+    r"interior|int|oficina|office|sector|plot|door|p\.?\s*o\.?\s*box|postfach)\b\.?\s*(?:#\s*)?"
+    r"(?:\w*\d\w*|[a-z](?:\s|$))|#\s*\d|c/o\b)",
     re.IGNORECASE,
 )
 # A house number somewhere in a line ("Grammova 8", "Erlerstraße 7/6", "47-26", "8a", "Nº 1177").
@@ -88,18 +94,18 @@ _POSTCODE = re.compile(
     r")(?![\w])",
     re.IGNORECASE,
 )
-_STATE_CODES = "|".join(sorted({*AU_STATES, *US_STATES, *CA_PROVINCES}, key=len, reverse=True))
-# a locality (with at least one letter), a state code, an optional postcode (AU 4 digits, US 5 or
-# ZIP+4, Canadian A1A 1A1)
-_LOCALITY = re.compile(
-    rf"^(\D*[^\W\d_]\D*?)\s+({_STATE_CODES})\.?(?:\s+(\d{{4}}|\d{{5}}(?:-\d{{4}})?|[a-z]\d[a-z]\s?\d[a-z]\d))?$",
-    re.IGNORECASE,
-)
+_REGION_CODES = frozenset({*US_STATES, *CA_PROVINCES, *AU_STATES})
+# The postcodes that follow a US, Canadian or Australian state code: AU 4 digits, US 5 or ZIP+4,
+# Canadian A1A 1A1 (one token or two).
+_STATE_POSTCODE = re.compile(r"\d{4}|\d{5}(?:-\d{4})?|[a-z]\d[a-z]\s?\d[a-z]\d", re.IGNORECASE)
 # A region's code written after a city, in capitals: "Gabella (PI)", "São Paulo - SP", "Nunes /
 # GO", "Roma RM" (case matters: "Neu-Ulm", "Berg en Dal" and "Mühldorf am Inn" end in a name).
 _TRAILING_CODE = re.compile(r"(?:\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3}|\s+[A-Z]{2,3})\s*$")
-_EDGE = " ,.;:-/|()#"
-_SAINT = re.compile(r"^\s*st\.?\s+(?=[^\W\d_])", re.IGNORECASE)
+_EDGE = " ,.;:-/|#\t"
+# Countries that are one city: beside a postcode their name is still read as the country, as a
+# profile's "Singapore" is.
+_CITY_STATES = frozenset({"singapore", "monaco", "luxembourg", "hong kong", "macau", "macao", "gibraltar",
+                          "san marino", "vatican city", "kuwait", "djibouti"})
 # Subdivision kinds that sit above a city. Beside a postcode, a line named like one is read as
 # the region when another line can be the city ("Bengaluru, Karnataka 560001"), and as the city
 # when none can ("Granada, 25059": a Spanish province too); see ``_city_by_postcode``.
@@ -112,8 +118,8 @@ _WIDE_REGIONS = frozenset({
 
 def address_place(address: str) -> str:
     """Place text for ``location.location_struct`` from one postal address (see the module
-    docstring); "" when no line of it can be a place."""
-    parts = [p.strip(" ,;:|\t") for p in re.split(r"[,\n;|]+", address)]
+    docstring); "" when nothing in it can be a place."""
+    parts = [p.strip(" ,;:|\t") for p in re.split(r"[,\n;|]+", address[:_MAX_ADDRESS])]
     parts = [p for p in parts if p and not _is_unit(p)]
     # a "locality STATE postcode" line: the lines before it are the street and the building
     for i in range(len(parts) - 1, -1, -1):
@@ -124,70 +130,101 @@ def address_place(address: str) -> str:
     found = _city_by_postcode(parts[:-1] if country else parts)
     if found is not None:
         city, region, postcode = found
+        if _fold(city) in _CITY_STATES:  # "10 Anson Road, Singapore 079903": read as the country
+            return city
         # the postcode stands in for an unknown country, so a city named like a country in some
         # language ("Granada", Spanish for Grenada) is still read as the city
         return ", ".join(x for x in (city, region, country or (None if region else postcode)) if x)
     # no postcode: a place already ("Leeds, West Yorkshire, UK"), perhaps after a street line
-    kept = (_without_numbers(p) for p in parts if not _COMMON_STREET.search(p) and not _LEADING_NUMBER.match(p))
+    kept = (_without_numbers(p) for p in parts
+            if not _COMMON_STREET.search(_SAINT.sub("", p)) and not _LEADING_NUMBER.match(p))
     return ", ".join(p for p in kept if p)
 
 
 def _city_by_postcode(parts: list[str]) -> tuple[str, str | None, str] | None:
     """(city, the region written beside it or None, the postcode) by the address's last
-    postcode; None when no line holds a postcode."""
+    postcode; None when no line holds one."""
     for i in range(len(parts) - 1, -1, -1):
-        if _is_street(parts[i]) and not _POSTCODE.search(_after_street(parts[i])):
-            continue
-        found = _last_postcode(parts[i])
+        found = _postcode_in(parts[i], first_line=i == 0 and len(parts) > 1)
         if found is None:
             continue
         before, after, postcode = parts[i][: found.start()], parts[i][found.end():], found.group(0)
         if _is_street(before):  # "17 O'Rafferty Street W31AWX4 Roisin Ville"
             before = ""
-        after_words = _city_words(after)
-        if after_words:
+        before_words, after_words = _city_words(before), _city_words(after)
+        if after_words and not (before_words and (_region(after_words) or _is_country(after_words))):
             return after_words, None, postcode
-        before_words = _city_words(before)
-        if before_words and not _region(before_words):
-            return before_words, None, postcode
-        if not before_words:  # a postcode alone on its line: the city is on the next line, or the last
-            # (no street follows a postcode: "06124, Ave Gratia Plena (RM)" is a town)
-            following = next((p for p in parts[i + 1:] if not _is_code(p)), None)
-            if following is not None and _city_words(following):
-                return _city_words(following), None, postcode
+        if before_words and not _region(before_words):  # "London SW1A 2AA", "Paris 75002 France"
+            return before_words, after_words or None, postcode
+        region = before_words or None  # "Johnsonfurt, NE 80119": a region beside the postcode
+        following = next((p for p in parts[i + 1:] if _city_words(p)), None)
         earlier = [p for p in reversed(parts[:i]) if not _is_street(p) and _city_words(p)]
-        # a line named like a region is the city when no other line can be ("Granada, 25059")
-        city = next((p for p in earlier if not _region(p)), None) or (earlier[0] if earlier else None)
-        if city is not None:
-            regions = [p for p in (before_words, *earlier[: earlier.index(city)]) if p and _region(p)]
-            return _city_words(city), (regions[0] if regions else None), postcode
-        return (before_words, None, postcode) if before_words else None
+        # a postcode alone on its line has its city on the line after it ("1317 YB, Wirdum",
+        # "56011, Gabella (PI)"), unless that line is a region: then on the line before it
+        # ("Austin, 78701, Texas", "North Holly, S6 7LJ", "Madrid, 02857"). A line named like a
+        # region is still the city when no other line can be ("Granada, 25059").
+        if following is not None and not _region(following):
+            lines = [following]
+        else:
+            lines = [p for p in earlier if not _region(p)]
+            if region is None and following is not None:
+                region = _city_words(following)
+                lines.append(following)
+            lines += [p for p in earlier if _region(p)]
+        if lines:
+            if region is None and lines[0] in earlier:  # "East Tony, VIC, 2609": the region between
+                region = next((_city_words(p) for p in earlier[: earlier.index(lines[0])] if _region(p)), None)
+            city = _city_words(lines[0])
+            return city, (region if region and _fold(region) != _fold(city) else None), postcode
+        return None
     return None
 
 
-def _last_postcode(part: str) -> re.Match[str] | None:
+def _postcode_in(part: str, first_line: bool) -> re.Match[str] | None:
+    """The last postcode on a line, not counting a street's house number: after a street word
+    only ("17 O'Rafferty Street W31AWX4 Roisin Ville"), and never a number that starts the first
+    of several lines ("1234 NE Broadway, Portland, OR", "4500 El Camino Real, Los Altos, CA":
+    where a postcode starts a line, the street came before it)."""
+    if not _POSTCODE.fullmatch(part.strip()):
+        after = _after_street_word(part)
+        if after is not None:
+            return _last_postcode(part, offset=len(part) - len(after))
+    found = _last_postcode(part)
+    if found is not None and first_line and found.start() == 0:
+        return None
+    return found
+
+
+def _last_postcode(part: str, offset: int = 0) -> re.Match[str] | None:
     found = None
-    for found in _POSTCODE.finditer(part):
+    for found in _POSTCODE.finditer(part, offset):
         pass
     return found
 
 
+def _after_street_word(part: str) -> str | None:
+    """What follows a line's last street word, or None when the line is a street by its number
+    alone."""
+    found = None
+    for found in _STREET.finditer(_SAINT.sub(lambda m: " " * len(m.group(0)), part)):
+        pass
+    return part[found.end():] if found else None
+
+
 def _city_words(text: str) -> str:
-    """The words of a city: a region's code after it and stray punctuation dropped."""
-    text = text.strip(" ,;:-/|#\t")
+    """The words of a city: a region's code after it, parenthesised asides ("Frankfurt (Oder)",
+    "Montréal (Québec)", as a profile's are dropped) and stray punctuation dropped."""
+    text = text.strip(_EDGE)
     if re.search(r"[^\W\d_]['’.]?[\s(/-]+[A-Z]{2,3}\)?$", text):  # a code after a name, never a name alone
         text = _TRAILING_CODE.sub("", text)
-    text = text.strip(_EDGE + " \t")
-    return "" if not re.search(r"[^\W\d_]", text) else text
-
-
-_REGION_CODES = frozenset({*US_STATES, *CA_PROVINCES, *AU_STATES})
+    text = re.sub(r"\s*\([^()]*\)?", " ", text).strip(_EDGE)
+    return text if re.search(r"[^\W\d_]", text) else ""
 
 
 def _is_code(text: str) -> bool:
-    """A region's code on its own: two or three capitals ("NE", "AGS") or a US, Canadian or
-    Australian one in any case."""
-    words = text.strip(_EDGE + " \t")
+    """Two or three capitals on their own ("NE", "AGS", also "UK"), or a US, Canadian or
+    Australian region's code in any case: not a city's name."""
+    words = text.strip(_EDGE)
     return bool(re.fullmatch(r"[A-Z]{2,3}", words)) or words.lower() in _REGION_CODES
 
 
@@ -195,7 +232,7 @@ def _region(text: str) -> bool:
     """A state or region, by its code (``_is_code``) or its name ("Karnataka", "Sumatera
     Barat"). Many are also a city's name ("Madrid", "Berlin", "São Paulo"), which is why a
     region is only passed over for another line that can be the city."""
-    return _is_code(text) or _fold(text.strip(_EDGE + " \t")) in _region_names()
+    return _is_code(text) or _fold(text.strip(_EDGE)) in _region_names()
 
 
 @lru_cache(maxsize=65_536)
@@ -207,12 +244,22 @@ def _fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _region_names() -> frozenset[str]:
-    """Folded names of the world's states, provinces and regions (ISO 3166-2, from pycountry)."""
+    """Folded names of the world's states, provinces and regions (ISO 3166-2, from pycountry),
+    in their own language and in every language pycountry translates them into ("Bayern",
+    "Bavaria", "Bavière")."""
+    import gettext
+    from pathlib import Path
+
     import pycountry
 
-    return frozenset(
-        _fold(s.name) for s in pycountry.subdivisions if s.type.lower() in _WIDE_REGIONS
-    )
+    names = [s.name for s in pycountry.subdivisions if s.type.lower() in _WIDE_REGIONS]
+    languages = sorted(p.parent.parent.name for p in Path(pycountry.LOCALES_DIR).glob("*/LC_MESSAGES/iso3166-2.mo"))
+    translated = {
+        catalog.gettext(name)
+        for catalog in (gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[lang]) for lang in languages)
+        for name in names
+    }
+    return frozenset(_fold(name) for name in {*names, *translated})
 
 
 @lru_cache(maxsize=1)
@@ -221,30 +268,26 @@ def _country_names() -> frozenset[str]:
 
 
 def _is_country(part: str) -> bool:
-    return _fold(part) in _country_names()
+    """A country's name or code in any language, but not a US, Canadian or Australian region's
+    code ("CA", "IN", "DE" after a US city are states), as ``location.location_struct`` reads
+    two parts."""
+    return part.strip(_EDGE).lower() not in _REGION_CODES and _fold(part) in _country_names()
 
 
 def _is_unit(part: str) -> bool:
-    """A flat or building line, unless a postcode follows on it ("Apt 4, 10115 Berlin" typed
-    without its comma keeps its city)."""
+    """A flat or building line with its number, unless a postcode follows on it ("Apt 4 10115
+    Berlin" typed without its comma keeps its city)."""
     unit = _UNIT.match(part)
-    return unit is not None and not _POSTCODE.search(part[unit.end():])
+    return unit is not None and not _POSTCODE.search(part, unit.end())
 
 
 def _is_street(part: str) -> bool:
     if _POSTCODE.fullmatch(part.strip()):  # "6554 CT" is a Dutch postcode, not a court
         return False
-    part = _SAINT.sub("", part)  # "St. Albans", "St Kilda": a saint, not a street
+    part = _SAINT.sub("", part)
     return bool(_STREET.search(part)) or bool(_LEADING_NUMBER.match(part)) or (
         bool(_HOUSE_NUMBER.search(part)) and not _POSTCODE.search(part)
     )
-
-
-def _after_street(part: str) -> str:
-    found = None
-    for found in _STREET.finditer(part):
-        pass
-    return part[found.end():] if found else part
 
 
 def _without_numbers(part: str) -> str:
@@ -253,15 +296,25 @@ def _without_numbers(part: str) -> str:
 
 def _locality(part: str) -> str | None:
     """ "winston hills NSW 4223" -> "winston hills, New South Wales, Australia"; "Austin TX 78701"
-    -> "Austin, TX"; None when the part does not end in a state or province code.
+    -> "Austin, TX"; None when the part does not end in a state or province code (and perhaps
+    its postcode) after a locality without digits.
 
     Four-digit postcodes are Australian, which settles the codes Australia shares with others
-    ("WA 6000" is Western Australia, "WA 98101" Washington).
+    ("WA 6000" is Western Australia, "WA 98101" Washington). Read token by token from the end:
+    a regular expression with the locality's words free backtracks without end on long text.
     """
-    found = _LOCALITY.match(part.strip())
-    if not found:
+    words = part.split()
+    postcode = None
+    if len(words) >= 3 and _STATE_POSTCODE.fullmatch(" ".join(words[-2:])):  # "K1A 0B1"
+        postcode, words = " ".join(words[-2:]), words[:-2]
+    elif len(words) >= 2 and _STATE_POSTCODE.fullmatch(words[-1]):
+        postcode, words = words[-1], words[:-1]
+    if len(words) < 2:
         return None
-    locality, code, postcode = found.group(1).strip(" ,"), found.group(2).lower(), found.group(3)
+    code = words[-1].rstrip(".").lower()
+    locality = " ".join(words[:-1]).strip(" ,")
+    if code not in _REGION_CODES or any(ch.isdigit() for ch in locality) or not re.search(r"[^\W\d_]", locality):
+        return None
     australian = code in AU_STATES and (
         (postcode is not None and len(postcode) == 4) or code not in US_STATES and code not in CA_PROVINCES
     )

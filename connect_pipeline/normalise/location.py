@@ -123,7 +123,7 @@ NOT_A_CITY: tuple[str, ...] = (
     "remote", "fully remote", "remote only", "remote first", "100 remote", "anywhere", "worldwide",
     "global", "earth", "planet earth", "online", "virtual", "distributed", "hybrid", "home",
     "work from home", "wfh", "n a", "na", "none", "unknown", "various", "multiple locations",
-    "tbd", "nowhere", "open to relocation", "relocating", "not specified",
+    "tbd", "open to relocation", "relocating", "not specified",
 )
 
 

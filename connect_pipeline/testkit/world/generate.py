@@ -169,6 +169,12 @@ def generate_world(
         validate_tenant_id(spec.tenant_id)
     if len({t.tenant_id for t in tenants}) != len(tenants):
         raise ValueError("tenant ids must be distinct")
+    shares = {"shared_people": shared_people, "not_in_index": not_in_index, "namesake": namesake,
+              "namesake_city": namesake_city, "namesake_employer": namesake_employer,
+              "ats_identifiers": ats_identifiers, "ats_linkedin": ats_linkedin, "postal_addresses": postal_addresses}
+    outside = {name: value for name, value in shares.items() if not 0.0 <= value <= 1.0}
+    if outside:
+        raise ValueError(f"shares must lie between 0 and 1: {outside}")
     for sub in ("profiles", "greenhouse", "truth"):
         if (out_dir / sub).exists():
             shutil.rmtree(out_dir / sub)

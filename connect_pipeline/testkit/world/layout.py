@@ -3,6 +3,8 @@ serves, and the demo and tests score against.
 
     <world>/world.json                          {"seed", "reference_time", "tenants": [...], "n_profiles",
                                                  "n_candidates": {tenant: n}, "shared_people", "resumes",
+                                                 the other settings of ``generate_world`` ("not_in_index",
+                                                 "namesake", ..., "postal_addresses", "cultures"),
                                                  "hostile_attachments": {tenant: {kind: [attachment ids]}}}
                                                 (kinds: image_only, encrypted, corrupt, oversized)
     <world>/profiles/part-00000.parquet ...     the profile index (the README's contract)
