@@ -19,15 +19,15 @@ FORMATS = [
     ("Hauptstr. 5\n10115 Berlin\nDeutschland", "berlin", "de"),
     ("12 rue de la Paix, 75002 Paris", "paris", None),
     ("Keizersgracht 123, 1015 CJ Amsterdam", "amsterdam", None),
-    ("ul. Marszałkowska 10, 00-001 Warszawa", "warszawa", None),
+    ("ul. Marszałkowska 10, 00-001 Warszawa", "warszawa", "pl"),  # a postcode only Poland writes so
     ("Storgatan 1, 111 22 Stockholm", "stockholm", None),
     ("Bahnhofstrasse 1, 8001 Zürich", "zurich", None),
     ("Via Roma 1, 00184 Roma RM, Italia", "roma", "it"),
     ("Strada Taliercio, 47\n56011, Gabella (PI)", "gabella", None),
-    ("Rua Augusta 100, São Paulo - SP, 01305-000", "sao paulo", None),
-    ("10 Downing Street, London SW1A 2AA", "london", None),
+    ("Rua Augusta 100, São Paulo - SP, 01305-000", "sao paulo", "br"),
+    ("10 Downing Street, London SW1A 2AA", "london", "gb"),
     ("Flat 2, 45 Baker Street, London W1U 8EW, UK", "london", "gb"),
-    ("17 Jones Light\nNorth Holly\nS6 7LJ", "north holly", None),
+    ("17 Jones Light\nNorth Holly\nS6 7LJ", "north holly", "gb"),
     ("Flat 4, MG Road, Bengaluru, Karnataka 560001", "bengaluru", None),
     ("221B, Sector 14, Gurugram, Haryana 122001, India", "gurugram", "in"),
     ("H.No. 17, Sodhi Chowk\nBhagalpur-706690", "bhagalpur", None),
@@ -44,12 +44,27 @@ FORMATS = [
     ("St. Louis, MO", "st louis", "us"),
     ("Flat Rock, MI", "flat rock", "us"),
     ("10 Anson Road, Singapore 079903", None, "sg"),
-    ("Montréal (Québec) H3B 2Y5", "montreal", None),
+    ("Montréal (Québec) H3B 2Y5", "montreal", "ca"),
     ("P.O. Box 55\nWellington 6140\nNew Zealand", "wellington", "nz"),
     ("c/o Jane Doe, 12 Rue X, 75002 Paris", "paris", None),
     # a house number starting the first line is no postcode
     ("1234 NE Broadway, Portland, OR", "portland", "us"),
     ("4500 El Camino Real, Los Altos, CA", "los altos", "us"),
+    # a country or a county before or after the postcode; capitals throughout; one typed line
+    ("Bangalore, India 560001", "bangalore", "in"),
+    ("Berlin, Germany, 10115", "berlin", "de"),
+    ("12 Elm Road, Bolton, Greater Manchester, BL1 1AA", "bolton", "gb"),
+    ("1 Low Road, Cork, Co. Cork, T12 X70A", "cork", "ie"),
+    ("12 HIGH STREET\nSOUTHEND ON SEA\nSS1 1AA", "southend on sea", "gb"),
+    ("84453 MÜHLDORF AM INN", "muhldorf am inn", None),
+    ("10115 Berlin Germany", "berlin", "de"),
+    ("221B Baker Street London NW1 6XE", "london", "gb"),
+    ("350 5th Ave New York NY 10118", "new york", "us"),
+    ("New York, New York 10001", "new york", "us"),
+    ("Washington, District of Columbia 20001", "washington", "us"),
+    ("Keizersgracht 123 ,  1015  CJ  Amsterdam", "amsterdam", None),
+    ("2nd Floor, 12 MG Road, Bangalore", "bangalore", None),
+    ("1234 NE Broadway Portland OR", None, None),  # no city rather than a wrong one
     # what the reader read before postcodes were looked at stays as it was
     ("8 stanley street, miami, winston hills NSW 4223", "winston hills", "au"),
     ("1 Microsoft Way, Redmond, WA 98052, USA", "redmond", "us"),
@@ -77,9 +92,9 @@ def test_the_city_is_read_where_each_countrys_postal_format_puts_it() -> None:
 
 def test_a_city_named_like_a_country_is_still_the_city_beside_its_postcode() -> None:
     """"Granada" is Spanish for Grenada, and "Montenegro" a town in Brazil: read alone, either
-    names a country; beside a postcode it is the city, and no country is guessed."""
+    names a country; beside a postcode it is the city (and Brazil's postcode says Brazil)."""
     assert _read(["Calle Mayor 10\nGranada, 18001", "Rua Augusta 1, 95780-000 Montenegro / RS"]) == [
-        ("granada", None), ("montenegro", None),
+        ("granada", None), ("montenegro", "br"),
     ]
 
 

@@ -2,33 +2,37 @@
 
 Greenhouse keeps an address as one free-text value. People write their own address in their
 country's postal format and seldom add the country, so the city has to be found by where
-each format puts it rather than by position:
+each format puts it rather than by position. Lines are split at commas, semicolons, bars and
+line breaks; only the first 500 characters are read.
 
-* "8 stanley street, miami, winston hills NSW 4223", "Austin TX 78701": a locality, a US
-  state, Canadian province or Australian state code and a postcode on one line
-  (``_locality``). The code says the country.
+* "8 stanley street, miami, winston hills NSW 4223", "350 5th Ave New York NY 10118": a
+  locality, a US state, Canadian province or Australian state code and its postcode at the end
+  of a line (``_locality``). The code says the country.
 * Everywhere else the city is written next to the postcode: after it in most of Europe and
-  Latin America ("10115 Berlin", "75002 Paris", "1015 CJ Amsterdam", "00-001 Warszawa",
-  "H-7317 Mátrafüred"), before it in the UK, India and much of Asia ("London SW1A 2AA",
-  "Bhagalpur-706690"). A postcode on a line of its own has its city on the line after it
-  (the Netherlands, Colombia, Italy's "56011, Gabella (PI)") or before it (the UK, Spain's
-  "Madrid, 02857", Romania). What stands beside a postcode may be a state or region instead
-  ("Johnsonfurt, NE 80119", "Bengaluru, Karnataka 560001", "Bengkulu, Sumatera Barat 66907"):
-  then the city is the line before it (``_region``).
-* Lines that are a street ("Hauptstraße 5", "350 Fifth Avenue", "ul. Marszałkowska 10"), a
-  flat, floor or building ("Flat 2", "Apartment 5B", "H.No. 17") or a country are never the
-  city; a country is kept beside it.
+  Latin America ("10115 Berlin", "1015 CJ Amsterdam", "00-001 Warszawa", "H-7317
+  Mátrafüred"), before it in the UK, India and much of Asia ("London SW1A 2AA",
+  "Bhagalpur-706690", "221B Baker Street London NW1 6XE"). A postcode on a line of its own has
+  its city on the line after it (the Netherlands, Italy's "56011, Gabella (PI)") unless that
+  line is a region or a country, else on a line before it ("North Holly, S6 7LJ", "Madrid,
+  02857", "Austin, 78701, Texas"). A region, county or country may stand beside the postcode
+  instead ("Johnsonfurt, NE 80119", "Bengaluru, Karnataka 560001", "Bangalore, India 560001"):
+  then the city is on a line before it. Where every candidate line is named like something above
+  a city, the one named like the least is taken (``_rank``: "Berlin, Germany, 10115").
+* A street line, a flat or floor with its number ("Flat 2", "2nd Floor"), and a number starting
+  the first of several lines (a house number: "4500 El Camino Real, Los Altos, CA") are never
+  read as the city or the postcode. "St." and "Ste." before a name are saints, not streets.
+* The region or country found beside the city is kept after it, and where the address names no
+  country, a postcode only one country writes in its shape says it ("SW1A 2AA", "01310-100").
 
 Without a postcode the address is read as a place already ("Leeds, West Yorkshire, United
-Kingdom", "Austin, TX"): street and building lines and numbers are dropped and the rest is
-left to ``location.location_struct``, which reads the first part as the city.
+Kingdom", "Austin, TX"): street lines (by the common street words) and numbers are dropped and
+the rest is left to ``location.location_struct``, which reads the first part as the city.
 
-The result is place text for ``location.location_struct``: the city, the region written
-beside the postcode if any, and the country if the address names one, else the postcode
-("Berlin, 10115", "Gurugram, Haryana, India", "Austin, TX"). The postcode stands last so that
-a city alone is never read as a country: "Granada" alone is Grenada in Spanish.
+The result is place text for ``location.location_struct``: the city, then what stands above it
+(a region, a country), else the postcode ("Berlin, 10115", "Gurugram, Haryana, India",
+"London, United Kingdom"). The postcode stands last so that a city alone is never read as a
+country ("Granada" alone is Grenada in Spanish); a city-state's name alone is ("Singapore").
 """
-
 from __future__ import annotations
 
 import re
@@ -44,7 +48,7 @@ _MAX_ADDRESS = 500  # characters read: no postal address is longer, and the rule
 # (or a leading house number) is dropped as a street, since such an address is mostly a place.
 _COMMON_STREET_WORDS = (
     r"st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|drive|dr|way|pkwy|parkway|ct|court|"
-    r"pl|place|sq|square|hwy|highway|str|strasse|straße|"
+    r"pl|place|sq|square|hwy|highway|suite|ste|apt|unit|floor|fl|po box|str|strasse|straße|"
     r"calle|avenida|rua|rue|via|viale|ul|ulica|plaza|carrera|weg|gasse|platz"
 )
 # Beside a postcode, more languages' words, and the endings Germanic and Nordic street names are
@@ -71,7 +75,8 @@ _LEADING_NUMBER = re.compile(r"^\d+[a-z]?\s+\S+\s+\S+", re.IGNORECASE)
 # A flat, floor, building or box, with its number or letter: never the city. Without one the
 # word may be a town's ("Flat Rock", "Block Island", "Interior").
 _UNIT = re.compile(
-    r"^\s*(?:(?:apt|apartment|flat|unit|suite|ste|room|rm|floor|fl|level|lvl|building|bldg|block|blk|"
+    r"^\s*(?:(?:\d+(?:st|nd|rd|th)|ground|first|second|third|top|upper|lower|basement)\s+(?:floor|fl|level)\b"
+    r"|(?:apt|apartment|flat|unit|suite|ste|room|rm|floor|fl|level|lvl|building|bldg|block|blk|"
     r"house\s+no|h\.?\s*no|no|nr|piso|depto|dpto|departamento|andar|bl|sc|ap|"
     r"interior|int|oficina|office|sector|plot|door|p\.?\s*o\.?\s*box|postfach)\b\.?\s*(?:#\s*)?"
     r"(?:\w*\d\w*|[a-z](?:\s|$))|#\s*\d|c/o\b)",
@@ -95,12 +100,24 @@ _POSTCODE = re.compile(
     re.IGNORECASE,
 )
 _REGION_CODES = frozenset({*US_STATES, *CA_PROVINCES, *AU_STATES})
+_REGION_NAMES = frozenset({*US_STATES.values(), *CA_PROVINCES.values(), *AU_STATES.values()})
+# The UK's metropolitan and ceremonial counties that ISO 3166-2 does not list (it lists their
+# districts), as addresses still write them; Irish counties are written "County Cork", "Co. Cork".
+_UK_COUNTIES = frozenset({
+    "greater manchester", "merseyside", "south yorkshire", "west yorkshire", "north yorkshire",
+    "tyne and wear", "west midlands", "greater london", "berkshire", "cheshire", "bedfordshire",
+    "middlesex", "avon", "cleveland", "humberside", "county durham", "east riding of yorkshire",
+    "east sussex", "west sussex",
+})
+_IRISH_COUNTY = re.compile(r"^(?:county|co\.?)\s+\w", re.IGNORECASE)
 # The postcodes that follow a US, Canadian or Australian state code: AU 4 digits, US 5 or ZIP+4,
 # Canadian A1A 1A1 (one token or two).
 _STATE_POSTCODE = re.compile(r"\d{4}|\d{5}(?:-\d{4})?|[a-z]\d[a-z]\s?\d[a-z]\d", re.IGNORECASE)
 # A region's code written after a city, in capitals: "Gabella (PI)", "São Paulo - SP", "Nunes /
-# GO", "Roma RM" (case matters: "Neu-Ulm", "Berg en Dal" and "Mühldorf am Inn" end in a name).
+# GO", "Roma RM" (case matters: "Berg en Dal" and "Mühldorf am Inn" end in a name). In text in
+# capitals throughout only the marked forms are codes (``_MARKED_CODE``: "BAD EMS" is a town).
 _TRAILING_CODE = re.compile(r"(?:\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3}|\s+[A-Z]{2,3})\s*$")
+_MARKED_CODE = re.compile(r"(?:\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3})\s*$")
 _EDGE = " ,.;:-/|#\t"
 # Countries that are one city: beside a postcode their name is still read as the country, as a
 # profile's "Singapore" is.
@@ -119,7 +136,7 @@ _WIDE_REGIONS = frozenset({
 def address_place(address: str) -> str:
     """Place text for ``location.location_struct`` from one postal address (see the module
     docstring); "" when nothing in it can be a place."""
-    parts = [p.strip(" ,;:|\t") for p in re.split(r"[,\n;|]+", address[:_MAX_ADDRESS])]
+    parts = [" ".join(p.split()).strip(" ,;:|") for p in re.split(r"[,\n;|]+", address[:_MAX_ADDRESS])]
     parts = [p for p in parts if p and not _is_unit(p)]
     # a "locality STATE postcode" line: the lines before it are the street and the building
     for i in range(len(parts) - 1, -1, -1):
@@ -132,8 +149,9 @@ def address_place(address: str) -> str:
         city, region, postcode = found
         if _fold(city) in _CITY_STATES:  # "10 Anson Road, Singapore 079903": read as the country
             return city
-        # the postcode stands in for an unknown country, so a city named like a country in some
-        # language ("Granada", Spanish for Grenada) is still read as the city
+        country = country or _country_of_postcode(postcode)
+        # else the postcode stands in for the unknown country, so a city named like a country in
+        # some language ("Granada", Spanish for Grenada) is still read as the city
         return ", ".join(x for x in (city, region, country or (None if region else postcode)) if x)
     # no postcode: a place already ("Leeds, West Yorkshire, UK"), perhaps after a street line
     kept = (_without_numbers(p) for p in parts
@@ -141,43 +159,95 @@ def address_place(address: str) -> str:
     return ", ".join(p for p in kept if p)
 
 
+# Postcodes only one country writes in that shape: the country an address leaves out. (Not the
+# Netherlands' "1234 AB": a US house number and its compass point, "1234 NE", look the same.)
+_POSTCODE_COUNTRIES = (
+    (re.compile(r"[a-z]{1,2}\d[a-z\d]?\s?\d[a-z]{2}", re.IGNORECASE), "United Kingdom"),
+    (re.compile(r"[a-z]\d[a-z]\s?\d[a-z]\d", re.IGNORECASE), "Canada"),
+    (re.compile(r"\d{2}-\d{3}"), "Poland"),
+    (re.compile(r"\d{4}-\d{3}"), "Portugal"),
+    (re.compile(r"\d{5}-\d{3}"), "Brazil"),
+    (re.compile(r"\d{3}-\d{4}"), "Japan"),
+    (re.compile(r"\d{5}-\d{4}"), "United States"),
+    (re.compile(r"[ac-fhknprtv-y]\d{2}\s?[ac-fhknprtv-y\d]{4}", re.IGNORECASE), "Ireland"),
+)
+
+
+def _country_of_postcode(postcode: str) -> str | None:
+    """The country whose postcodes alone take this shape ("SW1A 2AA", "01310-100"), or None
+    (most countries write four to six digits)."""
+    return next((country for shape, country in _POSTCODE_COUNTRIES if shape.fullmatch(postcode)), None)
+
+
 def _city_by_postcode(parts: list[str]) -> tuple[str, str | None, str] | None:
-    """(city, the region written beside it or None, the postcode) by the address's last
-    postcode; None when no line holds one."""
+    """(city, the region or country written between it and the postcode or after it, or None,
+    the postcode) by the address's last postcode; None when no line holds one."""
     for i in range(len(parts) - 1, -1, -1):
         found = _postcode_in(parts[i], first_line=i == 0 and len(parts) > 1)
         if found is None:
             continue
-        before, after, postcode = parts[i][: found.start()], parts[i][found.end():], found.group(0)
-        if _is_street(before):  # "17 O'Rafferty Street W31AWX4 Roisin Ville"
-            before = ""
-        before_words, after_words = _city_words(before), _city_words(after)
-        if after_words and not (before_words and (_region(after_words) or _is_country(after_words))):
-            return after_words, None, postcode
-        if before_words and not _region(before_words):  # "London SW1A 2AA", "Paris 75002 France"
-            return before_words, after_words or None, postcode
-        region = before_words or None  # "Johnsonfurt, NE 80119": a region beside the postcode
+        postcode, before = found.group(0), parts[i][: found.start()]
+        after_street = _after_street_word(before)  # "221B Baker Street London NW1 6XE"
+        before_words = _city_words(after_street if after_street is not None else "" if _is_street(before) else before)
+        after_words, after_country = _split_country(_city_words(parts[i][found.end():]))
+        if after_words and not (before_words and _above_city(after_words)):  # "10115 Berlin Germany"
+            return after_words, after_country, postcode
+        if before_words and not _above_city(before_words):  # "London SW1A 2AA", "Paris 75002 France"
+            return before_words, _joined(after_words, after_country), postcode
+        above = before_words or None  # "Johnsonfurt, NE 80119", "Bangalore, India 560001"
         following = next((p for p in parts[i + 1:] if _city_words(p)), None)
         earlier = [p for p in reversed(parts[:i]) if not _is_street(p) and _city_words(p)]
         # a postcode alone on its line has its city on the line after it ("1317 YB, Wirdum",
-        # "56011, Gabella (PI)"), unless that line is a region: then on the line before it
-        # ("Austin, 78701, Texas", "North Holly, S6 7LJ", "Madrid, 02857"). A line named like a
-        # region is still the city when no other line can be ("Granada, 25059").
-        if following is not None and not _region(following):
-            lines = [following]
-        else:
-            lines = [p for p in earlier if not _region(p)]
-            if region is None and following is not None:
-                region = _city_words(following)
-                lines.append(following)
-            lines += [p for p in earlier if _region(p)]
-        if lines:
-            if region is None and lines[0] in earlier:  # "East Tony, VIC, 2609": the region between
-                region = next((_city_words(p) for p in earlier[: earlier.index(lines[0])] if _region(p)), None)
-            city = _city_words(lines[0])
-            return city, (region if region and _fold(region) != _fold(city) else None), postcode
-        return None
+        # "56011, Gabella (PI)"), unless that line is a region or a country: then on the line
+        # before it ("Austin, 78701, Texas", "North Holly, S6 7LJ", "Madrid, 02857"). Where every
+        # line is named like something above a city, the likeliest city is the one named like the
+        # least above it, nearest first ("Berlin, Germany, 10115": Berlin is a German Land too;
+        # "Granada, 25059": Spanish for Grenada, and a Spanish province).
+        if above is None and following is not None and _rank(following) == 0:
+            return _city_words(following), None, postcode
+        candidates = earlier + ([following] if above is None and following is not None else [])
+        if not candidates:
+            return None
+        city_line = min(candidates, key=lambda p: (_rank(p), candidates.index(p)))
+        if above is None and following is not None and following is not city_line:
+            above = _city_words(following)
+        elif above is None and city_line in earlier:  # "East Tony, VIC, 2609": the region between
+            above = next((_city_words(p) for p in earlier[: earlier.index(city_line)] if _rank(p)), None)
+        city = _city_words(city_line)
+        # "New York, New York 10001" keeps its state; "Granada, Granada" would read as Grenada
+        kept = above and (_fold(above) != _fold(city) or _fold(above) in _REGION_NAMES)
+        return city, (above if kept else None), postcode
     return None
+
+
+def _split_country(words: str) -> tuple[str, str | None]:
+    """Words and the country that ends them, typed on one line: "Berlin Germany" -> ("Berlin",
+    "Germany"); a country alone is left as the words (a city named like one, "Granada")."""
+    tokens = words.split()
+    for n in (3, 2, 1):
+        if len(tokens) > n and _is_country(" ".join(tokens[-n:])):
+            return " ".join(tokens[:-n]), " ".join(tokens[-n:])
+    return words, None
+
+
+def _joined(*texts: str | None) -> str | None:
+    return ", ".join(t for t in texts if t) or None
+
+
+def _rank(text: str) -> int:
+    """How far above a city a line is named: 0 a city's name, 1 a region's name (many are a
+    city's too: "Madrid", "Berlin", "Cork"), 2 a region's code or a county, 3 a country."""
+    words = text.strip(_EDGE)
+    if _is_country(words):
+        return 3
+    if _is_code(words) or _IRISH_COUNTY.match(words) or _fold(words) in _UK_COUNTIES:
+        return 2
+    return 1 if _region(words) else 0
+
+
+def _above_city(text: str) -> bool:
+    """A region, county or country: what an address writes after its city."""
+    return _rank(text) > 0
 
 
 def _postcode_in(part: str, first_line: bool) -> re.Match[str] | None:
@@ -190,9 +260,16 @@ def _postcode_in(part: str, first_line: bool) -> re.Match[str] | None:
         if after is not None:
             return _last_postcode(part, offset=len(part) - len(after))
     found = _last_postcode(part)
-    if found is not None and first_line and found.start() == 0:
-        return None
+    if found is not None and found.start() == 0 and (first_line or _ends_in_state(part[found.end():])):
+        return None  # ... or one line ending in a US, Canadian or Australian state: "1234 NE Broadway Portland OR"
     return found
+
+
+def _ends_in_state(text: str) -> bool:
+    """A city and a US, Canadian or Australian state's code after it, as a US one-liner ends
+    ("... Portland OR"); not a Brazilian state's after its slash ("... Nunes / PR")."""
+    words = text.split()
+    return len(words) >= 2 and words[-1].rstrip(".").lower() in _REGION_CODES and words[-2].isalpha()
 
 
 def _last_postcode(part: str, offset: int = 0) -> re.Match[str] | None:
@@ -206,9 +283,10 @@ def _after_street_word(part: str) -> str | None:
     """What follows a line's last street word, or None when the line is a street by its number
     alone."""
     found = None
-    for found in _STREET.finditer(_SAINT.sub(lambda m: " " * len(m.group(0)), part)):
+    for found in _STREET.finditer(part):
         pass
-    return part[found.end():] if found else None
+    # a street word starting the line is a saint's ("St. Albans 1234"): "Baker St London" is not
+    return part[found.end():] if found and found.start() > 0 else None
 
 
 def _city_words(text: str) -> str:
@@ -216,15 +294,18 @@ def _city_words(text: str) -> str:
     "Montréal (Québec)", as a profile's are dropped) and stray punctuation dropped."""
     text = text.strip(_EDGE)
     if re.search(r"[^\W\d_]['’.]?[\s(/-]+[A-Z]{2,3}\)?$", text):  # a code after a name, never a name alone
-        text = _TRAILING_CODE.sub("", text)
+        # in capitals throughout, a last short word is a name's ("SOUTHEND ON SEA", "BAD EMS"):
+        # only a code in brackets or after a spaced dash or slash is one
+        text = (_TRAILING_CODE if re.search(r"[a-z]", text) else _MARKED_CODE).sub("", text)
     text = re.sub(r"\s*\([^()]*\)?", " ", text).strip(_EDGE)
     return text if re.search(r"[^\W\d_]", text) else ""
 
 
 def _is_code(text: str) -> bool:
-    """Two or three capitals on their own ("NE", "AGS", also "UK"), or a US, Canadian or
-    Australian region's code in any case: not a city's name."""
-    words = text.strip(_EDGE)
+    """Two or three capitals on their own, dots aside ("NE", "AGS", "U.P.", also "UK"), or a
+    US, Canadian or Australian region's code in any case. A city written in capitals may look
+    the same ("ULM"); callers ask only of what stands beside a city or a postcode."""
+    words = text.strip(_EDGE).replace(".", "")  # "U.P."
     return bool(re.fullmatch(r"[A-Z]{2,3}", words)) or words.lower() in _REGION_CODES
 
 
@@ -232,7 +313,8 @@ def _region(text: str) -> bool:
     """A state or region, by its code (``_is_code``) or its name ("Karnataka", "Sumatera
     Barat"). Many are also a city's name ("Madrid", "Berlin", "São Paulo"), which is why a
     region is only passed over for another line that can be the city."""
-    return _is_code(text) or _fold(text.strip(_EDGE)) in _region_names()
+    folded = _fold(text.strip(_EDGE))
+    return _is_code(text) or folded in _REGION_NAMES or folded in _region_names()
 
 
 @lru_cache(maxsize=65_536)
@@ -312,7 +394,11 @@ def _locality(part: str) -> str | None:
     if len(words) < 2:
         return None
     code = words[-1].rstrip(".").lower()
-    locality = " ".join(words[:-1]).strip(" ,")
+    # typed on one line, the house number and the street come first: "350 5th Ave New York NY
+    # 10118" (without a number, a street word is a place's own: "raymond terrace", "st albans")
+    numbered = any(ch.isdigit() for w in words[:-1] for ch in w)
+    ends = [n for n, w in enumerate(words[:-1]) if numbered and _STREET.fullmatch(w)]
+    locality = " ".join(words[ends[-1] + 1 if ends else 0:-1]).strip(" ,")
     if code not in _REGION_CODES or any(ch.isdigit() for ch in locality) or not re.search(r"[^\W\d_]", locality):
         return None
     australian = code in AU_STATES and (

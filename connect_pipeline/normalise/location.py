@@ -59,7 +59,7 @@ CA_PROVINCES: dict[str, str] = {
 }
 # Australian states and territories. "WA" and "SA" are left out of the code lookup: "WA" is
 # Washington there already and "SA" is Saudi Arabia's country code; an address says which by its
-# postcode instead (see ``ats._place``).
+# postcode instead (see ``addresses._locality``).
 AU_STATES: dict[str, str] = {
     "nsw": "new south wales", "vic": "victoria", "qld": "queensland", "wa": "western australia",
     "sa": "south australia", "tas": "tasmania", "act": "australian capital territory",
