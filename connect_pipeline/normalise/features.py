@@ -43,7 +43,8 @@ ATS_EXTRA_SCHEMA: dict[str, pl.DataType] = {
 # the profile snapshot id includes it, so profile features are rebuilt under the new rules.
 # 6: name families from the maintained nickname source too (its version is in the id as well).
 # 7: its forms that key to a bare initial ("l.b.") left out.
-FEATURES_VERSION = "7"
+# 8: "Remote", "Anywhere", "N/A" and the like are no city (``location.NOT_A_CITY``).
+FEATURES_VERSION = "8"
 
 # What both sides hand to `feature_frame`: raw text as read, before any normalisation.
 RAW_SCHEMA: dict[str, pl.DataType] = {
