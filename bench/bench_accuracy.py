@@ -208,7 +208,8 @@ DEV_WORLDS = (
     # test worlds of that kind keep their own mix and seeds)
     GeneratedWorld("dev-culture-mix", 40_000, 3_000, 3, {"cultures": DEV_MIX, "ats_identifiers": 0.0}),
     # dev-no-identifiers' people with their addresses written as full postal addresses in their
-    # country's own format (Faker's locales), not as places: what the address reader gives the model
+    # country's own format (Faker's development locales; needs the test extra), not as places:
+    # what the address reader gives the model
     GeneratedWorld("dev-postal-addresses", 40_000, 3_000, 3, {"ats_identifiers": 0.0, "postal_addresses": 1.0}),
     # names and a home address only, corrupted by another hand than ours (FEBRL's generator,
     # other settings and people than the test world's FEBRL4)

@@ -65,6 +65,14 @@ FORMATS = [
     ("Keizersgracht 123 ,  1015  CJ  Amsterdam", "amsterdam", None),
     ("2nd Floor, 12 MG Road, Bangalore", "bangalore", None),
     ("1234 NE Broadway Portland OR", None, None),  # no city rather than a wrong one
+    # a state code beside its postcode that is also a unit's word; a city named like a country
+    ("Columbia, SC 29201", "columbia", "us"),
+    ("Tampa, FL 33602", "tampa", "us"),
+    ("Tampa, FL", "tampa", "us"),
+    ("Calle Mayor 10, Granada 18001", "granada", None),
+    ("Abidjan, Côte d'Ivoire, 01234", "abidjan", "ci"),
+    ("5 rosella street, rowethorpe, WA 2540", "rowethorpe", "au"),  # WA with a 4-digit postcode
+    ("17, QLD 3225", None, "au"),  # a state's code is never the city
     # what the reader read before postcodes were looked at stays as it was
     ("8 stanley street, miami, winston hills NSW 4223", "winston hills", "au"),
     ("1 Microsoft Way, Redmond, WA 98052, USA", "redmond", "us"),

@@ -385,10 +385,10 @@ def test_a_candidate_without_an_address_is_placed_by_the_resume_header() -> None
 def test_remote_and_the_like_name_no_city() -> None:
     """Two people who both wrote "Remote" do not live in one city: on either side the city is
     unknown, and a country written beside it is kept."""
-    places = pl.DataFrame({"l": ["Remote", "Remote, United States", "Anywhere", "N/A", "Homestead, FL"]})
+    places = pl.DataFrame({"l": ["Remote", "Remote, United States", "Anywhere", "N/A", "Remote - US", "Homestead, FL"]})
     city, country = location_parts(pl.col("l"))
     assert places.select(city=city, country=country).rows() == [
-        (None, None), (None, "us"), (None, None), (None, None), ("homestead", "us"),
+        (None, None), (None, "us"), (None, None), (None, None), (None, None), ("homestead", "us"),
     ]
     people = build_ats_people([_candidate(1, first_name="Ann", last_name="Lee",
                                           addresses=[{"value": "Remote", "type": "home"}])], [], None)

@@ -46,9 +46,10 @@ _MAX_ADDRESS = 500  # characters read: no postal address is longer, and the rule
 
 # Street words of English and the common European ones: without a postcode, a line holding one
 # (or a leading house number) is dropped as a street, since such an address is mostly a place.
+# (Flats, floors and boxes are ``_UNIT``'s: "FL" and "SC" are states too.)
 _COMMON_STREET_WORDS = (
     r"st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|drive|dr|way|pkwy|parkway|ct|court|"
-    r"pl|place|sq|square|hwy|highway|suite|ste|apt|unit|floor|fl|po box|str|strasse|straße|"
+    r"pl|place|sq|square|hwy|highway|str|strasse|straße|"
     r"calle|avenida|rua|rue|via|viale|ul|ulica|plaza|carrera|weg|gasse|platz"
 )
 # Beside a postcode, more languages' words, and the endings Germanic and Nordic street names are
@@ -85,19 +86,29 @@ _UNIT = re.compile(
 # A house number somewhere in a line ("Grammova 8", "Erlerstraße 7/6", "47-26", "8a", "Nº 1177").
 _HOUSE_NUMBER = re.compile(r"(?:^|\s)(?:n[º°o]\.?\s*)?\d{1,4}[a-z]?(?:[/-]\d{1,4}[a-z]?)?(?=\s|$)", re.IGNORECASE)
 
-# Postcodes, most specific first; each is a whole token (no letter or digit touches it).
+# Postcode shapes, most specific first, with the one country that writes a postcode so, where
+# only one does (the country an address leaves out). Not the Netherlands' "1234 AB": a US house
+# number and its compass point, "1234 NE", look the same.
+_POSTCODE_SHAPES: tuple[tuple[str, str | None], ...] = (
+    (r"[a-z]{1,2}\d[a-z\d]?\s?\d[a-z]{2}", "United Kingdom"),  # SW1A 2AA, S6 7LJ
+    (r"[a-z]\d[a-z]\s?\d[a-z]\d", "Canada"),  # M5X 1A9
+    (r"[ac-fhknprtv-y]\d{2}\s?[ac-fhknprtv-y\d]{4}", "Ireland"),  # Eircode: D02 X285
+    (r"\d{4}\s?[a-z]{2}(?![\w])", None),  # the Netherlands: 1015 CJ
+    (r"\d{5}-\d{4}", "United States"),  # ZIP+4
+    (r"\d{5}-\d{3}", "Brazil"),  # 01310-100
+    (r"\d{4}-\d{3}", "Portugal"),  # 1170-669
+    (r"(?:[a-z]{1,2}-)?\d{4,6}", None),  # 10115, 75002, H-7317
+    (r"\d{7,8}", None),  # Chile; Brazil without its hyphen
+    (r"\d{3}-\d{4}", "Japan"),  # 150-0002
+    (r"\d{3}\s\d{2}", None),  # Sweden, Czechia, Slovakia, Greece: 111 22
+    (r"\d{2}-\d{3}", "Poland"),  # 00-001
+)
+# each a whole token: no letter or digit touches it
 _POSTCODE = re.compile(
-    r"(?<!\w)(?<!\d-)(?:"
-    r"[a-z]{1,2}\d[a-z\d]?\s?\d[a-z]{2}"  # UK: SW1A 2AA, S6 7LJ
-    r"|[a-z]\d[a-z]\s?\d[a-z]\d"  # Canada: M5X 1A9
-    r"|[ac-fhknprtv-y]\d{2}\s?[ac-fhknprtv-y\d]{4}"  # Ireland (Eircode): D02 X285
-    r"|\d{4}\s?[a-z]{2}(?![\w])"  # Netherlands: 1015 CJ
-    r"|(?:[a-z]{1,2}-)?\d{4,6}(?:-\d{3,4})?"  # 10115, 75002, H-7317, ZIP+4, 01310-100, 1170-669
-    r"|\d{7,8}"  # Chile; Brazil without its hyphen
-    r"|\d{3}[\s-]\d{2,4}"  # Sweden, Czechia, Slovakia, Greece: 111 22; Japan: 150-0002
-    r"|\d{2}-\d{3}"  # Poland: 00-001
-    r")(?![\w])",
-    re.IGNORECASE,
+    r"(?<!\w)(?<!\d-)(?:" + "|".join(shape for shape, _ in _POSTCODE_SHAPES) + r")(?![\w])", re.IGNORECASE
+)
+_POSTCODE_COUNTRIES = tuple(
+    (re.compile(shape, re.IGNORECASE), country) for shape, country in _POSTCODE_SHAPES if country
 )
 _REGION_CODES = frozenset({*US_STATES, *CA_PROVINCES, *AU_STATES})
 _REGION_NAMES = frozenset({*US_STATES.values(), *CA_PROVINCES.values(), *AU_STATES.values()})
@@ -116,8 +127,9 @@ _STATE_POSTCODE = re.compile(r"\d{4}|\d{5}(?:-\d{4})?|[a-z]\d[a-z]\s?\d[a-z]\d",
 # A region's code written after a city, in capitals: "Gabella (PI)", "São Paulo - SP", "Nunes /
 # GO", "Roma RM" (case matters: "Berg en Dal" and "Mühldorf am Inn" end in a name). In text in
 # capitals throughout only the marked forms are codes (``_MARKED_CODE``: "BAD EMS" is a town).
-_TRAILING_CODE = re.compile(r"(?:\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3}|\s+[A-Z]{2,3})\s*$")
-_MARKED_CODE = re.compile(r"(?:\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3})\s*$")
+_MARKED = r"\s*\(\s*[A-Z]{2,4}\s*\)|\s+[-/]\s*[A-Z]{2,3}"
+_MARKED_CODE = re.compile(rf"(?:{_MARKED})\s*$")
+_TRAILING_CODE = re.compile(rf"(?:{_MARKED}|\s+[A-Z]{{2,3}})\s*$")
 _EDGE = " ,.;:-/|#\t"
 # Countries that are one city: beside a postcode their name is still read as the country, as a
 # profile's "Singapore" is.
@@ -137,12 +149,14 @@ def address_place(address: str) -> str:
     """Place text for ``location.location_struct`` from one postal address (see the module
     docstring); "" when nothing in it can be a place."""
     parts = [" ".join(p.split()).strip(" ,;:|") for p in re.split(r"[,\n;|]+", address[:_MAX_ADDRESS])]
-    parts = [p for p in parts if p and not _is_unit(p)]
-    # a "locality STATE postcode" line: the lines before it are the street and the building
+    parts = [p for p in parts if p]
+    # a "locality STATE postcode" line, or a locality and then "STATE postcode" ("Columbia, SC
+    # 29201": read before units, since "SC" and "FL" are also a unit's words)
     for i in range(len(parts) - 1, -1, -1):
-        place = _locality(parts[i])
+        place = _locality(parts[i]) or (_locality(f"{parts[i - 1]} {parts[i]}") if i and _is_state_line(parts[i]) else None)
         if place is not None:
             return ", ".join([place, *parts[i + 1:]]) if "Australia" not in place else place
+    parts = [p for p in parts if not _is_unit(p)]
     country = parts[-1] if parts and _is_country(parts[-1]) else None  # a country is written last
     found = _city_by_postcode(parts[:-1] if country else parts)
     if found is not None:
@@ -157,20 +171,6 @@ def address_place(address: str) -> str:
     kept = (_without_numbers(p) for p in parts
             if not _COMMON_STREET.search(_SAINT.sub("", p)) and not _LEADING_NUMBER.match(p))
     return ", ".join(p for p in kept if p)
-
-
-# Postcodes only one country writes in that shape: the country an address leaves out. (Not the
-# Netherlands' "1234 AB": a US house number and its compass point, "1234 NE", look the same.)
-_POSTCODE_COUNTRIES = (
-    (re.compile(r"[a-z]{1,2}\d[a-z\d]?\s?\d[a-z]{2}", re.IGNORECASE), "United Kingdom"),
-    (re.compile(r"[a-z]\d[a-z]\s?\d[a-z]\d", re.IGNORECASE), "Canada"),
-    (re.compile(r"\d{2}-\d{3}"), "Poland"),
-    (re.compile(r"\d{4}-\d{3}"), "Portugal"),
-    (re.compile(r"\d{5}-\d{3}"), "Brazil"),
-    (re.compile(r"\d{3}-\d{4}"), "Japan"),
-    (re.compile(r"\d{5}-\d{4}"), "United States"),
-    (re.compile(r"[ac-fhknprtv-y]\d{2}\s?[ac-fhknprtv-y\d]{4}", re.IGNORECASE), "Ireland"),
-)
 
 
 def _country_of_postcode(postcode: str) -> str | None:
@@ -206,8 +206,8 @@ def _city_by_postcode(parts: list[str]) -> tuple[str, str | None, str] | None:
         if above is None and following is not None and _rank(following) == 0:
             return _city_words(following), None, postcode
         candidates = earlier + ([following] if above is None and following is not None else [])
-        if not candidates:
-            return None
+        if not candidates:  # "Calle Mayor 10, Granada 18001": named like a region and a country
+            return (before_words, None, postcode) if before_words and not _is_code(before_words) else None
         city_line = min(candidates, key=lambda p: (_rank(p), candidates.index(p)))
         if above is None and following is not None and following is not city_line:
             above = _city_words(following)
@@ -265,6 +265,14 @@ def _postcode_in(part: str, first_line: bool) -> re.Match[str] | None:
     return found
 
 
+def _is_state_line(part: str) -> bool:
+    """A US, Canadian or Australian state's code alone, or with its postcode: "SC 29201"."""
+    words = part.split()
+    return bool(words) and words[0].rstrip(".").lower() in _REGION_CODES and (
+        len(words) == 1 or _STATE_POSTCODE.fullmatch(" ".join(words[1:])) is not None
+    )
+
+
 def _ends_in_state(text: str) -> bool:
     """A city and a US, Canadian or Australian state's code after it, as a US one-liner ends
     ("... Portland OR"); not a Brazilian state's after its slash ("... Nunes / PR")."""
@@ -317,11 +325,12 @@ def _region(text: str) -> bool:
     return _is_code(text) or folded in _REGION_NAMES or folded in _region_names()
 
 
-@lru_cache(maxsize=65_536)
 def _fold(text: str) -> str:
-    """Lower-case ASCII words: the lookups below are folded by this same function as the text
-    looked up in them (a per-string fold; the vectorised ``names.name_key`` is for columns)."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", unidecode(text).lower()).split())
+    """Lower-case ASCII words, apostrophes dropped as ``names.name_key`` drops them ("Côte
+    d'Ivoire" -> "cote divoire"): the lookups below are folded by this same function as the
+    text looked up in them (a per-string fold; ``name_key`` is vectorised, for columns). Not
+    cached: what it folds is a candidate's address."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", unidecode(text).lower().replace("'", "").replace("’", "")).split())
 
 
 @lru_cache(maxsize=1)

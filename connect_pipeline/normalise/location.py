@@ -133,6 +133,7 @@ def _city_key(expr: pl.Expr) -> pl.Expr:
         .str.replace(r"^greater\s+", "")
         .str.replace(r"\s+(?:metropolitan|metro|bay)?\s*(?:area|region)$", "")
         .str.strip_chars()
+        .str.replace(r"^(?:fully\s+)?remote\b.*", "")  # "Remote - US", "Remote (EMEA)"
         .replace("", None)
         .replace(list(NOT_A_CITY), None)
     )
