@@ -138,3 +138,23 @@ def test_any_text_reads_as_some_place_or_none(text: str) -> None:
     assert isinstance(place, str)
     city, country = location_parts(pl.col("p"))
     pl.DataFrame({"p": [place]}).select(city, country)
+
+
+def test_places_written_without_a_postcode_keep_their_city_and_country() -> None:
+    """Most addresses in Greenhouse are places, not postal addresses: "Toronto, Ontario, CA"
+    ends in Canada's code, which is California's too, and "Berlin, Berlin, DE" in Germany's,
+    which is Delaware's. Every city of the generator's catalogue, written the ways its places
+    are written, keeps its own city and country."""
+    from connect_pipeline.testkit.world.pools import COUNTRIES
+
+    rows = [(text, city, country.iso.lower())
+            for country in COUNTRIES.values() for city, region in country.cities
+            for text in (f"{city}, {country.name}", f"{city}, {region}, {country.iso}")]
+    places = pl.DataFrame({"p": [address_place(t) for t, _, _ in rows], "c": [c for _, c, _ in rows]})
+    read = places.select(
+        location_parts(pl.col("p"))[0].alias("city"), location_parts(pl.col("p"))[1].alias("country"),
+        name_key(pl.col("c")).alias("truth"),
+    )
+    wrong = [(t, got) for (t, _, iso), got, truth in zip(rows, read.select("city", "country").rows(), read["truth"])
+             if got != (truth, iso)]
+    assert wrong == []

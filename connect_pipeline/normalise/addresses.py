@@ -168,8 +168,8 @@ def address_place(address: str) -> str:
         # some language ("Granada", Spanish for Grenada) is still read as the city
         return ", ".join(x for x in (city, region, country or (None if region else postcode)) if x)
     # no postcode: a place already ("Leeds, West Yorkshire, UK"), perhaps after a street line
-    kept = (_without_numbers(p) for p in parts
-            if not _COMMON_STREET.search(_SAINT.sub("", p)) and not _LEADING_NUMBER.match(p))
+    kept = (_without_numbers(p) for p in parts if p is country  # "PL" is Poland's, not a "pl." (place)
+            or not _COMMON_STREET.search(_SAINT.sub("", p)) and not _LEADING_NUMBER.match(p))
     return ", ".join(p for p in kept if p)
 
 
@@ -266,10 +266,11 @@ def _postcode_in(part: str, first_line: bool) -> re.Match[str] | None:
 
 
 def _is_state_line(part: str) -> bool:
-    """A US, Canadian or Australian state's code alone, or with its postcode: "SC 29201"."""
+    """A US, Canadian or Australian state's code with its postcode: "SC 29201". (Not a code
+    alone: "Toronto, Ontario, CA" ends in Canada's, "Berlin, Berlin, DE" in Germany's.)"""
     words = part.split()
-    return bool(words) and words[0].rstrip(".").lower() in _REGION_CODES and (
-        len(words) == 1 or _STATE_POSTCODE.fullmatch(" ".join(words[1:])) is not None
+    return len(words) >= 2 and words[0].rstrip(".").lower() in _REGION_CODES and (
+        _STATE_POSTCODE.fullmatch(" ".join(words[1:])) is not None
     )
 
 
