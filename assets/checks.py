@@ -11,7 +11,7 @@ import polars as pl
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
 
 from assets.partitions import tenant_partitions
-from assets.tenant_assets import ats_matches, staging_purge
+from assets.tenant_assets import ats_matches, connected_tenant, staging_purge
 from connect_pipeline.linkage.link import borderline_share
 from connect_pipeline.pipeline import eligible_people
 from connect_pipeline.quality import MAX_BORDERLINE_SHARE, judge, suggest_threshold
@@ -33,7 +33,7 @@ def match_quality(
     context: AssetCheckExecutionContext, connect: ConnectResource, tenant_run: TenantRunResource
 ) -> AssetCheckResult:
     tenant = context.partition_key
-    connection, storage = connect.tenant(tenant)
+    connection, storage = connected_tenant(connect, tenant)
     eligible = eligible_people(pl.read_parquet(storage.people), include_private=connection.include_private)
     matches = pl.read_parquet(storage.staged_matches)
     labels = pl.read_parquet(storage.labels) if storage.labels.exists() else None

@@ -120,10 +120,23 @@ class Tenant:
 
 def ensure_connected(connect: ConnectResource, tenant_id: str) -> None:
     if not connect.registry().has(tenant_id):
-        raise TenantNotFound(
-            f"tenant {tenant_id} is not connected: it was removed (or never added) while this run "
-            "was in progress; nothing was published and its staged inputs are purged"
-        )
+        raise _removed(tenant_id)
+
+
+def connected_tenant(connect: ConnectResource, tenant_id: str) -> tuple[TenantConnection, TenantStorage]:
+    """The tenant's connection and storage for a stage or check of a run. Removed since the run
+    began, it is said so: the registry's own "not registered: add it" is for a command line."""
+    try:
+        return connect.tenant(tenant_id)
+    except TenantNotFound as exc:
+        raise _removed(tenant_id) from exc
+
+
+def _removed(tenant_id: str) -> TenantNotFound:
+    return TenantNotFound(
+        f"tenant {tenant_id} is not connected: it was removed (or never added) while this run "
+        "was in progress; nothing was published and its staged inputs are purged"
+    )
 
 
 def tenant_asset(
@@ -136,8 +149,7 @@ def tenant_asset(
 
     def decorate(body: Callable) -> Callable:
         def tenant_of(context: AssetExecutionContext, connect: ConnectResource) -> Tenant:
-            ensure_connected(connect, context.partition_key)
-            connection, storage = connect.tenant(context.partition_key)
+            connection, storage = connected_tenant(connect, context.partition_key)
             return Tenant(connection, storage, connect)
 
         if config is None:

@@ -157,6 +157,23 @@ def test_removal_during_a_run_is_final(world, world_profiles, greenhouse, data_d
         lookup_profiles("acme", ["p"], data_dir=str(data_dir))
 
 
+def test_a_stage_that_finds_its_tenant_gone_says_it_was_removed_during_the_run(
+    world, greenhouse, data_dir, monkeypatch
+):
+    """A stage or check looks its tenant up in the registry when it starts. Removed in between
+    (the stage after the one that saw it), the run must say the tenant was removed while it ran,
+    not the command line's "not registered: add it", which reads as the run's own mistake."""
+    from assets.tenant_assets import connected_tenant
+    from resources.connect import ConnectResource
+
+    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
+    connect = ConnectResource(data_dir=str(data_dir), profiles_glob="unused")
+    assert connected_tenant(connect, "acme")[0].tenant_id == "acme"
+    TenantRegistry(data_dir).remove("acme", wait_seconds=5)
+    with pytest.raises(TenantNotFound, match="was removed .* while this run was in progress"):
+        connected_tenant(connect, "acme")
+
+
 def test_two_cli_runs_started_together_one_runs_the_other_is_told_why(world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path):
     connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
     env = dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles)
