@@ -281,19 +281,21 @@ def _ends_in_state(text: str) -> bool:
     return len(words) >= 2 and words[-1].rstrip(".").lower() in _REGION_CODES and words[-2].isalpha()
 
 
-def _last_postcode(part: str, offset: int = 0) -> re.Match[str] | None:
+def _last_match(pattern: re.Pattern[str], text: str, offset: int = 0) -> re.Match[str] | None:
     found = None
-    for found in _POSTCODE.finditer(part, offset):
+    for found in pattern.finditer(text, offset):
         pass
     return found
+
+
+def _last_postcode(part: str, offset: int = 0) -> re.Match[str] | None:
+    return _last_match(_POSTCODE, part, offset)
 
 
 def _after_street_word(part: str) -> str | None:
     """What follows a line's last street word, or None when the line is a street by its number
     alone."""
-    found = None
-    for found in _STREET.finditer(part):
-        pass
+    found = _last_match(_STREET, part)
     # a street word starting the line is a saint's ("St. Albans 1234"): "Baker St London" is not
     return part[found.end():] if found and found.start() > 0 else None
 

@@ -119,8 +119,9 @@ def country_code(expr: pl.Expr) -> pl.Expr:
 
 # What people write where a place goes when they name none: "Remote, United States" lives in
 # the United States, not in a city called "remote" that every remote worker would share.
+# (Anything starting with "remote" is none either: "Remote - US", "Remote (EMEA)".)
 NOT_A_CITY: tuple[str, ...] = (
-    "remote", "fully remote", "remote only", "remote first", "100 remote", "anywhere", "worldwide",
+    "100 remote", "anywhere", "worldwide",
     "global", "earth", "planet earth", "online", "virtual", "distributed", "hybrid", "home",
     "work from home", "wfh", "n a", "na", "none", "unknown", "various", "multiple locations",
     "tbd", "open to relocation", "relocating", "not specified",
@@ -133,7 +134,7 @@ def _city_key(expr: pl.Expr) -> pl.Expr:
         .str.replace(r"^greater\s+", "")
         .str.replace(r"\s+(?:metropolitan|metro|bay)?\s*(?:area|region)$", "")
         .str.strip_chars()
-        .str.replace(r"^(?:fully\s+)?remote\b.*", "")  # "Remote - US", "Remote (EMEA)"
+        .str.replace(r"^(?:fully\s+)?remote\b.*", "")
         .replace("", None)
         .replace(list(NOT_A_CITY), None)
     )
