@@ -28,7 +28,7 @@ from connect_pipeline.linkage import (
 )
 from connect_pipeline.linkage import blocking as blk
 from connect_pipeline.linkage import training
-from connect_pipeline.linkage.settings import MODEL
+from connect_pipeline.linkage.settings import MODEL, UNTRAINED_PRIOR
 from connect_pipeline.linkage.tables import TABLES, Tables
 from connect_pipeline.normalise.features import FEATURE_SCHEMA
 from tests.conftest import log_lines
@@ -512,6 +512,31 @@ def test_empty_ats_side(world, tmp_path):
     result = link_tenant(world["ats"].head(0), world["profiles_path"], tmp_path / "model")
     assert result.matches.height == 0 and result.pairs_compared == 0
     assert result.params_path.exists()
+
+
+def test_a_reader_holding_the_model_files_sees_them_whole(world, tmp_path):
+    """The model folder's files are replaced whole, never rewritten in place: a reader holding
+    one (the UI opening the parameters, the next run carrying them) keeps the file it opened,
+    and a run killed mid-write leaves the last model, not half of a new one. Covered: a full run
+    with nothing to link (untrained settings over the last trained model) and a run carrying
+    parameters (its settings)."""
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(world["result"].params_path.parent, model)
+    params, settings = model / "params.json", model / "settings.json"
+    held = {path: (path.open("rb"), path.read_bytes()) for path in (params, settings)}
+    link_tenant(world["ats"].head(0), world["profiles_path"], model)  # a full run, empty side
+    assert json.loads(params.read_text())["probability_two_random_records_match"] == pytest.approx(UNTRAINED_PRIOR)
+    for path, (fh, before) in held.items():
+        with fh:
+            assert fh.read() == before, f"{path.name} was rewritten in place"
+    shutil.copy(world["result"].params_path, params)
+    settings.write_text("{}")  # anything the run's settings differ from
+    with settings.open("rb") as fh:
+        link_tenant(world["ats"].head(40), world["profiles_path"], model, LinkConfig(trained_params=params))
+        assert fh.read() == b"{}", "settings.json was rewritten in place"
+    assert json.loads(settings.read_text())["blocking_rules_to_generate_predictions"]
 
 
 def test_missing_columns_raise_linkage_error(world, tmp_path):

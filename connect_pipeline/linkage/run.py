@@ -467,13 +467,13 @@ class LinkRun:
             if carried_share is not None:  # the tenant's share, over this index's size
                 trained["probability_two_random_records_match"] = training.prior_from_share(
                     carried_share, prepared.n_profiles)
-            settings_path.write_text(
-                json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
+            write_text_atomic(
+                settings_path, json.dumps(settings_dict(build_settings(config.backend, rules), config.backend), indent=2)
             )
         else:
             assert inputs.prior is not None  # ``population`` estimates it whenever the run trains
             creator = build_settings(config.backend, rules, inputs.prior)
-            settings_path.write_text(json.dumps(settings_dict(creator, config.backend), indent=2))
+            write_text_atomic(settings_path, json.dumps(settings_dict(creator, config.backend), indent=2))
             sample = self._engine_or_fail().register(self.tables.u_sample, self.tables.sample_source)
             # u: ATS against a uniform sample of the whole index (population, not the subset)
             u_linker = new_linker([frames.ats, sample], creator)
@@ -593,8 +593,8 @@ class LinkRun:
         text = self._untrained_settings()
         settings_path = self.model_dir / "settings.json"
         params_path = self.model_dir / "params.json"
-        settings_path.write_text(text)
-        params_path.write_text(text)
+        write_text_atomic(settings_path, text)
+        write_text_atomic(params_path, text)
         training.share_path(params_path).unlink(missing_ok=True)
         return Model(json.loads(text), settings_path, params_path, None)
 
