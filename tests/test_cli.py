@@ -44,6 +44,10 @@ def test_add_verify_run_lookup_remove(world, world_profiles, greenhouse, tmp_pat
     ran = _cli("run", "globex", env=env)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert secret not in ran.stdout + ran.stderr
+    # the terminal shows figures, one per line; charts and tables stay in the UI
+    assert "data:image" not in ran.stdout and "TableSchema" not in ran.stdout
+    assert "  this run: candidates matched: " in ran.stdout and "charts or tables: the asset's page" in ran.stdout
+    assert max(len(line) for line in ran.stdout.splitlines()) < 300
     published = TenantStorage(tmp_path / "data", "globex")
     enrichment = pl.read_parquet(published.published_table("enrichment"))
     assert pl.read_parquet(published.published_table("matches")).height > 0

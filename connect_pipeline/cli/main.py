@@ -43,8 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     mode = "full" if args.full else "incremental" if args.incremental else "auto"
     outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=profile_glob, mode=mode)
     for asset_key, meta in outcome.metadata.items():
-        shown = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k != "score_histogram"}
-        print(f"{asset_key}: {shown}")
+        print("\n".join(asset_figures(asset_key, meta)))
     for check, passed in outcome.checks.items():
         print(f"check {check}: {'passed' if passed else 'FAILED'}")
     if not outcome.success:
@@ -53,6 +52,28 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     print(f"run {outcome.run_id} succeeded for tenant {args.tenant_id}")
     return 0
+
+
+TERMINAL_VALUE = 160
+"""The longest metadata text a terminal is shown; a longer one is a chart or table for the UI."""
+
+
+def asset_figures(asset_key: str, meta: dict) -> list[str]:
+    """One asset's figures as terminal lines: numbers and one-line texts. Charts, tables and
+    schemas (inline SVG images, markdown, column lists) belong to the Dagster UI; printing them
+    buried the figures under pages of base64, so they are counted and pointed to instead."""
+    lines = [f"{asset_key}:"]
+    left_out = 0
+    for key, value in meta.items():
+        if isinstance(value, (bool, int, float)) or (
+            isinstance(value, str) and "\n" not in value and len(value) <= TERMINAL_VALUE
+        ):
+            lines.append(f"  {key}: {value}")
+        else:
+            left_out += 1
+    if left_out:
+        lines.append(f"  (and {left_out} charts or tables: the asset's page in the Dagster UI)")
+    return lines
 
 
 def _backfill(args: argparse.Namespace) -> int:
