@@ -16,10 +16,12 @@ from dagster import MetadataValue, TableColumn, TableSchema
 from connect_pipeline.charts import RunCharts, markdown_image, save_run_charts, threshold_weight, unlinkable_share
 from connect_pipeline.linkage.result import LinkResult
 from connect_pipeline.quality import ThresholdPoint, ThresholdSuggestion, percent, quality_against_labels, suggest_threshold
+from connect_pipeline.reliability import BAND_EDGES, Band, reliability
 from connect_pipeline.storage import TenantStorage
 
 __all__ = [
-    "blocking_md", "chart_metadata", "column_schema", "histogram_md", "label_metadata", "threshold_metadata",
+    "blocking_md", "chart_metadata", "column_schema", "histogram_md", "label_metadata", "reliability_md",
+    "threshold_metadata",
 ]
 
 
@@ -126,19 +128,59 @@ def blocking_md(counts: dict[str, int]) -> str:
 def label_metadata(
     matches: pl.DataFrame, labels: pl.DataFrame, eligible: pl.DataFrame, threshold: float, run: str
 ) -> dict:
-    """Precision and recall against the tenant's labels, and the threshold the labels suggest."""
+    """Precision and recall against the tenant's labels, whether its match probabilities hold
+    on them, and the threshold the labels suggest."""
     quality = quality_against_labels(matches, labels, eligible["candidate_id"])
     if quality.labelled_in_index == 0 and quality.predicted == 0:
         return {"labels": MetadataValue.text("no labelled candidate in this run: precision and recall not measured")}
+    bands = reliability(
+        matches, labels.filter(pl.col("candidate_id").is_in(eligible["candidate_id"].implode())),
+        lowest=min(threshold, BAND_EDGES[0]),
+    )
     out: dict = {
         f"{run}: precision against labels (%)": percent(quality.precision),
         f"{run}: recall against labels (%)": percent(quality.recall),
         "labelled candidates in the index": quality.labelled_in_index,
+        "match probabilities against labels": MetadataValue.text(reliability_summary(bands)),
+        "match probabilities by band (labels)": MetadataValue.md(reliability_md(bands)),
     }
     suggestion = suggest_threshold(matches, labels, eligible["candidate_id"], threshold)
     if suggestion is not None:
         out |= threshold_metadata(suggestion)
     return out
+
+
+def reliability_summary(bands: list[Band]) -> str:
+    """One line: do the probabilities hold on the labelled matches, and where not."""
+    off = [f"{band.label} {band.verdict()}" for band in bands if band.verdict() not in ("holds", "no matches")]
+    if not any(band.count for band in bands):
+        return "no labelled candidate was matched: nothing to judge"
+    return "hold in every band" if not off else "; ".join(off)
+
+
+def reliability_md(bands: list[Band]) -> str:
+    """The labelled matches by probability band: a band holds when its share right is about its
+    mean probability or more, read with its 95 % interval so that one wrong match in a small
+    band is not called a fault."""
+    lines = [
+        "The labelled candidates' matches (`labels.parquet`) by match probability. A pair published "
+        "at 0.95 should be right about 95 % of the time or more: a band *over-states* when its mean "
+        "probability is above the whole 95 % interval of its share right (exact, Clopper-Pearson), "
+        "and *under-states* when below it. Unlabelled candidates are left out.",
+        "",
+        "| match probability | labelled matches | mean probability | share right | its 95 % interval | |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for band in bands:
+        if not band.count:
+            lines.append(f"| {band.label} | 0 | | | | no matches |")
+            continue
+        lo, hi = band.interval()
+        lines.append(
+            f"| {band.label} | {band.count:,} | {band.mean:.4f} | {band.share_right:.4f} | "
+            f"{lo:.3f}–{hi:.3f} | {band.verdict()} |"
+        )
+    return "\n".join(lines)
 
 
 def threshold_metadata(suggestion: ThresholdSuggestion) -> dict:

@@ -153,6 +153,7 @@ from connect_pipeline.pipeline import (
     normalise_tenant,
     population_path,
 )
+from connect_pipeline.reliability import Band, reliability
 from connect_pipeline.storage import TenantStorage
 from connect_pipeline.testkit.local_greenhouse import LocalGreenhouse
 from connect_pipeline.testkit.world.generate import TenantSpec, generate_world
@@ -160,7 +161,6 @@ from connect_pipeline.testkit.world.greenhouse import write_plain_account
 from connect_pipeline.testkit.world.layout import account_dir, profiles_glob, truth_path
 
 TENANT = "bench"
-RELIABILITY_BANDS = (0.9, 0.99, 0.999, 0.9999, 1.0000001)
 
 
 # -- the worlds -------------------------------------------------------------------------------
@@ -404,79 +404,13 @@ def naive_join(people: pl.DataFrame, features: Path) -> pl.DataFrame:
     return single.filter(pl.col("n") == 1).select("candidate_id", "profile_id")
 
 
-@dataclass(frozen=True)
-class Band:
-    """One probability band's matches: how many, their summed probability, how many right."""
-
-    label: str
-    count: int
-    said: float  # summed match probability
-    right: int
-
-    def __add__(self, other: "Band") -> "Band":
-        if other.label != self.label:
-            raise ValueError(f"cannot pool band {other.label} into {self.label}")
-        return Band(self.label, self.count + other.count, self.said + other.said, self.right + other.right)
-
-    def line(self) -> str:
-        """Count, mean probability, share right with its 95 % interval, and the verdict: the
-        band over-states only when its mean probability is above the whole interval, so a
-        small band is not called over-confident for the one wrong pair chance gives it."""
-        if not self.count:
-            return f"    {self.label:<22}{0:>7,}  -"
-        mean, share = self.said / self.count, self.right / self.count
-        lo, hi = exact_interval(self.right, self.count)
-        verdict = (f"over-states by {mean - share:.4f}" if mean > hi
-                   else f"under-states by {share - mean:.4f}" if mean < lo else "holds")
-        return f"    {self.label:<22}{self.count:>7,}  {mean:.4f}  {share:.4f}  [{lo:.3f}, {hi:.3f}]  {verdict}"
-
-
-def exact_interval(right: int, count: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval of a share right: exact, so it holds for shares near 1 and for
-    small bands (an approximate one called 28 right of 29 at 0.997 over-confident), and reaches
-    1 exactly when every pair is right."""
-    tail = (1 - confidence) / 2
-    lo = 0.0 if right == 0 else _solve(lambda p: _at_least(right, count, p), tail)
-    hi = 1.0 if right == count else _solve(lambda p: 1 - _at_least(right + 1, count, p), tail, falling=True)
-    return lo, hi
-
-
-def _at_least(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), summed in log space (n runs to thousands)."""
-    if p <= 0:
-        return 0.0 if k > 0 else 1.0
-    if p >= 1:
-        return 1.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
-             for i in range(k, n + 1)]
-    top = max(terms)
-    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
-
-
-def _solve(f: Callable[[float], float], target: float, falling: bool = False) -> float:
-    """The p in (0, 1) where the monotone f(p) equals target, by bisection."""
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if (f(mid) < target) != falling:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def reliability(matches: pl.DataFrame, truth: pl.DataFrame) -> list[Band]:
-    """The matches by probability band: a band is calibrated when the share right is about its
-    mean probability or more."""
-    m = matches.join(truth.select("candidate_id", pl.col("profile_id").alias("true")), on="candidate_id", how="left")
-    m = m.with_columns(right=pl.col("profile_id") == pl.col("true").fill_null(""))
-    rows = []
-    for lo, hi in zip(RELIABILITY_BANDS, RELIABILITY_BANDS[1:]):
-        band = m.filter((pl.col("match_probability") >= lo) & (pl.col("match_probability") < hi))
-        label = f"[{lo}, {min(hi, 1.0)}{']' if hi > 1 else ')'}"
-        rows.append(Band(label, band.height, float(band["match_probability"].sum()), int(band["right"].sum())))
-    return rows
+def band_line(band: Band) -> str:
+    """Count, mean probability, share right with its 95 % interval, and the verdict."""
+    if not band.count:
+        return f"    {band.label:<22}{0:>7,}  -"
+    lo, hi = band.interval()
+    return (f"    {band.label:<22}{band.count:>7,}  {band.mean:.4f}  {band.share_right:.4f}  "
+            f"[{lo:.3f}, {hi:.3f}]  {band.verdict()}")
 
 
 RELIABILITY_HEADER = ("match probability band: matches, mean probability, share right, its 95 % interval, "
@@ -796,7 +730,7 @@ def main() -> None:
             print(f"  reliability ({RELIABILITY_HEADER}):")
             bands = reliability(outcome.matches, outcome.truth)
             for band in bands:
-                print(band.line())
+                print(band_line(band))
             if world in TEST_WORLDS and isinstance(world, GeneratedWorld):
                 pooled = [a + b for a, b in zip(pooled, bands)] if pooled else bands
                 n_pooled += 1
@@ -808,7 +742,7 @@ def main() -> None:
     if n_pooled > 1:
         print(f"\nthe {n_pooled} generated test worlds pooled ({RELIABILITY_HEADER}):")
         for band in pooled:
-            print(band.line())
+            print(band_line(band))
 
 
 if __name__ == "__main__":
