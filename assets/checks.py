@@ -34,11 +34,11 @@ def match_quality(
 ) -> AssetCheckResult:
     tenant = context.partition_key
     connection, storage = connected_tenant(connect, tenant)
+    mode = staged_mode(storage)  # before reading staging: says why a purged one is gone
     eligible = eligible_people(pl.read_parquet(storage.people), include_private=connection.include_private)
     matches = pl.read_parquet(storage.staged_matches)
     labels = pl.read_parquet(storage.labels) if storage.labels.exists() else None
-    verdict = judge(matches, eligible, mode=staged_mode(storage), history=publish_history(storage), labels=labels)
-    mode = staged_mode(storage)
+    verdict = judge(matches, eligible, mode=mode, history=publish_history(storage), labels=labels)
     record_gate(storage, GateRecord(
         run_id=context.run.run_id, checked_at=utc_stamp(), mode=mode, eligible=eligible.height,
         matched=int(verdict.figures["matched"]), match_rate_of_eligible=float(verdict.figures["match_rate_of_eligible"]),
@@ -65,6 +65,7 @@ def borderline_matches(
     context: AssetCheckExecutionContext, connect: ConnectResource, tenant_run: TenantRunResource
 ) -> AssetCheckResult:
     storage = connect.storage(context.partition_key)
+    mode = staged_mode(storage)
     matches = pl.read_parquet(storage.staged_matches)
     share = borderline_share(matches, connect.link_threshold)
     return AssetCheckResult(
@@ -73,7 +74,7 @@ def borderline_matches(
         metadata={
             "borderline matches (% of this run's matches)": round(100 * share, 2),
             # the same label as ats_matches: an incremental window's count is not the tenant's
-            f"{this_run(staged_mode(storage))}: candidates matched": matches.height,
+            f"{this_run(mode)}: candidates matched": matches.height,
         },
     )
 

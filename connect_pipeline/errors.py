@@ -151,3 +151,18 @@ class LinkageError(ConnectError):
 
 class StagingNotEmpty(ConnectError):
     pass
+
+
+class StagedExtractGone(ConnectError):
+    """A later stage found no finished extract in staging: every run purges what it staged when
+    it ends, so re-executing a run from a failed step, or materialising a later stage alone,
+    has nothing to read and must not publish that nothing."""
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(
+            f"tenant {tenant_id}: no finished Greenhouse extract is staged. The run that staged one "
+            "purged it when it ended, as every run does, so re-executing a run from a failed step or "
+            "materialising a later stage alone has nothing to read; nothing was published and the "
+            f"last published tables stay current. Start a whole run instead: `connect-pipeline run "
+            f"{tenant_id}`, or in the Dagster UI launch tenant_job (Materialize all) for partition {tenant_id}."
+        )

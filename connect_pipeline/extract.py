@@ -41,6 +41,7 @@ from connect_pipeline.greenhouse_records import is_anonymised
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
 from connect_pipeline.run_state import (
+    FINAL_EXTRACT_STEP,
     Manifest,
     deleted_candidates,
     has_published,
@@ -211,7 +212,7 @@ def extract_tenant(
     else:
         summary.affected_candidates = len(candidates)
     summary.deleted_candidates = len(deleted_candidates(storage))
-    if "resumes" not in manifest.completed:
+    if FINAL_EXTRACT_STEP not in manifest.completed:
         result = prefetch.result()
         if result is None:  # no prefetch ran, or it stopped early: fetch what is missing now
             result = _download_resumes(
@@ -219,7 +220,7 @@ def extract_tenant(
             )
         summary.resumes_downloaded, summary.resumes_skipped = result
         _strip_urls(storage.raw_collection("attachments"))
-        steps.done("resumes")
+        steps.done(FINAL_EXTRACT_STEP)
     else:
         summary.resumes_downloaded = len(list(storage.resumes.glob("*.pdf")))
     summary.seconds = time.monotonic() - started
@@ -265,7 +266,7 @@ class _ResumePrefetch:
 
     def start(self) -> None:
         """Call once candidates and attachments are staged."""
-        if self._thread is not None or "resumes" in self._manifest.completed:
+        if self._thread is not None or FINAL_EXTRACT_STEP in self._manifest.completed:
             return
         targets = _resume_targets(self._storage, self._include_private)
         self._thread = threading.Thread(target=self._run, args=(targets,), name="resume-prefetch", daemon=True)

@@ -37,6 +37,7 @@ from connect_pipeline.run_state import (
     commit_watermark,
     deleted_candidates,
     record_publish,
+    staged_extract,
     staged_mode,
 )
 from connect_pipeline.errors import ConfigError
@@ -63,6 +64,7 @@ def normalise_tenant(
     resume_limits: ResumeLimits | None = None,
 ) -> NormaliseSummary:
     """Turn staged Greenhouse records and resumes into one row of matching signals per candidate."""
+    staged_extract(storage)  # a purged staging reads as no candidates: refuse it, never publish it
     candidates = staged_collection(storage, "candidates")
     applications = staged_collection(storage, "applications")
     resumes = read_resumes(staged_resume_files(storage), resume_limits or ResumeLimits())
@@ -174,10 +176,11 @@ def link_people(
     include_private: bool = False,
     config: LinkConfig | None = None,
 ) -> LinkResult:
+    mode = staged_mode(storage)  # before reading staging: says why a purged one is gone
     people = eligible_people(pl.read_parquet(storage.people), include_private=include_private)
     config = config or LinkConfig()
     trained = storage.trained_params
-    if staged_mode(storage) == "incremental" and trained.exists() and config.trained_params is None:
+    if mode == "incremental" and trained.exists() and config.trained_params is None:
         # a window holds a handful of candidates: score them with the parameters this tenant's
         # last full run estimated on all of its candidates, rather than re-estimate on a few
         config = replace(config, trained_params=trained)
@@ -213,6 +216,7 @@ def publish_tenant(
     matched to. ``still_connected`` raises when the tenant was removed during the run: nothing
     is published then.
     """
+    mode = staged_mode(storage)  # before reading staging: says why a purged one is gone
     computed_at = datetime.now(timezone.utc)
     fresh = pl.read_parquet(storage.staged_matches).with_columns(
         pl.lit(computed_at).dt.cast_time_unit("us").alias("computed_at")
@@ -237,7 +241,6 @@ def publish_tenant(
 
     previous_matches = read_published(storage, "matches")
     previous_enrichment = read_published(storage, "enrichment")
-    mode = staged_mode(storage)
     if mode == "incremental" and previous_matches is not None and previous_enrichment is not None:
         touched = {c["id"] for c in records["candidates"]} | set(deleted_candidates(storage))
         was = previous_matches.filter(pl.col("candidate_id").is_in(list(touched)))

@@ -27,6 +27,7 @@ from typing import Literal
 
 import polars as pl
 
+from connect_pipeline.errors import StagedExtractGone
 from connect_pipeline.storage import TenantStorage, private_dir, write_text_atomic
 
 ExtractMode = Literal["full", "incremental"]
@@ -52,10 +53,22 @@ class Manifest:
         write_text_atomic(storage.manifest, json.dumps(asdict(self)))
 
 
-def staged_mode(storage: TenantStorage) -> ExtractMode:
-    """The mode of the extract staged for this run (``full`` when nothing says otherwise)."""
+FINAL_EXTRACT_STEP = "resumes"
+"""The extract's last step: a manifest that lists it describes a whole staged extract."""
+
+
+def staged_extract(storage: TenantStorage) -> Manifest:
+    """The finished extract the stages after it read; raises ``StagedExtractGone`` when it was
+    purged or never finished, so a stage never reads "no candidates" into an empty publish."""
     manifest = Manifest.load(storage)
-    return manifest.mode if manifest else "full"
+    if manifest is None or FINAL_EXTRACT_STEP not in manifest.completed:
+        raise StagedExtractGone(storage.tenant_id)
+    return manifest
+
+
+def staged_mode(storage: TenantStorage) -> ExtractMode:
+    """The mode of the extract staged for this run."""
+    return staged_extract(storage).mode
 
 
 def save_deleted(storage: TenantStorage, candidate_ids: list[int]) -> None:
