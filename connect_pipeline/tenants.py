@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from connect_pipeline.errors import ConfigError, TenantNotFound
+from connect_pipeline.errors import ConfigError, ConnectError, TenantNotFound
 from connect_pipeline.greenhouse_records import candidate_url
 from connect_pipeline.harvest.auth import Credential
 from connect_pipeline.secrets import SecretRef, resolve
-from connect_pipeline.lease import LeaseHolder, TenantLease
+from connect_pipeline.lease import LeaseHolder, RunInProgress, TenantLease
 from connect_pipeline.storage import TenantStorage, validate_tenant_id, write_text_atomic
 
 DEFAULT_API_BASE_URL = "https://harvest.greenhouse.io/v3/"
@@ -33,6 +33,18 @@ CADENCES = ("daily", "weekly")
 REGISTRY_FILE = "tenants.json"
 REMOVE_WAIT_SECONDS = 600.0  # a run notices a removal at its next stage boundary
 _REGISTRY_VERSION = 1
+
+class RemovalPending(ConnectError):
+    """The tenant is disconnected, but a run still holds its files."""
+
+    def __init__(self, tenant_id: str, cause: RunInProgress) -> None:
+        who = f"run {cause.holder.run_id} ({cause.holder.started_by})" if cause.holder else "another process"
+        super().__init__(
+            f"tenant {tenant_id} is disconnected: no run will start or publish for it. Its files are "
+            f"still held by {who}; they are deleted when that run ends (it stops at its next stage), "
+            f"and `connect-pipeline tenants remove {tenant_id}` deletes whatever is left"
+        )
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -165,9 +177,17 @@ class TenantRegistry:
         return found
 
     def add(self, connection: TenantConnection) -> TenantConnection:
-        """Add or replace (same tenant id) a connection."""
+        """Add or replace (same tenant id) a connection.
+
+        Files held under an id that is not registered are what an unfinished removal left (it
+        timed out waiting for a run, or was killed): they are deleted before the id is connected
+        again, under the tenant's run lease, so a removed tenant's tables, watermarks and model
+        never come back as the new connection's.
+        """
         with self._locked():
             tenants = self._read()
+            if connection.tenant_id not in tenants:
+                self._finish_removal(connection.tenant_id, wait_seconds=REMOVE_WAIT_SECONDS)
             tenants[connection.tenant_id] = connection
             self._write(tenants)
         return connection
@@ -189,12 +209,21 @@ class TenantRegistry:
             registered = tenants.pop(tenant_id, None) is not None
             if registered:
                 self._write(tenants)
-        storage = TenantStorage(self.root, tenant_id)
-        if not registered and not storage.base.exists():
+        if not registered and not TenantStorage(self.root, tenant_id).base.exists():
             self.get(tenant_id)  # raises TenantNotFound with the hint
+        self._finish_removal(tenant_id, wait_seconds=wait_seconds)
+
+    def _finish_removal(self, tenant_id: str, *, wait_seconds: float) -> None:
+        """Delete the files of a tenant that is no longer registered, once no run holds it."""
+        storage = TenantStorage(self.root, tenant_id)
+        if not storage.base.exists():
+            return
         holder = LeaseHolder.this_process(f"remove-{os.getpid()}", "tenants remove")
-        with TenantLease(self.root, tenant_id, holder, wait_seconds=wait_seconds):
-            storage.remove()
+        try:
+            with TenantLease(self.root, tenant_id, holder, wait_seconds=wait_seconds):
+                storage.remove()
+        except RunInProgress as exc:
+            raise RemovalPending(tenant_id, exc) from None
 
     def _read(self) -> dict[str, TenantConnection]:
         try:

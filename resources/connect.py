@@ -13,6 +13,7 @@ from typing import Literal
 
 from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, InitResourceContext
 
+from connect_pipeline.errors import ConnectError
 from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, DEFAULT_U_MAX_PAIRS, LinkConfig
@@ -96,12 +97,23 @@ class TenantRunResource(ConfigurableResource):
             finally:
                 storage = TenantStorage(root, tenant_id)
                 storage.purge_staging()
-                if instance is not None:
+                if _removed_during_run(root, tenant_id):
+                    storage.remove()  # the removal could not take the lease from this run: finish it
+                elif instance is not None:
                     _report_quality(instance, root, storage, run.run_id, context)
 
 
 PARTITION_TAG = "dagster/partition"
 TENANT_TAG = "tenant"
+
+
+def _removed_during_run(root: Path, tenant_id: str) -> bool:
+    """Whether the registry, read cleanly, no longer holds the tenant (a damaged registry is
+    never a reason to delete a tenant's files)."""
+    try:
+        return not TenantRegistry(root).has(tenant_id)
+    except ConnectError:
+        return False
 
 
 def _report_quality(instance: DagsterInstance, root: Path, storage: TenantStorage, run_id: str,

@@ -157,6 +157,27 @@ def test_removal_during_a_run_is_final(world, world_profiles, greenhouse, data_d
         lookup_profiles("acme", ["p"], data_dir=str(data_dir))
 
 
+def test_a_run_that_outlasts_a_removal_deletes_the_tenants_files_as_it_ends(
+    world, world_profiles, greenhouse, data_dir, monkeypatch, tmp_path
+):
+    """The removal gave up waiting for the run's lease: the run, which stops at its next stage,
+    deletes the tenant's files itself before it lets go, so nothing of the removed tenant stays
+    on disk for want of a second `tenants remove`."""
+    from connect_pipeline.tenants import RemovalPending
+
+    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
+    assert run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles).success
+    storage = TenantStorage(data_dir, "acme")
+    child, log = _cli_run("acme", dict(os.environ, CONNECT_PIPELINE_PROFILES=world_profiles), tmp_path / "logs")
+    _wait_for(lambda: storage.raw.exists(), "the run to stage records")
+    with pytest.raises(RemovalPending, match="disconnected"):  # at once: the run is extracting
+        TenantRegistry(data_dir).remove("acme", wait_seconds=0)
+    assert storage.base.exists()  # the run still holds them
+    child.wait(timeout=300)
+    assert child.returncode != 0 and "was removed" in log.read_text()
+    assert not storage.base.exists()
+
+
 def test_a_stage_that_finds_its_tenant_gone_says_it_was_removed_during_the_run(
     world, greenhouse, data_dir, monkeypatch
 ):

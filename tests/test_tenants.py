@@ -207,6 +207,38 @@ def test_registry_add_get_list_replace_remove(tmp_path: Path, fernet_key: str) -
         registry.remove("acme")
 
 
+def test_a_removal_a_run_outlasts_says_so_and_the_files_never_come_back(tmp_path: Path) -> None:
+    """The removal disconnects the tenant at once but deletes its files only under the run
+    lease. When a run holds it past the wait, the user learns the tenant is disconnected and
+    when its files go; connecting the same id again later deletes whatever the unfinished
+    removal left, so the old tenant's tables and watermarks are not the new connection's."""
+    from connect_pipeline.extract import plan_extract
+    from connect_pipeline.lease import LeaseHolder, TenantLease
+    from connect_pipeline.tenants import RemovalPending
+
+    registry = TenantRegistry(tmp_path)
+    registry.add(connection())
+    storage = TenantStorage(tmp_path, "acme").ensure()
+    (storage.published / "matches.parquet").write_bytes(b"the old tenant's matches")
+    (storage.state).mkdir(exist_ok=True)
+    storage.watermarks.write_text(json.dumps({"until": "2026-11-30T00:00:00Z"}))
+    run = TenantLease(tmp_path, "acme", LeaseHolder.this_process("run-1", "schedule")).acquire()
+    try:
+        with pytest.raises(RemovalPending, match="acme is disconnected.*run-1 .schedule.*deleted when that run ends"):
+            registry.remove("acme", wait_seconds=0.2)
+        assert not registry.has("acme") and storage.base.exists()
+    finally:
+        run.release()
+    registry.add(connection(client_id="another-client"))  # connected again, the run long gone
+    assert not (storage.published / "matches.parquet").exists() and not storage.watermarks.exists()
+    assert plan_extract(storage).mode == "full"
+    storage.ensure()
+    (storage.published / "matches.parquet").write_bytes(b"the new connection's matches")
+    registry.add(connection(client_id="a-third-client"))  # replacing a registered one deletes nothing
+    assert registry.get("acme").client_id == "a-third-client"
+    assert (storage.published / "matches.parquet").read_bytes() == b"the new connection's matches"
+
+
 def test_damaged_registry_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "tenants.json").write_text("{not json")
     with pytest.raises(ConfigError, match="damaged"):
