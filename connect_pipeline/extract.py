@@ -207,9 +207,13 @@ def extract_tenant(
         raise
 
     candidates = staged_collection(storage, "candidates")
-    if manifest.mode == "full":
+    if summary.resumed_steps:
+        # staged before the run was killed: Greenhouse may have deleted, merged or anonymised
+        # some of these candidates since, and what it deleted must not be published again
+        _save_gone(storage, _listed_now(client))
+    elif manifest.mode == "full":
         _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
-    else:
+    if manifest.mode != "full":
         summary.affected_candidates = len(candidates)
     summary.deleted_candidates = len(deleted_candidates(storage))
     if FINAL_EXTRACT_STEP not in manifest.completed:
@@ -370,6 +374,11 @@ def _swept(candidate: dict, since: datetime, until: datetime, wanted: set[int]) 
     if changed or candidate["id"] in wanted:
         entry["record"] = candidate
     return entry
+
+
+def _listed_now(client: HarvestClient) -> set[int]:
+    """The ids of the candidates Greenhouse lists now, anonymised ones left out."""
+    return {c["id"] for page in client.iter_pages("candidates") for c in page if not is_anonymised(c)}
 
 
 def _save_gone(storage: TenantStorage, current: set[int]) -> None:

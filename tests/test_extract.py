@@ -330,6 +330,34 @@ def test_incremental_restages_a_candidate_whose_application_changed_and_reports_
     assert summary.deleted_candidates == 1
 
 
+def test_a_resumed_extract_finds_what_greenhouse_deleted_while_it_lay_staged(
+    world: Path, tmp_path: Path, clean_extract
+) -> None:
+    """A run killed after its extract leaves it staged, and the next run resumes it rather than
+    read it all again. Records staged before the kill may be deleted or anonymised in
+    Greenhouse since: the resumed run lists the ids again, so they are dropped from what it
+    publishes and normalises, not published again from the stale staging."""
+    from connect_pipeline.pipeline import normalise_tenant
+
+    deleted, anonymised, kept = cand_id(31), cand_id(32), cand_id(33)
+    root = tmp_path / "data"
+    shutil.copytree(clean_extract[0].root, root, symlinks=True)  # a finished full extract, staged
+    storage = TenantStorage(root, TENANT)
+    _published_matches(storage, [(deleted, "p-1"), (anonymised, "p-2"), (kept, "p-3")])
+    with start(world) as server:
+        server.delete(TENANT, "candidates", deleted)
+        record = next(c for c in server.records(TENANT, "candidates") if c["id"] == anonymised)
+        server.upsert(TENANT, "candidates", {**record, "first_name": "Anonymized", "last_name": str(anonymised)})
+        with client_for(server) as client:
+            summary = extract_tenant(client, storage)  # auto: resumes the staged extract
+    assert summary.resumed_steps and summary.mode == "full"
+    assert deleted_candidates(storage) == sorted([deleted, anonymised])
+    normalise_tenant(storage)
+    people = pl.read_parquet(storage.people)
+    assert deleted not in people["candidate_id"] and anonymised not in people["candidate_id"]
+    assert kept in people["candidate_id"]
+
+
 def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path, clean_extract) -> None:
     """Nothing else about these candidates changed: only the sweep of ids can tell they are gone
     (before it, they stayed published until the weekly full read)."""
