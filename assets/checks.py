@@ -13,7 +13,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeve
 from assets.partitions import tenant_partitions
 from assets.tenant_assets import ats_matches, connected_tenant, staging_purge
 from connect_pipeline.linkage.link import borderline_share
-from connect_pipeline.pipeline import eligible_people
+from connect_pipeline.pipeline import eligible_people, publish_deletions
 from connect_pipeline.quality import MAX_BORDERLINE_SHARE, judge, suggest_threshold
 from connect_pipeline.run_state import GateRecord, publish_history, record_gate, staged_mode, utc_stamp
 from assets.charts import threshold_metadata
@@ -52,6 +52,10 @@ def match_quality(
     if not verdict.passed:
         metadata["problems"] = "; ".join(verdict.problems)
         context.log.error(f"tenant {tenant}: publish blocked ({metadata['problems']})")
+        # what Greenhouse deleted leaves the published tables even when this run's matches do not
+        # (the run's end would drop them too; here the check can say so)
+        dropped = publish_deletions(storage, still_connected=lambda: connected_tenant(connect, tenant))
+        metadata["deleted in Greenhouse: dropped from the published tables"] = dropped
     return AssetCheckResult(passed=verdict.passed, severity=AssetCheckSeverity.ERROR, metadata=metadata)
 
 

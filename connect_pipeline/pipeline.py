@@ -33,6 +33,8 @@ from connect_pipeline.publish import PublishedPaths, publish, read_published
 from connect_pipeline.quality import match_rate_of_eligible
 from connect_pipeline.resumes import ResumeLimits, read_resumes
 from connect_pipeline.run_state import (
+    FINAL_EXTRACT_STEP,
+    Manifest,
     PublishRecord,
     commit_watermark,
     deleted_candidates,
@@ -276,6 +278,44 @@ def publish_tenant(
         "published %d matches, %d enriched profiles; watermark %s", matches.height, enrichment.height, marks.get("until")
     )
     return paths, matches, enrichment
+
+
+def publish_deletions(storage: TenantStorage, *, still_connected: Callable[[], None] = lambda: None) -> int:
+    """Drop what Greenhouse deleted from the published tables when a run ends without publishing.
+
+    Why: a run whose quality gate blocked its publish, or whose link failed, leaves the last
+    published tables current, and they still hold the candidates this run's sweep found
+    deleted, merged or anonymised. Those must be gone at the next run whatever the gate says.
+    So the last published tables are published again without them, and without the profiles
+    they were matched to (a profile's row mixes its candidates' details; the next run that
+    publishes rebuilds it). Nothing else changes: no history line, no watermark. Returns how many
+    published candidates were dropped; 0 when there is nothing to drop (the run published, or
+    no finished extract is staged).
+    """
+    manifest = Manifest.load(storage)
+    if manifest is None or FINAL_EXTRACT_STEP not in manifest.completed:
+        return 0
+    gone = deleted_candidates(storage)
+    previous_matches = read_published(storage, "matches")
+    previous_enrichment = read_published(storage, "enrichment")
+    if not gone or previous_matches is None or previous_enrichment is None:
+        return 0
+    dropped = previous_matches.filter(pl.col("candidate_id").is_in(gone))
+    if dropped.is_empty():
+        return 0
+    profiles = dropped["profile_id"].unique().implode()
+    publish(
+        storage,
+        previous_matches.filter(~pl.col("profile_id").is_in(profiles)),
+        previous_enrichment.filter(~pl.col("profile_id").is_in(profiles)),
+        before_switch=still_connected,
+    )
+    logger.warning(
+        "this run published nothing, but the %d published candidates Greenhouse deleted, merged or "
+        "anonymised are gone from the published tables (with the %d profiles they were matched to, "
+        "until the next run that publishes rebuilds them)", dropped.height, len(profiles[0]),
+    )
+    return dropped.height
 
 
 def purge_tenant(storage: TenantStorage) -> int:

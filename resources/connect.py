@@ -17,6 +17,7 @@ from connect_pipeline.errors import ConnectError
 from connect_pipeline.harvest.client import HarvestClient
 from connect_pipeline.lease import LeaseHolder, TenantLease
 from connect_pipeline.linkage import DEFAULT_THRESHOLD, DEFAULT_U_MAX_PAIRS, LinkConfig
+from connect_pipeline.pipeline import publish_deletions
 from connect_pipeline.run_state import last_gate
 from resources.quality_report import report_match_quality
 from connect_pipeline.storage import TenantStorage, data_root
@@ -96,8 +97,11 @@ class TenantRunResource(ConfigurableResource):
                 yield self
             finally:
                 storage = TenantStorage(root, tenant_id)
+                removed = _removed_during_run(root, tenant_id)
+                if not removed:
+                    _publish_deletions(root, storage, context)
                 storage.purge_staging()
-                if _removed_during_run(root, tenant_id):
+                if removed:
                     storage.remove()  # the removal could not take the lease from this run: finish it
                 elif instance is not None:
                     _report_quality(instance, root, storage, run.run_id, context)
@@ -114,6 +118,24 @@ def _removed_during_run(root: Path, tenant_id: str) -> bool:
         return not TenantRegistry(root).has(tenant_id)
     except ConnectError:
         return False
+
+
+def _publish_deletions(root: Path, storage: TenantStorage, context: InitResourceContext) -> None:
+    """A run ending without a publish (gate blocked, a stage failed) still drops what Greenhouse
+    deleted from the published tables; if that fails, the next run finds the same deletions."""
+
+    def still_connected() -> None:
+        if _removed_during_run(root, storage.tenant_id):
+            raise ConnectError(f"tenant {storage.tenant_id} was removed during this run: nothing published")
+
+    try:
+        publish_deletions(storage, still_connected=still_connected)  # logs what it dropped
+    except Exception as exc:  # noqa: BLE001 (the staged inputs are purged whatever happens here)
+        if context.log is not None:
+            context.log.error(
+                f"tenant {storage.tenant_id}: the candidates Greenhouse deleted could not be dropped from "
+                f"the published tables ({type(exc).__name__}: {exc}); the next run drops them"
+            )
 
 
 def _report_quality(instance: DagsterInstance, root: Path, storage: TenantStorage, run_id: str,

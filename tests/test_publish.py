@@ -83,3 +83,34 @@ def test_purge_removes_every_staged_file(tmp_path):
     assert len(storage.staged_files()) == 2
     assert storage.purge_staging() == 2
     assert storage.staged_files() == []
+
+
+def test_deletions_alone_drop_the_deleted_candidates_profiles_and_nothing_else(tmp_path):
+    """What a run that ends without publishing (gate blocked, a stage failed) publishes: the
+    last tables without the candidates its sweep found deleted and the profiles they were
+    matched to; nothing when no finished extract is staged or nothing published is deleted."""
+    from connect_pipeline.pipeline import publish_deletions
+    from connect_pipeline.run_state import FINAL_EXTRACT_STEP, Manifest, save_deleted
+
+    storage = TenantStorage(tmp_path, "t1").ensure()
+    matches = pl.DataFrame({"candidate_id": [1, 2, 3, 4], "profile_id": ["a", "a", "b", "c"]})
+    publish(storage, matches, pl.DataFrame({"profile_id": ["a", "b", "c"], "tag": ["x", "y", "z"]}))
+    first = storage.current_generation()
+    save_deleted(storage, [2, 9])
+    assert publish_deletions(storage) == 0  # no manifest: the extract that found them is not whole
+    Manifest("incremental", "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", ["candidate_sweep"]).save(storage)
+    assert publish_deletions(storage) == 0 and storage.current_generation() == first  # unfinished
+    Manifest("incremental", "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", [FINAL_EXTRACT_STEP]).save(storage)
+    assert publish_deletions(storage) == 1
+    assert read_published(storage, "matches").sort("candidate_id")["candidate_id"].to_list() == [3, 4]
+    assert sorted(read_published(storage, "enrichment")["profile_id"]) == ["b", "c"]  # "a" held candidate 2
+    again = storage.current_generation()
+    assert publish_deletions(storage) == 0 and storage.current_generation() == again  # already gone
+
+    def removed() -> None:
+        raise RuntimeError("removed")
+
+    save_deleted(storage, [3])
+    with pytest.raises(RuntimeError):
+        publish_deletions(storage, still_connected=removed)
+    assert storage.current_generation() == again
