@@ -105,7 +105,7 @@ class DownloadFailed(HarvestError):
     candidate's enrichment, not the run, so callers catch this type and carry on.
     """
 
-    REASONS = ("too_large", "expired", "not_found", "refused", "unavailable", "throttled", "not_http")
+    REASONS = ("too_large", "expired", "not_found", "refused", "unavailable", "throttled", "not_http", "closed")
 
     def __init__(
         self,

@@ -202,31 +202,34 @@ def extract_tenant(
             _full_read(client, steps, prefetch.start)
         else:
             _incremental_read(client, storage, steps, prefetch.start)
+
+        candidates = staged_collection(storage, "candidates")
+        if summary.resumed_steps:
+            # staged before the run was killed: Greenhouse may have deleted, merged or anonymised
+            # some of these candidates since, and what it deleted must not be published again
+            _save_gone(storage, _listed_now(client))
+        elif manifest.mode == "full":
+            _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
+        if manifest.mode != "full":
+            summary.affected_candidates = len(candidates)
+        summary.deleted_candidates = len(deleted_candidates(storage))
+        if FINAL_EXTRACT_STEP not in manifest.completed:
+            result = prefetch.result()
+            if result is None:  # no prefetch ran, or it stopped early: fetch what is missing now
+                result = _download_resumes(
+                    client, storage, _resume_targets(storage, include_private), max_resume_bytes
+                )
+            summary.resumes_downloaded, summary.resumes_skipped = result
+            for name in ("attachments", "new_attachments"):  # no signed download link stays staged
+                _strip_urls(storage.raw_collection(name))
+            steps.done(FINAL_EXTRACT_STEP)
+        else:
+            summary.resumes_downloaded = len(list(storage.resumes.glob("*.pdf")))
     except BaseException:
+        # a failure anywhere before the downloads were collected: stop the prefetch before the
+        # caller closes the client and the run's end purges staging, or it writes files after
         prefetch.cancel()
         raise
-
-    candidates = staged_collection(storage, "candidates")
-    if summary.resumed_steps:
-        # staged before the run was killed: Greenhouse may have deleted, merged or anonymised
-        # some of these candidates since, and what it deleted must not be published again
-        _save_gone(storage, _listed_now(client))
-    elif manifest.mode == "full":
-        _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
-    if manifest.mode != "full":
-        summary.affected_candidates = len(candidates)
-    summary.deleted_candidates = len(deleted_candidates(storage))
-    if FINAL_EXTRACT_STEP not in manifest.completed:
-        result = prefetch.result()
-        if result is None:  # no prefetch ran, or it stopped early: fetch what is missing now
-            result = _download_resumes(
-                client, storage, _resume_targets(storage, include_private), max_resume_bytes
-            )
-        summary.resumes_downloaded, summary.resumes_skipped = result
-        _strip_urls(storage.raw_collection("attachments"))
-        steps.done(FINAL_EXTRACT_STEP)
-    else:
-        summary.resumes_downloaded = len(list(storage.resumes.glob("*.pdf")))
     summary.seconds = time.monotonic() - started
     return summary
 

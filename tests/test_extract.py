@@ -315,6 +315,10 @@ def test_incremental_restages_a_candidate_whose_application_changed_and_reports_
         touched = next(c for c in server.records(TENANT, "candidates") if c["id"] == neighbour_touched)
         server.upsert(TENANT, "candidates", {**touched, "title": "Director", "updated_at": now.isoformat().replace("+00:00", "Z")})
         server.delete(TENANT, "candidates", neighbour_deleted)
+        resume = next(a for a in server.records(TENANT, "attachments") if a["type"] == "resume")
+        stamp = now.isoformat().replace("+00:00", "Z")
+        server.upsert(TENANT, "attachments", {**resume, "id": 990_001, "candidate_id": changed_owner,
+                                              "created_at": stamp, "updated_at": stamp})
 
         with client_for(server) as client:
             summary = extract_tenant(client, storage, mode="incremental", now=now + timedelta(seconds=2))
@@ -328,6 +332,9 @@ def test_incremental_restages_a_candidate_whose_application_changed_and_reports_
     assert staged_apps[changed["id"]]["stage_name"] == "Offer"
     assert deleted_candidates(storage) == [neighbour_deleted]
     assert summary.deleted_candidates == 1
+    # the attachment added in the window was staged, and no signed download link stays staged
+    assert [a["id"] for a in staged_collection(storage, "new_attachments")] == [990_001]
+    assert not [p.name for p in storage.raw.glob("*.jsonl") if '"url"' in p.read_text()]
 
 
 def test_a_resumed_extract_finds_what_greenhouse_deleted_while_it_lay_staged(

@@ -550,6 +550,18 @@ def test_download_failures_are_typed(server: LocalGreenhouse) -> None:
         assert f"attachment {first['id']} of candidate {first['candidate_id']}" in str(error)
 
 
+def test_a_closed_client_starts_no_download(server: LocalGreenhouse) -> None:
+    """A download thread that outlives its run (the read failed after it started) must not
+    write a resume into staging after the run's purge: once closed, the client fetches nothing."""
+    client = client_for(server, credential_for(server))
+    first = resume_links(client)[0]
+    client.close()
+    before = server.stats[TENANT]["requests"]
+    with pytest.raises(DownloadFailed) as closed:
+        client.download(first["url"], max_bytes=1_000_000, attachment_id=first["id"], candidate_id=first["candidate_id"])
+    assert closed.value.reason == "closed" and server.stats[TENANT]["requests"] == before
+
+
 def test_endless_download_5xx_gives_up_as_unavailable(tiny_world: Path) -> None:
     fake = FakeTime()
     plan = FaultPlan(error_5xx=1.0, downloads=True)

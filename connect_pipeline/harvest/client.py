@@ -292,6 +292,7 @@ class HarvestClient:
         self._download_latency = _Latencies()
         self._hedge_lock = threading.Lock()
         self._hedge_executor: ThreadPoolExecutor | None = None
+        self._closed = False  # a download started after close() would write after the run's purge
         base = urlsplit(api_base_url)
         self._origin = (base.scheme, base.hostname, base.port)
 
@@ -306,6 +307,7 @@ class HarvestClient:
 
     def close(self) -> None:
         with self._hedge_lock:
+            self._closed = True
             executor, self._hedge_executor = self._hedge_executor, None
         if executor is not None:
             # A losing hedge may still wait on its read timeout; nobody needs its answer.
@@ -392,6 +394,8 @@ class HarvestClient:
                 tenant_id=self.tenant_id,
             )
 
+        if self._closed:
+            raise failed("closed", "the client was closed (its run ended or failed), so it was not fetched")
         if urlsplit(url).scheme not in ("http", "https"):
             raise failed("not_http", "the download link is not http(s), so it was skipped; Greenhouse hands out https links")
         started = time.monotonic()
@@ -627,6 +631,8 @@ class HarvestClient:
 
     def _hedges(self) -> ThreadPoolExecutor:
         with self._hedge_lock:
+            if self._closed:
+                raise RuntimeError("the Harvest client is closed: no download starts after its run ended")
             if self._hedge_executor is None:
                 # Each download thread runs up to two attempts; a few more absorb losers still
                 # waiting out their read timeout.
