@@ -188,6 +188,12 @@ def extract_tenant(
     storage.ensure()
     for stale in storage.staging.rglob(".*.part"):
         stale.unlink()  # half-written by a run that was killed: only one run writes here (the lease)
+    staged = Manifest.load(storage)
+    if staged is not None and read_watermarks(storage).get("until") == staged.until:
+        # published and its watermark committed, then killed before the purge: that window is
+        # done, and resuming it would publish it again instead of reading what changed since
+        storage.purge_staging()
+        storage.ensure()
     manifest = plan_extract(storage, mode=mode, now=now)
     manifest.save(storage)
     summary = ExtractSummary(mode=manifest.mode, since=manifest.since, until=manifest.until)

@@ -365,6 +365,20 @@ def test_a_resumed_extract_finds_what_greenhouse_deleted_while_it_lay_staged(
     assert kept in people["candidate_id"]
 
 
+def test_an_extract_killed_after_its_publish_is_not_resumed(world: Path, tmp_path: Path, clean_extract) -> None:
+    """Killed between the watermark's commit and the purge: the staged window was published,
+    so the next run reads the window after it rather than resume and publish it again."""
+    root = tmp_path / "data"
+    shutil.copytree(clean_extract[0].root, root, symlinks=True)  # a finished full extract, staged
+    storage = TenantStorage(root, TENANT)
+    _published_matches(storage, [(cand_id(41), "p-1")])
+    marks = commit_watermark(storage)  # the publish's last step; the purge never came
+    with start(world) as server, client_for(server) as client:
+        summary = extract_tenant(client, storage)
+    assert summary.mode == "incremental" and not summary.resumed_steps
+    assert summary.since is not None and summary.since < marks["until"] < summary.until
+
+
 def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path, clean_extract) -> None:
     """Nothing else about these candidates changed: only the sweep of ids can tell they are gone
     (before it, they stayed published until the weekly full read)."""
