@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,24 @@ def test_wrong_secret_fails_with_the_fix_and_no_secret(world, greenhouse, tmp_pa
 
 
 @pytest.mark.slow  # a whole CLI process: `make test-fast` leaves it out
+def test_the_dagster_instance_folder_is_private(tmp_path, monkeypatch):
+    """It keeps every tenant's run logs and metadata: under the usual umask 022 Dagster's files
+    in it would be readable by any user, so the folder itself is opened to the service's only."""
+    from connect_pipeline.cli.runner import default_dagster_home
+
+    old = os.umask(0o022)
+    try:
+        monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        made = default_dagster_home(tmp_path / "data")
+        assert made == tmp_path / "data" / "dagster" and stat.S_IMODE(made.stat().st_mode) == 0o700
+        given = tmp_path / "given"
+        given.mkdir(mode=0o755)
+        monkeypatch.setenv("DAGSTER_HOME", str(given))
+        assert default_dagster_home(tmp_path / "data") == given and stat.S_IMODE(given.stat().st_mode) == 0o700
+    finally:
+        os.umask(old)
+
+
 def test_greenhouse_url_must_be_https_with_trailing_slash(tmp_path):
     env = dict(os.environ, CONNECT_PIPELINE_HOME=str(tmp_path / "data"), X="s")
     bad = _cli("tenants", "add", "acme", "--greenhouse-url", "https://app.greenhouse.io",

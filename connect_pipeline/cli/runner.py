@@ -21,7 +21,7 @@ from assets.partitions import TENANTS_PARTITION
 from assets.run_config import ExtractMode, extract_run_config
 from connect_pipeline.errors import ConnectError
 from connect_pipeline.lease import RunInProgress, current_holder
-from connect_pipeline.storage import data_root
+from connect_pipeline.storage import data_root, private_dir
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,12 @@ def _root_cause(error) -> str:
 
 
 def default_dagster_home(root: Path) -> Path:
-    """$DAGSTER_HOME, else <data>/dagster, with the project's run-queue limits on first use."""
-    home = Path(os.environ.get("DAGSTER_HOME") or root / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
+    """$DAGSTER_HOME, else <data>/dagster, with the project's run-queue limits on first use.
+
+    Private to the service's user, like the tenants' folders: the instance keeps every tenant's
+    run logs, metadata and error messages, and the files Dagster writes in it follow the umask.
+    """
+    home = private_dir(Path(os.environ.get("DAGSTER_HOME") or root / "dagster"))
     config = home / "dagster.yaml"
     if not config.exists() and INSTANCE_TEMPLATE.exists():
         shutil.copyfile(INSTANCE_TEMPLATE, config)
