@@ -246,6 +246,26 @@ def test_pagination_is_complete_and_cursor_only(server: LocalGreenhouse) -> None
     assert stats["rows"] == N_CANDIDATES and stats["requests"] == 3
 
 
+@pytest.mark.parametrize("rel", ["Next", "next last"])
+def test_a_next_relation_spelt_otherwise_still_pages(tiny_world: Path, rel: str) -> None:
+    """Relation types compare without case and a rel may list several (RFC 8288): a server
+    writing either must still be read to its end, or a sweep cut short reads as deletions."""
+    with start(tiny_world, link_rel=rel) as gh, client_for(gh, credential_for(gh)) as client:
+        assert len(all_ids(client, "candidates")) == N_CANDIDATES
+
+
+def test_pages_linked_under_another_spelling_of_the_host_are_read_from_the_api_base(tiny_world: Path) -> None:
+    """The server names itself 127.0.0.1 in its links, the tenant was connected as localhost
+    (or with an explicit default port): the same server, so every page is read, and the cursor is
+    asked of the API base's own origin, never of the host the link names."""
+    with start(tiny_world) as gh:
+        credential = credential_for(gh)
+        base = gh.api_base_url.replace("127.0.0.1", "localhost")
+        with HarvestClient(base, credential, tenant_id=TENANT, backoff_base_s=0.01) as client:
+            assert len(all_ids(client, "candidates")) == N_CANDIDATES
+        assert gh.stats[TENANT]["status_counts"] == {200: 3}
+
+
 def test_filters_on_first_request_survive_the_cursor(server: LocalGreenhouse) -> None:
     credential = credential_for(server)
     since = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=100)

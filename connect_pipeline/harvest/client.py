@@ -33,7 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -293,8 +293,8 @@ class HarvestClient:
         self._hedge_lock = threading.Lock()
         self._hedge_executor: ThreadPoolExecutor | None = None
         self._closed = False  # a download started after close() would write after the run's purge
-        base = urlsplit(api_base_url)
-        self._origin = (base.scheme, base.hostname, base.port)
+        self._base = urlsplit(api_base_url)
+        self._origin = _origin_of(self._base)
 
     def __repr__(self) -> str:
         return f"HarvestClient(tenant_id={self.tenant_id!r}, api_base_url={self.api_base_url!r})"
@@ -773,19 +773,35 @@ class HarvestClient:
         )
 
     def _next_url(self, answer: _Answer, collection: str) -> str | None:
-        link = httpx.Response(answer.status, headers=answer.headers).links.get("next")
-        if not link or not link.get("url"):
+        link = _next_link(answer.headers)
+        if link is None:
             return None
-        next_url = urljoin(answer.url, link["url"])
-        parts = urlsplit(next_url)
-        if (parts.scheme, parts.hostname, parts.port) != self._origin:
-            # Following it would hand our bearer token to another host.
-            raise HarvestError(
-                f"tenant {self.tenant_id}: the next-page link of {collection} points to another "
-                f"host than the API base URL; refusing to send the token there: check --api-base-url",
-                tenant_id=self.tenant_id,
-            )
-        return next_url
+        parts = urlsplit(urljoin(answer.url, link))
+        if _origin_of(parts) != self._origin:
+            # Another spelling of the API's host (a server naming itself "127.0.0.1" where we were
+            # given "localhost", or an explicit default port) or another host altogether: the
+            # cursor is asked of the API base's own origin, so the bearer token goes nowhere else.
+            parts = parts._replace(scheme=self._base.scheme, netloc=self._base.netloc)
+        return urlunsplit(parts)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_of(parts: SplitResult) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port, the default port spelt out (":443" on https is no other origin)."""
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _next_link(headers: Mapping[str, str]) -> str | None:
+    """The target of the Link header's "next" relation. Relation types compare without case and
+    a ``rel`` may list several (RFC 8288): ``rel="Next"`` and ``rel="next last"`` are both next.
+    Missing it would end the read after one page, and an id sweep cut short reads as deletions."""
+    for link in httpx.Response(200, headers=headers).links.values():
+        if "next" in link.get("rel", "").lower().split() and link.get("url"):
+            return link["url"]
+    return None
 
 
 def _raise_if_retryable(answer: _Answer) -> None:

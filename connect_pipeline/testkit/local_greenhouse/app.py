@@ -69,6 +69,7 @@ class HarvestApp:
         base_url: Callable[[], str],
         expires_field: str,
         max_download_bytes: int | None,
+        link_rel: str = "next",
         clock: Callable[[], float] = time.time,
     ) -> None:
         if expires_field not in EXPIRES_FIELDS:
@@ -81,6 +82,8 @@ class HarvestApp:
         self.base_url = base_url
         self.expires_field = expires_field
         self.max_download_bytes = max_download_bytes
+        # the Link header's relation as another server may spell it ("Next", "next last")
+        self.link_rel = link_rel
         self.file_url_ttl_seconds = 3600.0
         self.signer = Signer()
         self.tenants: dict[str, TenantData] = {}
@@ -244,7 +247,7 @@ class HarvestApp:
                 self.signer,
                 {"t": token.tenant_id, "c": collection, "p": query.params, "a": records[-1]["id"]},
             )
-            headers["Link"] = f'<{self.base_url()}/v3/{collection}?cursor={cursor}>; rel="next"'
+            headers["Link"] = f'<{self.base_url()}/v3/{collection}?cursor={cursor}>; rel="{self.link_rel}"'
         body = [self._public(token.tenant_id, collection, record) for record in records]
         return json_response(200, body, headers)
 

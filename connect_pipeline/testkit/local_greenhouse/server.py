@@ -31,6 +31,8 @@ class LocalGreenhouse:
     ``expires_field`` picks how token expiry is announced: ``expires_in`` (seconds),
     ``expires_at`` (ISO 8601) or ``expires_at_epoch`` (``expires_at`` as epoch seconds), since
     clients are reported to see both. ``max_download_bytes`` refuses (413) files larger than it.
+    ``link_rel`` is the next-page Link header's relation as written ("next"; another server may
+    write "Next" or "next last", which RFC 8288 allows).
     ``clock`` drives token lifetimes, the rate window and signed links, so a test can move time
     instead of waiting for it.
     """
@@ -47,6 +49,7 @@ class LocalGreenhouse:
         faults: FaultPlan | None = None,
         expires_field: str = "expires_in",
         max_download_bytes: int | None = None,
+        link_rel: str = "next",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
@@ -64,6 +67,7 @@ class LocalGreenhouse:
             base_url=lambda: self.base_url,
             expires_field=expires_field,
             max_download_bytes=max_download_bytes,
+            link_rel=link_rel,
             clock=clock,
         )
         if world_dir is not None:
