@@ -465,6 +465,27 @@ def test_verify_reports_bad_secret_without_raising(server: LocalGreenhouse) -> N
     assert not report.ok and "refused the client id/secret" in report.lines()[1]
 
 
+@pytest.mark.parametrize("reset", ["epoch milliseconds", "far future"])
+def test_a_reset_header_in_another_unit_never_parks_the_budget_for_long(reset: str) -> None:
+    """X-RateLimit-Reset as epoch milliseconds (as some servers, and Greenhouse's token expiry,
+    write it) is read as milliseconds; any reset further off than a wait may last is capped,
+    so a spent budget waits out its window, not the year 58,000."""
+    now = [2_000_000_000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    header = str((now[0] + 10) * 1000) if reset == "epoch milliseconds" else str(now[0] + 86_400)
+    budget = RateBudget(clock=lambda: now[0], sleep=sleep)
+    budget.acquire()
+    budget.update({"x-ratelimit-limit": "1", "x-ratelimit-remaining": "0", "x-ratelimit-reset": header})
+    budget.release()
+    budget.acquire()  # the window is spent: waits for its reset
+    assert sum(slept) == pytest.approx(10.05 if reset == "epoch milliseconds" else 120.05)
+
+
 def test_budget_waits_for_reset_and_honours_retry_after() -> None:
     now = [2_000_000_000.0]
     slept: list[float] = []

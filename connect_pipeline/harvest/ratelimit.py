@@ -217,7 +217,10 @@ def _reset_header(headers: Mapping[str, str], now: float) -> float | None:
         reset = float(value.strip())
     except ValueError:
         return None
-    if reset < 1e9:  # some servers send seconds-until-reset rather than an epoch
+    if reset > 1e11:  # epoch milliseconds, as some servers send (and Greenhouse's tokens do)
+        reset /= 1000.0
+    elif reset < 1e9:  # some servers send seconds-until-reset rather than an epoch
         reset = now + reset
-    return reset
+    # no reading of a header parks the credential for longer than a wait may last
+    return min(reset, now + _MAX_WAIT_S)
 
