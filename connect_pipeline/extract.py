@@ -88,6 +88,19 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _record_time(value: object) -> datetime | None:
+    """A record's timestamp as the server wrote it: ISO 8601 with or without an offset (none
+    means UTC, as Greenhouse's times are), "Z" or "UTC" for UTC; None when absent or unreadable."""
+    if not value:
+        return None
+    text = str(value).strip().removesuffix(" UTC").replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
 def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | None = None) -> Manifest:
     """The window to read: resume an unfinished one, else full or incremental as due."""
     if mode not in MODES:
@@ -377,8 +390,10 @@ def _swept(candidate: dict, since: datetime, until: datetime, wanted: set[int]) 
 
     "Changed" is the window the server filter would have applied, bounds included.
     """
-    updated = candidate.get("updated_at")
-    changed = bool(updated) and since <= _parse(str(updated)) <= until
+    written = candidate.get("updated_at")
+    updated = _record_time(written)
+    # a time nothing reads counts as changed: re-reading a record costs little
+    changed = since <= updated <= until if updated is not None else bool(written)
     entry = {"id": candidate["id"], "changed": changed, "anonymised": is_anonymised(candidate)}
     if changed or candidate["id"] in wanted:
         entry["record"] = candidate
@@ -452,7 +467,8 @@ def _strip_urls(path: Path) -> None:
 
 def staged_resume_files(storage: TenantStorage) -> list[tuple[int, int, Path]]:
     """(attachment_id, candidate_id, path) for every resume downloaded in this run."""
-    by_id = {int(a["id"]): int(a["candidate_id"]) for a in staged_collection(storage, "attachments")}
+    by_id = {int(a["id"]): int(a["candidate_id"]) for a in staged_collection(storage, "attachments")
+             if a.get("candidate_id") is not None}  # an attachment of no candidate matches nobody
     out = []
     for path in sorted(storage.resumes.glob("*.pdf")):
         attachment_id = int(path.stem)

@@ -379,6 +379,27 @@ def test_an_extract_killed_after_its_publish_is_not_resumed(world: Path, tmp_pat
     assert summary.since is not None and summary.since < marks["until"] < summary.until
 
 
+def test_record_times_written_without_an_offset_are_read_as_utc(world: Path, tmp_path: Path, clean_extract) -> None:
+    """Another server may write "2026-12-01T09:30:00" (no offset) or "… UTC": Greenhouse's times
+    are UTC, so they are read as such, and a time nothing reads counts as changed, rather than
+    failing the run on comparing it with the window."""
+    naive, unreadable = cand_id(51), cand_id(52)
+    with start(world) as server:
+        storage = _after_full_run(clean_extract, tmp_path / "data", [(cand_id(53), "p-1")])
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        for cid, stamp in ((naive, now.replace(tzinfo=None).isoformat()), (unreadable, "yesterday-ish")):
+            record = next(c for c in server.records(TENANT, "candidates") if c["id"] == cid)
+            server.upsert(TENANT, "candidates", {**record, "title": "Director", "updated_at": stamp})
+        with client_for(server) as client:
+            extract_tenant(client, storage, mode="incremental", now=now + timedelta(seconds=2))
+    staged = {c["id"] for c in staged_collection(storage, "candidates")}
+    assert {naive, unreadable} <= staged
+    from connect_pipeline.extract import _record_time
+
+    assert _record_time("2026-12-01 09:30:00 UTC") == _record_time("2026-12-01T10:30:00+01:00") == _record_time(
+        "2026-12-01T09:30:00") == datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+
+
 def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path, clean_extract) -> None:
     """Nothing else about these candidates changed: only the sweep of ids can tell they are gone
     (before it, they stayed published until the weekly full read)."""
@@ -435,3 +456,20 @@ def test_the_incremental_window_is_bounded_on_both_sides(world: Path, tmp_path: 
     assert summary.since == stamp(watermark - timedelta(minutes=10))  # the overlap
     changed = {c["id"] for c in staged_collection(storage, "candidate_sweep") if c["changed"]}
     assert changed == {cand_id(21), cand_id(24)}
+
+
+def test_an_attachment_of_no_candidate_is_left_out_of_the_resumes_read(tmp_path: Path) -> None:
+    """A server may list an attachment whose candidate_id is null (a job's file, a detached
+    upload): it belongs to nobody to match, and must not fail the normalising stage."""
+    from connect_pipeline.extract import staged_resume_files
+
+    storage = TenantStorage(tmp_path, TENANT).ensure()
+    storage.raw.mkdir(parents=True, exist_ok=True)
+    storage.raw_collection("attachments").write_text(
+        json.dumps({"id": 1, "candidate_id": 7, "type": "resume"}) + "\n"
+        + json.dumps({"id": 2, "candidate_id": None, "type": "resume"}) + "\n"
+    )
+    storage.resumes.mkdir(parents=True, exist_ok=True)
+    for attachment_id in (1, 2):
+        (storage.resumes / f"{attachment_id}.pdf").write_bytes(PDF)
+    assert [(a, c) for a, c, _ in staged_resume_files(storage)] == [(1, 7)]
