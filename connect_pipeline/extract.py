@@ -440,18 +440,44 @@ def _download_resumes(
         write_bytes_atomic(target, body, durable=False)
         return None
 
+    expired: list[dict] = []
     # The client sizes its connections and hedged attempts for this many downloads at once.
     with ThreadPoolExecutor(max_workers=client.download_threads) as pool:
-        for i, reason in enumerate(pool.map(fetch, targets), start=1):
+        for i, (attachment, reason) in enumerate(zip(targets, pool.map(fetch, targets)), start=1):
             if reason is None:
                 done += 1
+            elif reason == "expired":
+                expired.append(attachment)
             else:
                 skipped[reason] = skipped.get(reason, 0) + 1
             if i % 1000 == 0:
                 logger.info("resumes: %d/%d downloaded", i, len(targets))
+        if expired and not (cancel is not None and cancel.is_set()):
+            # Signed links may last minutes, and a resumed run holds links staged before it was
+            # killed: ask Greenhouse once for fresh ones (by attachment id) and fetch again.
+            fresh = _fresh_links(client, expired)
+            logger.info("resumes: %d signed links had expired; %d fetched again with fresh ones",
+                        len(expired), len(fresh))
+            for reason in pool.map(fetch, fresh):
+                if reason is None:
+                    done += 1
+                else:
+                    skipped[reason] = skipped.get(reason, 0) + 1
+            if len(expired) > len(fresh):  # no longer listed, or listed without a link
+                skipped["expired"] = skipped.get("expired", 0) + len(expired) - len(fresh)
     if skipped:
         logger.warning("resumes skipped (by reason): %s", skipped)
     return done, skipped
+
+
+def _fresh_links(client: HarvestClient, attachments: list[dict]) -> list[dict]:
+    """The same attachments read again, each with the link Greenhouse hands out now."""
+    ids = [int(a["id"]) for a in attachments]
+    listed = {
+        int(a["id"]): a for page in client.iter_by_parent_ids("attachments", "ids", ids) for a in page
+        if a.get("url")
+    }
+    return [{**a, "url": listed[int(a["id"])]["url"]} for a in attachments if int(a["id"]) in listed]
 
 
 def _strip_urls(path: Path) -> None:

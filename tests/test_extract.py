@@ -473,3 +473,19 @@ def test_an_attachment_of_no_candidate_is_left_out_of_the_resumes_read(tmp_path:
     for attachment_id in (1, 2):
         (storage.resumes / f"{attachment_id}.pdf").write_bytes(PDF)
     assert [(a, c) for a, c, _ in staged_resume_files(storage)] == [(1, 7)]
+
+
+def test_resume_links_that_expired_are_asked_for_again_once(world: Path, tmp_path: Path) -> None:
+    """Signed links last minutes on some servers, and a run resumed after a kill holds links
+    staged before it: an expired link is read again by attachment id and the file fetched
+    with the fresh one, rather than the resume skipped as "expired"."""
+    from connect_pipeline.extract import _download_resumes
+
+    storage = TenantStorage(tmp_path, TENANT).ensure()
+    with start(world) as server, client_for(server) as client:
+        resumes = [a for a in server.records(TENANT, "attachments") if a["type"] == "resume"][:3]
+        stale = [{"id": a["id"], "candidate_id": a["candidate_id"], "type": "resume",
+                  "url": server.file_url(TENANT, a["id"], expires=1)} for a in resumes]  # long expired
+        done, skipped = _download_resumes(client, storage, stale, 10_000_000)
+    assert (done, skipped) == (3, {})
+    assert sorted(int(p.stem) for p in storage.resumes.glob("*.pdf")) == sorted(a["id"] for a in resumes)

@@ -709,7 +709,9 @@ def test_resume_skips_are_counted_by_typed_reason(
     with client_for(server, credential_for(server)) as client:
         links = resume_links(client)
         expired = [{**a, "url": server.file_url(TENANT, a["id"], expires=1)} for a in links[:1]]
+        server.file_url_ttl_seconds = -60  # the fresh link asked for is expired too
         assert _download_resumes(client, storage, expired + links[1:2], 1_000_000) == (1, {"expired": 1})
+        server.file_url_ttl_seconds = 3600
         assert _download_resumes(client, storage, links[2:], 100) == (0, {"too_large": 1})
     # skips are warnings, by reason, and never carry the link they could not fetch
     warned = [r.getMessage() for r in caplog.records
