@@ -7,6 +7,10 @@ ExtractMode = Literal["auto", "full", "incremental"]
 full read; ``incremental`` reads only the window (every mode sweeps candidate ids for deletions)."""
 
 
-def extract_run_config(mode: ExtractMode) -> dict:
-    """The ats_extract step's config for ``mode``."""
-    return {"ops": {"ats_extract": {"config": {"mode": mode}}}}
+def extract_run_config(mode: ExtractMode, *, allow_mass_deletion: bool = False) -> dict:
+    """The ats_extract step's config for ``mode``; ``allow_mass_deletion`` lets one run drop
+    most of the published candidates when Greenhouse really deleted them."""
+    config: dict = {"mode": mode}
+    if allow_mass_deletion:
+        config["allow_mass_deletion"] = True
+    return {"ops": {"ats_extract": {"config": config}}}

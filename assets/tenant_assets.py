@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+from pydantic import Field
 from dagster import (
     AssetExecutionContext,
     AutomationCondition,
@@ -103,6 +104,12 @@ class ExtractConfig(Config):
     deletions)."""
 
     mode: ExtractMode = "auto"
+    allow_mass_deletion: bool = Field(
+        default=False,
+        description="Let this run drop more than half of the published candidates (at least 100) when "
+        "Greenhouse no longer lists them; without it such a run stops, as a list cut short looks "
+        "the same as a purge.",
+    )
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,7 @@ def ats_extract(context: AssetExecutionContext, tenant: Tenant, config: ExtractC
             tenant.storage,
             mode=config.mode,
             include_private=tenant.connection.include_private,
+            allow_mass_deletion=config.allow_mass_deletion,
         )
         stats = client.stats
     context.instance.add_run_tags(

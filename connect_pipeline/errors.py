@@ -153,6 +153,21 @@ class StagingNotEmpty(ConnectError):
     pass
 
 
+class MassDeletionRefused(ConnectError):
+    """Greenhouse's candidate list lacks most of the published candidates: more likely a list
+    cut short than a purge, so the run stops before anything is dropped."""
+
+    def __init__(self, tenant_id: str, missing: int, published: int) -> None:
+        super().__init__(
+            f"tenant {tenant_id}: Greenhouse's candidate list lacks {missing:,} of the {published:,} candidates "
+            f"published ({100 * missing / published:.0f}%). A list cut short (a server whose paging this "
+            "client does not follow, a filter the server applied) would unpublish them all, so this run "
+            "stopped and dropped nothing; the last published tables stay current. If they really were "
+            f"deleted in Greenhouse, run once with `connect-pipeline run {tenant_id} --allow-mass-deletion` "
+            "(in the Dagster UI: ats_extract's config allow_mass_deletion: true)."
+        )
+
+
 class StagedExtractGone(ConnectError):
     """A later stage found no finished extract in staging: every run purges what it staged when
     it ends, so re-executing a run from a failed step, or materialising a later stage alone,

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
-from connect_pipeline.errors import ConfigError, DownloadFailed
+from connect_pipeline.errors import ConfigError, DownloadFailed, MassDeletionRefused
 from connect_pipeline.greenhouse_records import is_anonymised
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
@@ -196,6 +196,7 @@ def extract_tenant(
     now: datetime | None = None,
     include_private: bool = False,
     max_resume_bytes: int = DEFAULT_MAX_RESUME_BYTES,
+    allow_mass_deletion: bool = False,
 ) -> ExtractSummary:
     started = time.monotonic()
     storage.ensure()
@@ -231,6 +232,7 @@ def extract_tenant(
             _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
         if manifest.mode != "full":
             summary.affected_candidates = len(candidates)
+        _refuse_mass_deletion(storage, allow_mass_deletion)
         summary.deleted_candidates = len(deleted_candidates(storage))
         if FINAL_EXTRACT_STEP not in manifest.completed:
             result = prefetch.result()
@@ -398,6 +400,25 @@ def _swept(candidate: dict, since: datetime, until: datetime, wanted: set[int]) 
     if changed or candidate["id"] in wanted:
         entry["record"] = candidate
     return entry
+
+
+MASS_DELETION_SHARE = 0.5
+MASS_DELETION_MIN = 100
+"""A run that would drop more than this share of the published candidates, and at least this
+many, stops unless told the deletions are real (``allow_mass_deletion``)."""
+
+
+def _refuse_mass_deletion(storage: TenantStorage, allow: bool) -> None:
+    """Most of the published candidates missing from one listing is more likely a listing cut
+    short than a purge, and publishing it would unpublish them all (even a run whose gate blocks
+    publishes what its sweep found deleted). The list is emptied before the error, so nothing at
+    all is dropped on its strength."""
+    gone = len(deleted_candidates(storage))
+    published = published_ids(storage).height
+    if allow or gone < MASS_DELETION_MIN or gone <= MASS_DELETION_SHARE * published:
+        return
+    save_deleted(storage, [])
+    raise MassDeletionRefused(storage.tenant_id, gone, published)
 
 
 def _listed_now(client: HarvestClient) -> set[int]:

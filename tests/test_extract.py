@@ -400,6 +400,25 @@ def test_record_times_written_without_an_offset_are_read_as_utc(world: Path, tmp
         "2026-12-01T09:30:00") == datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 
 
+def test_a_listing_cut_short_is_not_read_as_a_mass_deletion(world: Path, tmp_path: Path, clean_extract) -> None:
+    """A server whose paging the client does not follow (here a next link under a relation it
+    cannot know) lists one page of candidates: every published candidate on the others would
+    read as deleted and be unpublished. The run stops instead, says why and how to let real
+    deletions through, and leaves no deletion list for the run's end to publish."""
+    from connect_pipeline.errors import MassDeletionRefused
+
+    published = [(cand_id(i), f"p-{i}") for i in range(0, N_CANDIDATES, 3)]  # 500, on every page
+    with start(world, link_rel="successor") as server:
+        storage = _after_full_run(clean_extract, tmp_path / "data", published)
+        with client_for(server) as client, pytest.raises(MassDeletionRefused) as refused:
+            extract_tenant(client, storage, mode="incremental")
+        assert "--allow-mass-deletion" in str(refused.value) and "of the 500 candidates published" in str(refused.value)
+        assert deleted_candidates(storage) == []
+        with client_for(server) as client:  # told they are real: the same window goes through
+            summary = extract_tenant(client, storage, mode="incremental", allow_mass_deletion=True)
+    assert summary.deleted_candidates > 250
+
+
 def test_every_incremental_run_finds_deleted_and_anonymised_candidates(world: Path, tmp_path: Path, clean_extract) -> None:
     """Nothing else about these candidates changed: only the sweep of ids can tell they are gone
     (before it, they stayed published until the weekly full read)."""

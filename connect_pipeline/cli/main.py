@@ -41,7 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     from connect_pipeline.cli.runner import run_tenant  # Dagster is imported only by the commands that run it
 
     mode = "full" if args.full else "incremental" if args.incremental else "auto"
-    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=profile_glob, mode=mode)
+    outcome = run_tenant(args.tenant_id, data_dir=args.data_dir, profiles_glob=profile_glob, mode=mode,
+                         allow_mass_deletion=args.allow_mass_deletion)
     for asset_key, meta in outcome.metadata.items():
         print("\n".join(asset_figures(asset_key, meta)))
     for check, passed in outcome.checks.items():
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     how = run.add_mutually_exclusive_group()
     how.add_argument("--full", action="store_true", help="full sweep: re-read everything, drop what Greenhouse deleted")
     how.add_argument("--incremental", action="store_true", help="read only what changed since the last run")
+    run.add_argument("--allow-mass-deletion", action="store_true",
+                     help="let this run drop most of the published candidates when Greenhouse really deleted them")
     run.set_defaults(func=_run)
 
     bf = sub.add_parser("backfill", help="re-run the whole graph for several tenants (default: all)")

@@ -80,6 +80,7 @@ def run_tenant(
     profiles_glob: str | None = None,
     instance: DagsterInstance | None = None,
     mode: ExtractMode = "auto",
+    allow_mass_deletion: bool = False,
     tags: dict[str, str] | None = None,
     log_level: str = "INFO",
 ) -> TenantRun:
@@ -96,7 +97,7 @@ def run_tenant(
         partition_key=tenant_id,
         instance=instance,
         tags={"tenant": tenant_id, "extract_mode_requested": mode, "connect/launched_by": "CLI", **(tags or {})},
-        run_config={**extract_run_config(mode), "loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={**extract_run_config(mode, allow_mass_deletion=allow_mass_deletion), "loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
     metadata: dict[str, dict] = {}
