@@ -66,10 +66,13 @@ def asset_figures(asset_key: str, meta: dict) -> list[str]:
     lines = [f"{asset_key}:"]
     left_out = 0
     for key, value in meta.items():
-        if isinstance(value, (bool, int, float)) or (
-            isinstance(value, str) and "\n" not in value and len(value) <= TERMINAL_VALUE
+        shown = value if isinstance(value, (bool, int, float, str)) else (
+            repr(value) if isinstance(value, (dict, list)) else None  # e.g. resumes skipped by reason
+        )
+        if isinstance(shown, (bool, int, float)) or (
+            isinstance(shown, str) and "\n" not in shown and len(shown) <= TERMINAL_VALUE
         ):
-            lines.append(f"  {key}: {value}")
+            lines.append(f"  {key}: {shown}")
         else:
             left_out += 1
     if left_out:
