@@ -114,3 +114,32 @@ def test_deletions_alone_drop_the_deleted_candidates_profiles_and_nothing_else(t
     with pytest.raises(RuntimeError):
         publish_deletions(storage, still_connected=removed)
     assert storage.current_generation() == again
+
+
+def test_a_lookup_during_publishes_reads_whole_answers(tmp_path):
+    """A publish deletes the generation before it as soon as the new one is current, so a
+    lookup that had just resolved the old one found its file gone (about half of the lookups
+    failed while publishes ran back to back). It reads the current generation instead."""
+    import threading
+    import time
+
+    from connect_pipeline.lookup import lookup_profiles
+
+    storage = TenantStorage(tmp_path, "t1").ensure()
+    publish(storage, *_tables(50, "p"))
+    stop = threading.Event()
+
+    def publishing() -> None:
+        while not stop.is_set():
+            publish(storage, *_tables(50, "p"))
+
+    writer = threading.Thread(target=publishing)
+    writer.start()
+    answers, deadline = [], time.monotonic() + 2.0
+    try:
+        while time.monotonic() < deadline:
+            answers.append(lookup_profiles("t1", ["p1", "p2", "nobody"], data_dir=str(tmp_path)))
+    finally:
+        stop.set()
+        writer.join()
+    assert len(answers) > 20 and all(sorted(a) == ["p1", "p2"] for a in answers)
