@@ -301,6 +301,13 @@ def profile_features_dir(root: Path, snapshot_id: str) -> Path:
     return root / "profile_features" / snapshot_id
 
 
+def removal_marker(root: Path, tenant_id: str) -> Path:
+    """Written by `tenants remove` before the tenant leaves the registry, deleted once its files
+    are: only a marked tenant's files are ever deleted for want of a registry entry (a registry
+    lost or restored from an old backup must never read as "remove them all")."""
+    return root / "removals" / validate_tenant_id(tenant_id)
+
+
 def lease_path(root: Path, tenant_id: str) -> Path:
     """Outside the tenant's folder, so removing the tenant never removes a lock someone holds."""
     return root / "leases" / f"{validate_tenant_id(tenant_id)}.lock"

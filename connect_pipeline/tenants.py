@@ -25,7 +25,7 @@ from connect_pipeline.greenhouse_records import candidate_url
 from connect_pipeline.harvest.auth import Credential
 from connect_pipeline.secrets import SecretRef, resolve
 from connect_pipeline.lease import LeaseHolder, RunInProgress, TenantLease
-from connect_pipeline.storage import TenantStorage, validate_tenant_id, write_text_atomic
+from connect_pipeline.storage import TenantStorage, removal_marker, validate_tenant_id, write_text_atomic
 
 DEFAULT_API_BASE_URL = "https://harvest.greenhouse.io/v3/"
 DEFAULT_TOKEN_URL = "https://auth.greenhouse.io/token"
@@ -34,11 +34,23 @@ REGISTRY_FILE = "tenants.json"
 REMOVE_WAIT_SECONDS = 600.0  # a run notices a removal at its next stage boundary
 _REGISTRY_VERSION = 1
 
+def removal_pending(root: Path, tenant_id: str) -> bool:
+    """Whether `tenants remove` marked the tenant and its files still wait to be deleted."""
+    return removal_marker(Path(root), tenant_id).exists()
+
+
+def complete_removal(root: Path, tenant_id: str) -> None:
+    """Delete a removed tenant's files, then its marker. The caller holds the tenant's lease."""
+    TenantStorage(Path(root), tenant_id).remove()
+    removal_marker(Path(root), tenant_id).unlink(missing_ok=True)
+
+
 class RemovalPending(ConnectError):
     """The tenant is disconnected, but a run still holds its files."""
 
     def __init__(self, tenant_id: str, cause: RunInProgress) -> None:
         who = f"run {cause.holder.run_id} ({cause.holder.started_by})" if cause.holder else "another process"
+        self.holder_text = who
         super().__init__(
             f"tenant {tenant_id} is disconnected: no run will start or publish for it. Its files are "
             f"still held by {who}; they are deleted when that run ends (it stops at its next stage), "
@@ -179,17 +191,26 @@ class TenantRegistry:
     def add(self, connection: TenantConnection) -> TenantConnection:
         """Add or replace (same tenant id) a connection.
 
-        Files held under an id that is not registered are what an unfinished removal left (it
-        timed out waiting for a run, or was killed): they are deleted before the id is connected
-        again, under the tenant's run lease, so a removed tenant's tables, watermarks and model
-        never come back as the new connection's.
+        An id whose removal did not finish (it timed out waiting for a run, or was killed) has
+        its files deleted first, under the tenant's run lease, so a removed tenant's tables,
+        watermarks and model never become the new connection's. Files under an id that is merely
+        missing from the registry (a registry lost or restored from a backup) are kept: adding
+        the tenant again reconnects them.
         """
+        tenant_id = connection.tenant_id
+        if removal_pending(self.root, tenant_id) and not self.has(tenant_id):
+            try:
+                self._finish_removal(tenant_id, wait_seconds=REMOVE_WAIT_SECONDS)
+            except RemovalPending as exc:
+                raise ConnectError(
+                    f"tenant {tenant_id} was removed and a run still holds its files: add it again "
+                    f"once that run ends ({exc.holder_text})"
+                ) from None
         with self._locked():
             tenants = self._read()
-            if connection.tenant_id not in tenants:
-                self._finish_removal(connection.tenant_id, wait_seconds=REMOVE_WAIT_SECONDS)
-            tenants[connection.tenant_id] = connection
+            tenants[tenant_id] = connection
             self._write(tenants)
+            removal_marker(self.root, tenant_id).unlink(missing_ok=True)  # connected: nothing to finish
         return connection
 
     def has(self, tenant_id: str) -> bool:
@@ -198,30 +219,30 @@ class TenantRegistry:
     def remove(self, tenant_id: str, *, wait_seconds: float = REMOVE_WAIT_SECONDS) -> None:
         """Forget the tenant, then delete every file held for it, for good.
 
-        The registry entry goes first: a run in progress checks it before each stage and before
-        its publish switch, so it stops without publishing. The files go once the tenant's run
-        lease is ours, so no run can write them back. A removal that timed out waiting for the
-        lease can simply be repeated: it deletes the files still there.
+        A removal marker is written, then the registry entry goes: a run in progress checks the
+        registry before each stage and before its publish switch, so it stops without publishing.
+        The files go once the tenant's run lease is ours, so no run can write them back; a run
+        that outlasts the wait deletes them itself as it ends (the marker tells it to), and
+        repeating the removal, or adding the id again, finishes it too.
         """
         validate_tenant_id(tenant_id)
         with self._locked():
             tenants = self._read()
             registered = tenants.pop(tenant_id, None) is not None
+            if not registered and not TenantStorage(self.root, tenant_id).base.exists():
+                self.get(tenant_id)  # raises TenantNotFound with the hint
+            # before the entry goes (the folder is made private by the write)
+            write_text_atomic(removal_marker(self.root, tenant_id), _now())
             if registered:
                 self._write(tenants)
-        if not registered and not TenantStorage(self.root, tenant_id).base.exists():
-            self.get(tenant_id)  # raises TenantNotFound with the hint
         self._finish_removal(tenant_id, wait_seconds=wait_seconds)
 
     def _finish_removal(self, tenant_id: str, *, wait_seconds: float) -> None:
-        """Delete the files of a tenant that is no longer registered, once no run holds it."""
-        storage = TenantStorage(self.root, tenant_id)
-        if not storage.base.exists():
-            return
+        """Delete a removed tenant's files once no run holds it (the marker says it was removed)."""
         holder = LeaseHolder.this_process(f"remove-{os.getpid()}", "tenants remove")
         try:
             with TenantLease(self.root, tenant_id, holder, wait_seconds=wait_seconds):
-                storage.remove()
+                complete_removal(self.root, tenant_id)
         except RunInProgress as exc:
             raise RemovalPending(tenant_id, exc) from None
 

@@ -21,7 +21,7 @@ from connect_pipeline.pipeline import publish_deletions
 from connect_pipeline.run_state import last_gate
 from resources.quality_report import report_match_quality
 from connect_pipeline.storage import TenantStorage, data_root
-from connect_pipeline.tenants import TenantConnection, TenantRegistry
+from connect_pipeline.tenants import TenantConnection, TenantRegistry, complete_removal, removal_pending
 
 LinkBackend = Literal["duckdb", "spark"]
 
@@ -97,14 +97,15 @@ class TenantRunResource(ConfigurableResource):
                 yield self
             finally:
                 storage = TenantStorage(root, tenant_id)
-                removed = _removed_during_run(root, tenant_id)
-                if not removed:
-                    _publish_deletions(root, storage, context)
-                storage.purge_staging()
-                if removed:
-                    storage.remove()  # the removal could not take the lease from this run: finish it
-                elif instance is not None:
-                    _report_quality(instance, root, storage, run.run_id, context)
+                try:
+                    if not _removed_during_run(root, tenant_id):
+                        _publish_deletions(root, storage, context)
+                finally:
+                    storage.purge_staging()  # whatever happened above: no staged record outlives the run
+                    if _removed_during_run(root, tenant_id):  # read again: as late as the lease allows
+                        complete_removal(root, tenant_id)  # the removal could not take it from this run
+                    elif instance is not None:
+                        _report_quality(instance, root, storage, run.run_id, context)
 
 
 PARTITION_TAG = "dagster/partition"
@@ -112,11 +113,12 @@ TENANT_TAG = "tenant"
 
 
 def _removed_during_run(root: Path, tenant_id: str) -> bool:
-    """Whether the registry, read cleanly, no longer holds the tenant (a damaged registry is
-    never a reason to delete a tenant's files)."""
+    """Whether `tenants remove` marked the tenant and the registry, read cleanly, no longer
+    holds it. A registry that is missing, damaged or unreadable is never a reason to delete a
+    tenant's files."""
     try:
-        return not TenantRegistry(root).has(tenant_id)
-    except ConnectError:
+        return removal_pending(root, tenant_id) and not TenantRegistry(root).has(tenant_id)
+    except (ConnectError, OSError, ValueError):
         return False
 
 

@@ -178,6 +178,20 @@ def test_a_run_that_outlasts_a_removal_deletes_the_tenants_files_as_it_ends(
     assert not storage.base.exists()
 
 
+def test_a_run_that_finds_the_registry_gone_deletes_nothing(world, world_profiles, greenhouse, data_dir, monkeypatch):
+    """Only a tenant `tenants remove` marked is deleted at a run's end: a run that meets a
+    missing registry (moved aside after damage, a volume not mounted) stops and keeps every
+    file, to be reconnected by adding the tenant again."""
+    connect_tenant(data_dir, world, greenhouse, "acme", monkeypatch=monkeypatch)
+    assert run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles).success
+    storage = TenantStorage(data_dir, "acme")
+    published = storage.published_table("matches").read_bytes()
+    TenantRegistry(data_dir).path.rename(data_dir / "tenants.json.aside")
+    assert not run_tenant("acme", data_dir=str(data_dir), profiles_glob=world_profiles).success
+    assert storage.published_table("matches").read_bytes() == published
+    assert storage.trained_params.exists() and storage.staged_files() == []
+
+
 def test_a_stage_that_finds_its_tenant_gone_says_it_was_removed_during_the_run(
     world, greenhouse, data_dir, monkeypatch
 ):

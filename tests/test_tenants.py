@@ -239,6 +239,21 @@ def test_a_removal_a_run_outlasts_says_so_and_the_files_never_come_back(tmp_path
     assert (storage.published / "matches.parquet").read_bytes() == b"the new connection's matches"
 
 
+def test_a_tenant_missing_from_a_lost_registry_keeps_its_files_when_added_again(tmp_path: Path) -> None:
+    """Only a tenant `tenants remove` marked has its files deleted for want of a registry entry:
+    a registry moved aside after damage, or restored from an old backup, and the tenant added
+    again, reconnects its published tables, watermarks and labels rather than wiping them."""
+    registry = TenantRegistry(tmp_path)
+    registry.add(connection())
+    storage = TenantStorage(tmp_path, "acme").ensure()
+    (storage.published / "matches.parquet").write_bytes(b"published")
+    storage.labels.write_bytes(b"labels")
+    registry.path.rename(tmp_path / "tenants.json.damaged")  # as the damaged-registry error advises
+    registry.add(connection())
+    assert (storage.published / "matches.parquet").read_bytes() == b"published"
+    assert storage.labels.read_bytes() == b"labels"
+
+
 def test_damaged_registry_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "tenants.json").write_text("{not json")
     with pytest.raises(ConfigError, match="damaged"):
