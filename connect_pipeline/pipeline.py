@@ -39,6 +39,7 @@ from connect_pipeline.run_state import (
     commit_watermark,
     deleted_candidates,
     record_publish,
+    require_full_read,
     staged_extract,
     staged_mode,
 )
@@ -287,8 +288,9 @@ def publish_deletions(storage: TenantStorage, *, still_connected: Callable[[], N
     published tables current, and they still hold the candidates this run's sweep found
     deleted, merged or anonymised. Those must be gone at the next run whatever the gate says.
     So the last published tables are published again without them, and without the profiles
-    they were matched to (a profile's row mixes its candidates' details; the next run that
-    publishes rebuilds it). Nothing else changes: no history line, no watermark. Returns how many
+    they were matched to (a profile's row mixes its candidates' details); when other candidates
+    were matched to those profiles, the next run is a full read, which publishes them again.
+    Nothing else changes: no history line, no window advanced. Returns how many
     published candidates were dropped; 0 when there is nothing to drop (the run published, or
     no finished extract is staged).
     """
@@ -304,16 +306,23 @@ def publish_deletions(storage: TenantStorage, *, still_connected: Callable[[], N
     if dropped.is_empty():
         return 0
     profiles = dropped["profile_id"].unique().implode()
+    on_them = pl.col("profile_id").is_in(profiles)
+    # other candidates matched to those profiles leave with them; an incremental run would read
+    # them again only if they changed, so the next run reads everything
+    neighbours = previous_matches.filter(on_them & ~pl.col("candidate_id").is_in(gone)).height
     publish(
         storage,
-        previous_matches.filter(~pl.col("profile_id").is_in(profiles)),
-        previous_enrichment.filter(~pl.col("profile_id").is_in(profiles)),
+        previous_matches.filter(~on_them),
+        previous_enrichment.filter(~on_them),
         before_switch=still_connected,
     )
+    if neighbours:
+        require_full_read(storage)
     logger.warning(
         "this run published nothing, but the %d published candidates Greenhouse deleted, merged or "
-        "anonymised are gone from the published tables (with the %d profiles they were matched to, "
-        "until the next run that publishes rebuilds them)", dropped.height, len(profiles[0]),
+        "anonymised are gone from the published tables, with the %d profiles they were matched to "
+        "(and %d other candidates matched to those, which the next run, a full read, publishes again)",
+        dropped.height, len(profiles[0]), neighbours,
     )
     return dropped.height
 

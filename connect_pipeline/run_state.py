@@ -100,6 +100,14 @@ def commit_watermark(storage: TenantStorage) -> dict[str, str]:
     return marks
 
 
+def require_full_read(storage: TenantStorage) -> None:
+    """Make the next ``auto`` run a full read (forget when the last one was): for published rows
+    dropped with no record left to say they must come back."""
+    marks = read_watermarks(storage)
+    if marks.pop("last_full", None) is not None:
+        write_text_atomic(storage.watermarks, json.dumps(marks))
+
+
 def published_ids(storage: TenantStorage) -> pl.DataFrame:
     """(candidate_id, profile_id) of every published match; empty before the first publish.
 

@@ -89,8 +89,12 @@ def test_deletions_alone_drop_the_deleted_candidates_profiles_and_nothing_else(t
     """What a run that ends without publishing (gate blocked, a stage failed) publishes: the
     last tables without the candidates its sweep found deleted and the profiles they were
     matched to; nothing when no finished extract is staged or nothing published is deleted."""
+    import json
+    from datetime import datetime, timezone
+
+    from connect_pipeline.extract import full_sweep_due
     from connect_pipeline.pipeline import publish_deletions
-    from connect_pipeline.run_state import FINAL_EXTRACT_STEP, Manifest, save_deleted
+    from connect_pipeline.run_state import FINAL_EXTRACT_STEP, Manifest, read_watermarks, save_deleted
 
     storage = TenantStorage(tmp_path, "t1").ensure()
     matches = pl.DataFrame({"candidate_id": [1, 2, 3, 4], "profile_id": ["a", "a", "b", "c"]})
@@ -101,9 +105,15 @@ def test_deletions_alone_drop_the_deleted_candidates_profiles_and_nothing_else(t
     Manifest("incremental", "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", ["candidate_sweep"]).save(storage)
     assert publish_deletions(storage) == 0 and storage.current_generation() == first  # unfinished
     Manifest("incremental", "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", [FINAL_EXTRACT_STEP]).save(storage)
+    storage.state.mkdir(exist_ok=True)
+    storage.watermarks.write_text(json.dumps({"until": "2026-11-30T00:00:00Z", "last_full": "2026-11-29T00:00:00Z"}))
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert not full_sweep_due(read_watermarks(storage), now)
     assert publish_deletions(storage) == 1
     assert read_published(storage, "matches").sort("candidate_id")["candidate_id"].to_list() == [3, 4]
     assert sorted(read_published(storage, "enrichment")["profile_id"]) == ["b", "c"]  # "a" held candidate 2
+    # candidate 1 left with profile "a" and no record says it must come back: the next run reads all
+    assert full_sweep_due(read_watermarks(storage), now)
     again = storage.current_generation()
     assert publish_deletions(storage) == 0 and storage.current_generation() == again  # already gone
 
