@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
-from connect_pipeline.greenhouse_records import candidate_url
+from connect_pipeline.greenhouse_records import candidate_url, record_time
 
 STATUS_LABELS = {
     "in_process": "Active",
@@ -60,12 +60,6 @@ ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
     "match_explanation": pl.String(),
     "computed_at": pl.Datetime("us", "UTC"),
 }
-
-
-def _ts(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 def _name(user: dict | None) -> str | None:
@@ -131,7 +125,7 @@ def build_enrichment(
                 {
                     "filename": f.get("filename"),
                     "type": f.get("type"),
-                    "created_at": _ts(f.get("created_at")),
+                    "created_at": record_time(f.get("created_at")),
                 }
                 for f in files_by_cand.get(cid, [])
             ]
@@ -183,7 +177,7 @@ def _application_summary(app: dict, jobs_by_id: dict[int, dict]) -> dict:
         "job_name": job.get("name") if job else None,
         "stage_name": app.get("stage_name"),
         "status": app.get("status"),
-        "last_activity_at": _ts(app.get("last_activity_at") or app.get("updated_at")),
+        "last_activity_at": record_time(app.get("last_activity_at") or app.get("updated_at")),
     }
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 
 from connect_pipeline.errors import ConfigError, DownloadFailed, MassDeletionRefused
-from connect_pipeline.greenhouse_records import is_anonymised
+from connect_pipeline.greenhouse_records import is_anonymised, record_time
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
 from connect_pipeline.run_state import (
@@ -86,19 +86,6 @@ def _iso(moment: datetime) -> str:
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _record_time(value: object) -> datetime | None:
-    """A record's timestamp as the server wrote it: ISO 8601 with or without an offset (none
-    means UTC, as Greenhouse's times are), "Z" or "UTC" for UTC; None when absent or unreadable."""
-    if not value:
-        return None
-    text = str(value).strip().removesuffix(" UTC").replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def plan_extract(storage: TenantStorage, *, mode: str = "auto", now: datetime | None = None) -> Manifest:
@@ -393,7 +380,7 @@ def _swept(candidate: dict, since: datetime, until: datetime, wanted: set[int]) 
     "Changed" is the window the server filter would have applied, bounds included.
     """
     written = candidate.get("updated_at")
-    updated = _record_time(written)
+    updated = record_time(written)
     # a time nothing reads counts as changed: re-reading a record costs little
     changed = since <= updated <= until if updated is not None else bool(written)
     entry = {"id": candidate["id"], "changed": changed, "anonymised": is_anonymised(candidate)}

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
+
+
+def record_time(value: object) -> datetime | None:
+    """A record's timestamp as the server wrote it: ISO 8601 with or without an offset (none
+    means UTC, as Greenhouse's times are, never the host's zone), "Z" or "UTC" for UTC; None
+    when absent or unreadable."""
+    if not value:
+        return None
+    text = str(value).strip().removesuffix(" UTC").replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def is_anonymised(candidate: dict[str, Any]) -> bool:

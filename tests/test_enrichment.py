@@ -66,3 +66,34 @@ def test_no_matches_gives_an_empty_typed_table():
         attachments=[], greenhouse_url="https://app.greenhouse.io/",
     )
     assert table.height == 0 and "profile_id" in table.columns
+
+
+def test_times_written_without_an_offset_are_utc_and_an_unreadable_one_is_unknown(monkeypatch):
+    """Another server may write "2026-10-01 09:30:00 UTC" or no offset at all: Greenhouse's
+    times are UTC whatever the host's zone, and a time nothing reads leaves the field empty
+    rather than failing the publish."""
+    import time
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        applications = [
+            {"id": 1, "candidate_id": 100, "prospect": False, "job_id": 10, "status": "in_process",
+             "stage_name": "Onsite", "last_activity_at": "2026-10-01T09:30:00"},
+            {"id": 2, "candidate_id": 101, "prospect": False, "job_id": 10, "status": "in_process",
+             "stage_name": "Onsite", "last_activity_at": "2026-10-01 09:30:00 UTC"},
+            {"id": 3, "candidate_id": 102, "prospect": False, "job_id": 10, "status": "in_process",
+             "stage_name": "Onsite", "last_activity_at": "last Tuesday"},
+        ]
+        table = build_enrichment(
+            _matches([(100, "p1", 0.99, 12.0, "x"), (101, "p2", 0.99, 12.0, "x"), (102, "p3", 0.99, 12.0, "x")]),
+            candidates=[{"id": i} for i in (100, 101, 102)], applications=applications, prospect_details=[],
+            users=USERS, jobs=JOBS, attachments=[], greenhouse_url="https://app.greenhouse.io/",
+        )
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    when = dict(zip(table["profile_id"], table["last_activity_at"]))
+    expected = datetime(2026, 10, 1, 9, 30, tzinfo=timezone.utc)
+    assert when["p1"] == when["p2"] == expected and when["p3"] is None

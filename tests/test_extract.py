@@ -394,9 +394,9 @@ def test_record_times_written_without_an_offset_are_read_as_utc(world: Path, tmp
             extract_tenant(client, storage, mode="incremental", now=now + timedelta(seconds=2))
     staged = {c["id"] for c in staged_collection(storage, "candidates")}
     assert {naive, unreadable} <= staged
-    from connect_pipeline.extract import _record_time
+    from connect_pipeline.greenhouse_records import record_time
 
-    assert _record_time("2026-12-01 09:30:00 UTC") == _record_time("2026-12-01T10:30:00+01:00") == _record_time(
+    assert record_time("2026-12-01 09:30:00 UTC") == record_time("2026-12-01T10:30:00+01:00") == record_time(
         "2026-12-01T09:30:00") == datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 
 
