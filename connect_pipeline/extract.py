@@ -210,13 +210,15 @@ def extract_tenant(
         else:
             _incremental_read(client, storage, steps, prefetch.start)
 
-        candidates = staged_collection(storage, "candidates")
-        if summary.resumed_steps:
+        if {"candidates", "candidate_sweep"} & set(summary.resumed_steps):
             # staged before the run was killed: Greenhouse may have deleted, merged or anonymised
-            # some of these candidates since, and what it deleted must not be published again
-            _save_gone(storage, _listed_now(client))
+            # some of these candidates since; they must be neither published again nor matched
+            listed = _listed_now(client)
+            _save_gone(storage, listed)
+            _keep_listed(storage, listed)
         elif manifest.mode == "full":
-            _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
+            _save_gone(storage, {c["id"] for c in staged_collection(storage, "candidates") if not is_anonymised(c)})
+        candidates = staged_collection(storage, "candidates")
         if manifest.mode != "full":
             summary.affected_candidates = len(candidates)
         _refuse_mass_deletion(storage, allow_mass_deletion)
@@ -411,6 +413,14 @@ def _refuse_mass_deletion(storage: TenantStorage, allow: bool) -> None:
 def _listed_now(client: HarvestClient) -> set[int]:
     """The ids of the candidates Greenhouse lists now, anonymised ones left out."""
     return {c["id"] for page in client.iter_pages("candidates") for c in page if not is_anonymised(c)}
+
+
+def _keep_listed(storage: TenantStorage, listed: set[int]) -> None:
+    """Drop the staged candidates Greenhouse no longer lists (or lists anonymised)."""
+    staged = staged_collection(storage, "candidates")
+    kept = [c for c in staged if c["id"] in listed]
+    if len(kept) < len(staged):
+        _write_pages(storage.raw_collection("candidates"), [kept], "candidates")
 
 
 def _save_gone(storage: TenantStorage, current: set[int]) -> None:

@@ -68,8 +68,7 @@ def normalise_tenant(
 ) -> NormaliseSummary:
     """Turn staged Greenhouse records and resumes into one row of matching signals per candidate."""
     staged_extract(storage)  # a purged staging reads as no candidates: refuse it, never publish it
-    gone = set(deleted_candidates(storage))  # staged before a kill, deleted in Greenhouse since
-    candidates = [c for c in staged_collection(storage, "candidates") if c["id"] not in gone]
+    candidates = staged_collection(storage, "candidates")
     applications = staged_collection(storage, "applications")
     resumes = read_resumes(staged_resume_files(storage), resume_limits or ResumeLimits())
     write_with(storage.resume_text, resumes.write_parquet)

@@ -346,13 +346,14 @@ def test_a_resumed_extract_finds_what_greenhouse_deleted_while_it_lay_staged(
     publishes and normalises, not published again from the stale staging."""
     from connect_pipeline.pipeline import normalise_tenant
 
-    deleted, anonymised, kept = cand_id(31), cand_id(32), cand_id(33)
+    deleted, anonymised, kept, never_published = cand_id(31), cand_id(32), cand_id(33), cand_id(34)
     root = tmp_path / "data"
     shutil.copytree(clean_extract[0].root, root, symlinks=True)  # a finished full extract, staged
     storage = TenantStorage(root, TENANT)
     _published_matches(storage, [(deleted, "p-1"), (anonymised, "p-2"), (kept, "p-3")])
     with start(world) as server:
         server.delete(TENANT, "candidates", deleted)
+        server.delete(TENANT, "candidates", never_published)
         record = next(c for c in server.records(TENANT, "candidates") if c["id"] == anonymised)
         server.upsert(TENANT, "candidates", {**record, "first_name": "Anonymized", "last_name": str(anonymised)})
         with client_for(server) as client:
@@ -362,6 +363,7 @@ def test_a_resumed_extract_finds_what_greenhouse_deleted_while_it_lay_staged(
     normalise_tenant(storage)
     people = pl.read_parquet(storage.people)
     assert deleted not in people["candidate_id"] and anonymised not in people["candidate_id"]
+    assert never_published not in people["candidate_id"]  # staged, deleted since: not matched either
     assert kept in people["candidate_id"]
 
 
