@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
-from connect_pipeline.errors import ConfigError, DownloadFailed, MassDeletionRefused
+from connect_pipeline.errors import ConfigError, DownloadFailed, HarvestError, MassDeletionRefused
 from connect_pipeline.greenhouse_records import is_anonymised, record_time
 from connect_pipeline.harvest.client import HarvestClient, window_filter
 from connect_pipeline.harvest.collections import COLLECTIONS
@@ -473,7 +473,11 @@ def _download_resumes(
         if expired and not (cancel is not None and cancel.is_set()):
             # Signed links may last minutes, and a resumed run holds links staged before it was
             # killed: ask Greenhouse once for fresh ones (by attachment id) and fetch again.
-            fresh = _fresh_links(client, expired)
+            try:
+                fresh = _fresh_links(client, expired)
+            except HarvestError as exc:  # a refresh is a second chance, never a reason to fail
+                logger.warning("resume links not refreshed (%s); the expired ones are skipped", type(exc).__name__)
+                fresh = []
             logger.info("resumes: %d signed links had expired; %d fetched again with fresh ones",
                         len(expired), len(fresh))
             for reason in pool.map(fetch, fresh):

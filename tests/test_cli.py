@@ -80,7 +80,6 @@ def test_wrong_secret_fails_with_the_fix_and_no_secret(world, greenhouse, tmp_pa
     assert "acme" in out and "not-the-secret-xyz123" not in out
 
 
-@pytest.mark.slow  # a whole CLI process: `make test-fast` leaves it out
 def test_the_dagster_instance_folder_is_private(tmp_path, monkeypatch):
     """It keeps every tenant's run logs and metadata: under the usual umask 022 Dagster's files
     in it would be readable by any user, so the folder itself is opened to the service's only."""
@@ -99,6 +98,7 @@ def test_the_dagster_instance_folder_is_private(tmp_path, monkeypatch):
         os.umask(old)
 
 
+@pytest.mark.slow  # a whole CLI process: `make test-fast` leaves it out
 def test_greenhouse_url_must_be_https_with_trailing_slash(tmp_path):
     env = dict(os.environ, CONNECT_PIPELINE_HOME=str(tmp_path / "data"), X="s")
     bad = _cli("tenants", "add", "acme", "--greenhouse-url", "https://app.greenhouse.io",

@@ -266,6 +266,16 @@ def test_pages_linked_under_another_spelling_of_the_host_are_read_from_the_api_b
         assert gh.stats[TENANT]["status_counts"] == {200: 3}
 
 
+def test_a_next_link_naming_another_host_is_asked_of_the_api_base_only(tiny_world: Path) -> None:
+    """A server behind a proxy may write its next links under a host the client was never
+    given. The cursor is asked of the API base (so the bearer token goes nowhere else): the
+    named host does not even resolve, and every page is still read."""
+    with start(tiny_world, link_base_url="http://harvest.invalid:9") as gh:
+        with client_for(gh, credential_for(gh)) as client:
+            assert len(all_ids(client, "candidates")) == N_CANDIDATES
+        assert gh.stats[TENANT]["status_counts"] == {200: 3}
+
+
 def test_filters_on_first_request_survive_the_cursor(server: LocalGreenhouse) -> None:
     credential = credential_for(server)
     since = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=100)
@@ -717,4 +727,10 @@ def test_resume_skips_are_counted_by_typed_reason(
     warned = [r.getMessage() for r in caplog.records
               if r.name == "connect_pipeline.extract" and r.levelno == logging.WARNING]
     assert warned == ["resumes skipped (by reason): {'expired': 1}", "resumes skipped (by reason): {'too_large': 1}"]
+    # a credential that may not list attachments again: the expired link is skipped, the rest stands
+    no_listing = credential_for(server, scopes=[s for s in REQUIRED_SCOPES if "attachments" not in s])
+    with client_for(server, no_listing) as client:
+        stale = [{**links[0], "url": server.file_url(TENANT, links[0]["id"], expires=1)}]
+        assert _download_resumes(client, TenantStorage(tmp_path / "other", TENANT).ensure(), stale + links[1:2],
+                                 1_000_000) == (1, {"expired": 1})
     assert not any("/files/" in w or "expires=" in w or "signature" in w for w in warned)

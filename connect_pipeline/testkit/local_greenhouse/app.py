@@ -70,6 +70,7 @@ class HarvestApp:
         expires_field: str,
         max_download_bytes: int | None,
         link_rel: str = "next",
+        link_base_url: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if expires_field not in EXPIRES_FIELDS:
@@ -84,6 +85,7 @@ class HarvestApp:
         self.max_download_bytes = max_download_bytes
         # the Link header's relation as another server may spell it ("Next", "next last")
         self.link_rel = link_rel
+        self.link_base_url = link_base_url or base_url
         self.file_url_ttl_seconds = 3600.0
         self.signer = Signer()
         self.tenants: dict[str, TenantData] = {}
@@ -247,7 +249,7 @@ class HarvestApp:
                 self.signer,
                 {"t": token.tenant_id, "c": collection, "p": query.params, "a": records[-1]["id"]},
             )
-            headers["Link"] = f'<{self.base_url()}/v3/{collection}?cursor={cursor}>; rel="{self.link_rel}"'
+            headers["Link"] = f'<{self.link_base_url()}/v3/{collection}?cursor={cursor}>; rel="{self.link_rel}"'
         body = [self._public(token.tenant_id, collection, record) for record in records]
         return json_response(200, body, headers)
 

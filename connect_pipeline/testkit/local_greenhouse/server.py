@@ -32,7 +32,8 @@ class LocalGreenhouse:
     ``expires_at`` (ISO 8601) or ``expires_at_epoch`` (``expires_at`` as epoch seconds), since
     clients are reported to see both. ``max_download_bytes`` refuses (413) files larger than it.
     ``link_rel`` is the next-page Link header's relation as written ("next"; another server may
-    write "Next" or "next last", which RFC 8288 allows).
+    write "Next" or "next last", which RFC 8288 allows); ``link_base_url`` the base it writes
+    into that link (its own by default; a server behind a proxy may name another host).
     ``clock`` drives token lifetimes, the rate window and signed links, so a test can move time
     instead of waiting for it.
     """
@@ -50,6 +51,7 @@ class LocalGreenhouse:
         expires_field: str = "expires_in",
         max_download_bytes: int | None = None,
         link_rel: str = "next",
+        link_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
@@ -68,6 +70,7 @@ class LocalGreenhouse:
             expires_field=expires_field,
             max_download_bytes=max_download_bytes,
             link_rel=link_rel,
+            link_base_url=(lambda: link_base_url) if link_base_url else None,
             clock=clock,
         )
         if world_dir is not None:
