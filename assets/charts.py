@@ -152,7 +152,8 @@ def label_metadata(
 
 def reliability_summary(bands: list[Band]) -> str:
     """One line: do the probabilities hold on the labelled matches, and where not."""
-    off = [f"{band.label} {band.verdict()}" for band in bands if band.verdict() not in ("holds", "no matches")]
+    verdicts = [(band.label, band.verdict()) for band in bands]
+    off = [f"{label} {verdict}" for label, verdict in verdicts if verdict not in ("holds", "no matches")]
     if not any(band.count for band in bands):
         return "no labelled candidate was matched: nothing to judge"
     return "hold in every band" if not off else "; ".join(off)
@@ -175,7 +176,7 @@ def reliability_md(bands: list[Band]) -> str:
         if not band.count:
             lines.append(f"| {band.label} | 0 | | | | no matches |")
             continue
-        lo, hi = band.interval()
+        lo, hi = band.interval
         lines.append(
             f"| {band.label} | {band.count:,} | {band.mean:.4f} | {band.share_right:.4f} | "
             f"{lo:.3f}–{hi:.3f} | {band.verdict()} |"

@@ -408,7 +408,7 @@ def band_line(band: Band) -> str:
     """Count, mean probability, share right with its 95 % interval, and the verdict."""
     if not band.count:
         return f"    {band.label:<22}{0:>7,}  -"
-    lo, hi = band.interval()
+    lo, hi = band.interval
     return (f"    {band.label:<22}{band.count:>7,}  {band.mean:.4f}  {band.share_right:.4f}  "
             f"[{lo:.3f}, {hi:.3f}]  {band.verdict()}")
 

@@ -210,15 +210,16 @@ def extract_tenant(
         else:
             _incremental_read(client, storage, steps, prefetch.start)
 
-        if {"candidates", "candidate_sweep"} & set(summary.resumed_steps):
+        resumed = bool({"candidates", "candidate_sweep"} & set(summary.resumed_steps))
+        if resumed:
             # staged before the run was killed: Greenhouse may have deleted, merged or anonymised
             # some of these candidates since; they must be neither published again nor matched
             listed = _listed_now(client)
             _save_gone(storage, listed)
             _keep_listed(storage, listed)
-        elif manifest.mode == "full":
-            _save_gone(storage, {c["id"] for c in staged_collection(storage, "candidates") if not is_anonymised(c)})
         candidates = staged_collection(storage, "candidates")
+        if manifest.mode == "full" and not resumed:
+            _save_gone(storage, {c["id"] for c in candidates if not is_anonymised(c)})
         if manifest.mode != "full":
             summary.affected_candidates = len(candidates)
         _refuse_mass_deletion(storage, allow_mass_deletion)
@@ -458,16 +459,21 @@ def _download_resumes(
         write_bytes_atomic(target, body, durable=False)
         return None
 
+    def tally(reason: str | None, count: int = 1) -> None:
+        nonlocal done
+        if reason is None:
+            done += count
+        else:
+            skipped[reason] = skipped.get(reason, 0) + count
+
     expired: list[dict] = []
     # The client sizes its connections and hedged attempts for this many downloads at once.
     with ThreadPoolExecutor(max_workers=client.download_threads) as pool:
         for i, (attachment, reason) in enumerate(zip(targets, pool.map(fetch, targets)), start=1):
-            if reason is None:
-                done += 1
-            elif reason == "expired":
+            if reason == "expired":
                 expired.append(attachment)
             else:
-                skipped[reason] = skipped.get(reason, 0) + 1
+                tally(reason)
             if i % 1000 == 0:
                 logger.info("resumes: %d/%d downloaded", i, len(targets))
         if expired and not (cancel is not None and cancel.is_set()):
@@ -481,12 +487,9 @@ def _download_resumes(
             logger.info("resumes: %d signed links had expired; %d fetched again with fresh ones",
                         len(expired), len(fresh))
             for reason in pool.map(fetch, fresh):
-                if reason is None:
-                    done += 1
-                else:
-                    skipped[reason] = skipped.get(reason, 0) + 1
+                tally(reason)
             if len(expired) > len(fresh):  # no longer listed, or listed without a link
-                skipped["expired"] = skipped.get("expired", 0) + len(expired) - len(fresh)
+                tally("expired", len(expired) - len(fresh))
     if skipped:
         logger.warning("resumes skipped (by reason): %s", skipped)
     return done, skipped

@@ -33,11 +33,10 @@ from connect_pipeline.publish import PublishedPaths, publish, read_published
 from connect_pipeline.quality import match_rate_of_eligible
 from connect_pipeline.resumes import ResumeLimits, read_resumes
 from connect_pipeline.run_state import (
-    FINAL_EXTRACT_STEP,
-    Manifest,
     PublishRecord,
     commit_watermark,
     deleted_candidates,
+    finished_extract,
     record_publish,
     require_full_read,
     staged_extract,
@@ -293,8 +292,7 @@ def publish_deletions(storage: TenantStorage, *, still_connected: Callable[[], N
     published candidates were dropped; 0 when there is nothing to drop (the run published, or
     no finished extract is staged).
     """
-    manifest = Manifest.load(storage)
-    if manifest is None or FINAL_EXTRACT_STEP not in manifest.completed:
+    if finished_extract(storage) is None:
         return 0
     gone = deleted_candidates(storage)
     previous_matches = read_published(storage, "matches")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -46,14 +47,16 @@ class Band:
     def share_right(self) -> float:
         return self.right / self.count if self.count else math.nan
 
-    def interval(self, confidence: float = 0.95) -> tuple[float, float]:
-        return exact_interval(self.right, self.count, confidence)
+    @cached_property
+    def interval(self) -> tuple[float, float]:
+        """The share right's exact 95 % interval (computed once: it is a bisection)."""
+        return exact_interval(self.right, self.count)
 
     def verdict(self) -> str:
         """"holds", "over-states by …" or "under-states by …" (see the module docstring)."""
         if not self.count:
             return "no matches"
-        lo, hi = self.interval()
+        lo, hi = self.interval
         if self.mean > hi:
             return f"over-states by {self.mean - self.share_right:.4f}"
         if self.mean < lo:

@@ -57,11 +57,17 @@ FINAL_EXTRACT_STEP = "resumes"
 """The extract's last step: a manifest that lists it describes a whole staged extract."""
 
 
+def finished_extract(storage: TenantStorage) -> Manifest | None:
+    """The staged extract when it ran to its last step, else None (purged, or never finished)."""
+    manifest = Manifest.load(storage)
+    return manifest if manifest is not None and FINAL_EXTRACT_STEP in manifest.completed else None
+
+
 def staged_extract(storage: TenantStorage) -> Manifest:
     """The finished extract the stages after it read; raises ``StagedExtractGone`` when it was
     purged or never finished, so a stage never reads "no candidates" into an empty publish."""
-    manifest = Manifest.load(storage)
-    if manifest is None or FINAL_EXTRACT_STEP not in manifest.completed:
+    manifest = finished_extract(storage)
+    if manifest is None:
         raise StagedExtractGone(storage.tenant_id)
     return manifest
 

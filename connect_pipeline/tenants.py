@@ -34,6 +34,7 @@ REGISTRY_FILE = "tenants.json"
 REMOVE_WAIT_SECONDS = 600.0  # a run notices a removal at its next stage boundary
 _REGISTRY_VERSION = 1
 
+
 def removal_pending(root: Path, tenant_id: str) -> bool:
     """Whether `tenants remove` marked the tenant and its files still wait to be deleted."""
     return removal_marker(Path(root), tenant_id).exists()

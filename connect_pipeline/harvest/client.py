@@ -686,7 +686,7 @@ class HarvestClient:
             ) from None
         if answer.status != 200:
             raise self._refusal(collection, answer)
-        return self._records(collection, answer.data), self._next_url(answer, collection)
+        return self._records(collection, answer.data), self._next_url(answer)
 
     def _records(self, collection: str, data: Any) -> list[dict]:
         if not isinstance(data, list):
@@ -772,7 +772,7 @@ class HarvestClient:
             tenant_id=self.tenant_id,
         )
 
-    def _next_url(self, answer: _Answer, collection: str) -> str | None:
+    def _next_url(self, answer: _Answer) -> str | None:
         link = _next_link(answer.headers)
         if link is None:
             return None
